@@ -1,0 +1,102 @@
+"""The exception and warning classes of tracefuse, and where in the *user's* code an error belongs.
+
+Every error a user can trigger names the file and line of their code that caused it. The
+location is found by walking the Python stack to the first frame outside this package
+(`user_location`), so it is right whether the op ran eagerly or while tracing.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+@dataclass(frozen=True)
+class Loc:
+    """A source location in user code: `file` (as Python reports it) and `line`."""
+
+    file: str
+    line: int
+
+    def short(self) -> str:
+        """`model.py:12`: the form printed in IR comments."""
+        return f"{os.path.basename(self.file)}:{self.line}"
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
+UNKNOWN_LOC = Loc("<unknown>", 0)
+
+
+def _is_internal(filename: str) -> bool:
+    return filename.startswith(_PACKAGE_DIR) or filename.startswith("<frozen ")
+
+
+def user_location(skip: int = 1) -> Loc:
+    """The innermost stack frame that is not tracefuse's own code (nor the import machinery)."""
+    frame = sys._getframe(skip)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not _is_internal(filename):
+            return Loc(filename, frame.f_lineno)
+        frame = frame.f_back
+    return UNKNOWN_LOC
+
+
+def _at(loc: Loc | None) -> str:
+    return f" (at {loc})" if loc is not None and loc != UNKNOWN_LOC else ""
+
+
+class TracefuseError(Exception):
+    """Base class of tracefuse's own errors (each also derives from the matching builtin)."""
+
+
+class ShapeError(TracefuseError, ValueError):
+    """Shapes that do not fit an op: broadcast mismatch, bad axis, bad reshape."""
+
+
+class DTypeError(TracefuseError, TypeError):
+    """A dtype an op does not accept, or an input that is not an array of a supported dtype."""
+
+
+class ConcretizationError(TracefuseError, TypeError):
+    """A traced value was asked for a concrete Python value (bool, int, float, NumPy array)."""
+
+
+class IRParseError(TracefuseError, ValueError):
+    """The IR text could not be parsed; the message gives the line and column."""
+
+
+class VerificationError(TracefuseError, ValueError):
+    """A graph broke an IR invariant (SSA order, single assignment, types that disagree)."""
+
+
+class SignatureError(TracefuseError, TypeError):
+    """Arguments that do not match a function's `input_signature`, or unhashable static values."""
+
+
+class BackendUnavailableError(TracefuseError, RuntimeError):
+    """The requested backend cannot run here (no device, a library not installed)."""
+
+
+class RetraceWarning(UserWarning):
+    """A compiled function keeps retracing: some argument changes shape, dtype or static value."""
+
+
+def concretization_error(what: str, loc: Loc | None) -> ConcretizationError:
+    """The error for `bool(t)`, `float(t)`, `np.asarray(t)` ... on a value being traced."""
+    return ConcretizationError(
+        f"{what} needs a concrete value, but this value is being traced by @tx.function{_at(loc)}.\n"
+        "Its value is only known when the compiled function runs. Use tx.where(cond, a, b) "
+        "instead of a Python `if` on an array, keep the computation in tracefuse ops, or pass "
+        "the argument as static (static_argnums=... / static_argnames=...) so its value is part "
+        "of the trace."
+    )
+
+
+def with_location(message: str, loc: Loc | None) -> str:
+    return message + _at(loc)

@@ -1,0 +1,178 @@
+"""Data types and type promotion.
+
+`DType` is tracefuse's dtype object (`tx.float32` ...), a thin frozen wrapper of a NumPy dtype
+with the short name the IR prints (`f32`). Promotion follows the Python array API standard,
+NumPy 2 where the standard leaves a case open (`int32 * float32 -> float64`,
+`uint64 + int64 -> float64`), and NEP 50 for Python scalars, which are *weak*: a weak operand
+takes the dtype of a strong one of the same or a higher kind (`float32_tensor * 2.0` stays
+float32), while a weak float with an integer array gives the default float (float64).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+class DType:
+    """A tracefuse dtype. Compares equal to the NumPy dtype it wraps (`tx.float32 == np.float32`)."""
+
+    __slots__ = ("name", "short", "np", "kind", "itemsize")
+
+    def __init__(self, name: str, short: str):
+        self.name = name
+        self.short = short
+        self.np = np.dtype(name)
+        self.kind = self.np.kind  # 'b', 'i', 'u', 'f'
+        self.itemsize = self.np.itemsize
+
+    def __repr__(self) -> str:
+        return f"tx.{self.name}"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, DType):
+            return self is other
+        try:
+            return self.np == np.dtype(other)
+        except TypeError:
+            return False
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __reduce__(self):
+        return (as_dtype, (self.name,))
+
+    @property
+    def is_bool(self) -> bool:
+        return self.kind == "b"
+
+    @property
+    def is_integer(self) -> bool:
+        return self.kind in "iu"
+
+    @property
+    def is_float(self) -> bool:
+        return self.kind == "f"
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.kind in "iuf"
+
+
+bool_ = DType("bool", "bool")
+int8 = DType("int8", "i8")
+int16 = DType("int16", "i16")
+int32 = DType("int32", "i32")
+int64 = DType("int64", "i64")
+uint8 = DType("uint8", "u8")
+uint16 = DType("uint16", "u16")
+uint32 = DType("uint32", "u32")
+uint64 = DType("uint64", "u64")
+float16 = DType("float16", "f16")
+float32 = DType("float32", "f32")
+float64 = DType("float64", "f64")
+
+ALL_DTYPES: tuple[DType, ...] = (
+    bool_, int8, int16, int32, int64, uint8, uint16, uint32, uint64, float16, float32, float64,
+)
+INT_DTYPES = tuple(d for d in ALL_DTYPES if d.is_integer)
+FLOAT_DTYPES = (float16, float32, float64)
+NUMERIC_DTYPES = INT_DTYPES + FLOAT_DTYPES
+
+DEFAULT_INT = int64
+DEFAULT_FLOAT = float64
+DEFAULT_INDEX = int64
+
+_BY_NAME = {d.name: d for d in ALL_DTYPES}
+_BY_SHORT = {d.short: d for d in ALL_DTYPES}
+
+
+def as_dtype(x: Any) -> DType:
+    """A DType from a DType, a NumPy dtype or scalar type, or a name (`"float32"`, `"f32"`)."""
+    if isinstance(x, DType):
+        return x
+    if isinstance(x, str) and x in _BY_SHORT:
+        return _BY_SHORT[x]
+    if x is bool:
+        return bool_
+    if x is int:
+        return DEFAULT_INT
+    if x is float:
+        return DEFAULT_FLOAT
+    try:
+        name = np.dtype(x).name
+    except TypeError:
+        raise TypeError(f"{x!r} is not a dtype") from None
+    if name not in _BY_NAME:
+        raise TypeError(
+            f"dtype {name} is not supported by tracefuse; supported: "
+            + ", ".join(d.name for d in ALL_DTYPES)
+        )
+    return _BY_NAME[name]
+
+
+def from_short(short: str) -> DType:
+    """The DType the IR text names `short` (`f32`)."""
+    return _BY_SHORT[short]
+
+
+def weak_dtype_of_scalar(value: Any) -> DType:
+    """The dtype a Python scalar takes as a weak value: bool, int64 or float64."""
+    if isinstance(value, bool):
+        return bool_
+    if isinstance(value, int):
+        return DEFAULT_INT
+    if isinstance(value, float):
+        return DEFAULT_FLOAT
+    raise TypeError(f"{type(value).__name__} is not a supported Python scalar")
+
+
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2}
+
+
+def promote(a: DType, a_weak: bool, b: DType, b_weak: bool) -> tuple[DType, bool]:
+    """The result (dtype, weak) of combining two operands by the standard's rules plus NEP 50."""
+    if a_weak == b_weak:
+        # both strong, or both Python scalars: ordinary promotion (int + float -> float)
+        return as_dtype(np.result_type(a.np, b.np)), a_weak
+    strong, weak = (b, a) if a_weak else (a, b)
+    if _KIND_RANK[weak.kind] <= _KIND_RANK[strong.kind]:
+        return strong, False  # the weak scalar takes the strong operand's dtype
+    # a weak scalar of a higher kind: bool array + 1 -> int64, int array + 1.0 -> float64
+    return (DEFAULT_INT if weak.kind in "iu" else DEFAULT_FLOAT), False
+
+
+def promote_all(types: list[tuple[DType, bool]]) -> tuple[DType, bool]:
+    dtype, weak = types[0]
+    for other, other_weak in types[1:]:
+        dtype, weak = promote(dtype, weak, other, other_weak)
+    return dtype, weak
+
+
+def to_float(d: DType) -> DType:
+    """The float dtype an op with floating-point results gives for `d` (ints and bool -> float64)."""
+    return d if d.is_float else DEFAULT_FLOAT
+
+
+def sum_dtype(d: DType) -> DType:
+    """NumPy's accumulator dtype for sum/prod: small ints widen to int64/uint64, bool to int64."""
+    if d.is_bool:
+        return DEFAULT_INT
+    if d.kind == "i":
+        return int64
+    if d.kind == "u":
+        return uint64
+    return d
+
+
+def can_cast_value(value: Any, d: DType) -> bool:
+    """Whether a Python scalar fits `d` without overflow (NEP 50 raises when it does not)."""
+    if d.is_integer and isinstance(value, int) and not isinstance(value, bool):
+        info = np.iinfo(d.np)
+        return info.min <= value <= info.max
+    return True

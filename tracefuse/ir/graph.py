@@ -1,0 +1,128 @@
+"""`Value`, `Op` and `Graph`: the SSA IR.
+
+- A `Value` is identity only: it carries its `TensorType`; names (`%3`) are given at print time.
+- An `Op` is frozen: opcode, input values, hashable attributes, output values, and the user's
+  source location.
+- A `Graph` is a flat tuple of ops in SSA order, exactly what the tracer appended, plus its
+  inputs and outputs. Transformations build new graphs; nothing here mutates.
+
+Attributes are an `Attrs` mapping (hashable, immutable). An attribute may hold a `Graph`
+(structured control flow will carry sub-graphs that way); passes must handle or leave such ops.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import UNKNOWN_LOC, Loc
+from .opcodes import OpCode
+from .types import TensorType
+
+
+class Value:
+    """An SSA value: identity plus its type. Compared and hashed by identity."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, type: TensorType):
+        self.type = type
+
+    def __repr__(self) -> str:
+        return f"Value({self.type}, id={id(self):#x})"
+
+
+class Attrs(Mapping):
+    """An immutable, hashable mapping of op attributes, kept in sorted key order."""
+
+    __slots__ = ("_items", "_dict", "_hash")
+
+    def __init__(self, items: Mapping[str, Any] | None = None, **kwargs: Any):
+        merged = dict(items or {}, **kwargs)
+        self._items = tuple(sorted(merged.items()))
+        self._dict = dict(self._items)
+        self._hash = hash(self._items)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._dict[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: Any) -> bool:
+        if isinstance(other, Attrs):
+            return self._items == other._items
+        return isinstance(other, Mapping) and self._dict == dict(other)
+
+    def replace(self, **changes: Any) -> "Attrs":
+        return Attrs(self._dict, **changes)
+
+    def __repr__(self) -> str:
+        return "Attrs(" + ", ".join(f"{k}={v!r}" for k, v in self._items) + ")"
+
+
+EMPTY_ATTRS = Attrs()
+
+
+@dataclass(frozen=True, eq=False)
+class Op:
+    """One operation: `outputs = code(inputs; attrs)`, written by the user at `loc`."""
+
+    code: OpCode
+    inputs: tuple[Value, ...]
+    attrs: Attrs
+    outputs: tuple[Value, ...]
+    loc: Loc = UNKNOWN_LOC
+
+    @property
+    def output(self) -> Value:
+        """The single output of a one-output op."""
+        (out,) = self.outputs
+        return out
+
+    def replace(self, **changes: Any) -> "Op":
+        fields = dict(code=self.code, inputs=self.inputs, attrs=self.attrs,
+                      outputs=self.outputs, loc=self.loc)
+        fields.update(changes)
+        return Op(**fields)
+
+
+@dataclass(frozen=True, eq=False)
+class Graph:
+    """A function in SSA form: `inputs`, `ops` in order, `outputs` (values defined in it)."""
+
+    inputs: tuple[Value, ...]
+    ops: tuple[Op, ...]
+    outputs: tuple[Value, ...]
+    name: str = "main"
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def replace(self, **changes: Any) -> "Graph":
+        fields = dict(inputs=self.inputs, ops=self.ops, outputs=self.outputs, name=self.name,
+                      meta=self.meta)
+        fields.update(changes)
+        return Graph(**fields)
+
+    def producers(self) -> dict[Value, Op]:
+        """Map each op output to the op that defines it."""
+        return {v: op for op in self.ops for v in op.outputs}
+
+    def users(self) -> dict[Value, list[Op]]:
+        """Map each value to the ops that read it, in order."""
+        result: dict[Value, list[Op]] = {}
+        for op in self.ops:
+            for v in op.inputs:
+                result.setdefault(v, []).append(op)
+        return result
+
+    def __str__(self) -> str:
+        from .printer import print_graph
+
+        return print_graph(self)

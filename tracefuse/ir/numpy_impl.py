@@ -1,0 +1,226 @@
+"""`NUMPY_IMPL[code]`: what each op computes, written with NumPy. This table is the oracle.
+
+Eager mode, constant folding and the `"numpy"` reference backend all call it, so the three
+agree by construction. An implementation takes the operand arrays, their IR types, the op's
+attributes and the result type, and returns an array of exactly the result's dtype and shape.
+Elementwise operands are first converted to the promoted operand dtype (so a weak Python
+scalar takes a float32 tensor's dtype before the arithmetic, as NEP 50 says).
+Floating-point warnings (division by zero, invalid) are silenced by the caller, as compiled
+code cannot raise them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+
+from .opcodes import OpCode
+from .rules import operand_dtype
+from .types import TensorType
+
+G = OpCode
+Impl = Callable[[Sequence[np.ndarray], Sequence[TensorType], Mapping, TensorType], np.ndarray]
+
+
+def _convert(args: Sequence[np.ndarray], dtype: np.dtype) -> list[np.ndarray]:
+    return [a if a.dtype == dtype else a.astype(dtype) for a in args]
+
+
+def _finish(result, out: TensorType) -> np.ndarray:
+    result = np.asarray(result)
+    if result.dtype != out.dtype.np:
+        result = result.astype(out.dtype.np)
+    return result
+
+
+def _ew(fn: Callable, operands: str = "promote") -> Impl:
+    """An elementwise op: operands converted to the promoted dtype ('promote') or, for
+    floating-point functions, to the result's float dtype ('result')."""
+
+    def impl(args, in_types, attrs, out):
+        if operands == "result":
+            dtype = out.dtype.np
+        else:
+            dtype = operand_dtype([(t.dtype, t.weak) for t in in_types]).np
+        return _finish(fn(*_convert(args, dtype)), out)
+
+    return impl
+
+
+def _round(x):
+    return x if x.dtype.kind in "iub" else np.round(x)
+
+
+def _int_identity_or(fn):
+    return lambda x: x if x.dtype.kind in "iub" else fn(x)
+
+
+def _cast(args, in_types, attrs, out):
+    (x,) = args
+    return x.astype(out.dtype.np)
+
+
+def _where(args, in_types, attrs, out):
+    cond, x, y = args
+    x, y = _convert((x, y), out.dtype.np)
+    return _finish(np.where(cond.astype(bool, copy=False), x, y), out)
+
+
+def _clip(args, in_types, attrs, out):
+    x, lo, hi = args
+    lo, hi = _convert((lo, hi), np.dtype(out.dtype.np))
+    # maximum/minimum propagate NaN from x, like NumPy's clip
+    return _finish(np.minimum(np.maximum(x, lo), hi), out)
+
+
+def _reduce(fn: Callable) -> Impl:
+    def impl(args, in_types, attrs, out):
+        (x,) = args
+        return _finish(fn(x, axis=attrs["axes"], keepdims=attrs["keepdims"]), out)
+
+    return impl
+
+
+def _sum(args, in_types, attrs, out):
+    (x,) = args
+    return _finish(np.sum(x, axis=attrs["axes"], dtype=out.dtype.np, keepdims=attrs["keepdims"]), out)
+
+
+def _prod(args, in_types, attrs, out):
+    (x,) = args
+    return _finish(np.prod(x, axis=attrs["axes"], dtype=out.dtype.np, keepdims=attrs["keepdims"]), out)
+
+
+def _arg_reduce(fn: Callable) -> Impl:
+    def impl(args, in_types, attrs, out):
+        (x,) = args
+        axis = attrs["axis"]
+        r = fn(x, axis=axis, keepdims=attrs["keepdims"])
+        return _finish(r, out)
+
+    return impl
+
+
+def _slice(args, in_types, attrs, out):
+    (x,) = args
+    index = []
+    for start, size, step in zip(attrs["starts"], attrs["sizes"], attrs["steps"]):
+        stop = start + size * step
+        index.append(slice(start, None if stop < 0 else stop, step))
+    return x[tuple(index)]
+
+
+def _concat(args, in_types, attrs, out):
+    return np.concatenate(_convert(args, out.dtype.np), axis=attrs["axis"])
+
+
+def _matmul(args, in_types, attrs, out):
+    a, b = _convert(args, out.dtype.np)
+    return _finish(np.matmul(a, b), out)
+
+
+def _full(args, in_types, attrs, out):
+    return np.full(out.shape, attrs["value"], dtype=out.dtype.np)
+
+
+def _iota(args, in_types, attrs, out):
+    axis = attrs["axis"]
+    idx = np.arange(out.shape[axis], dtype=out.dtype.np)
+    shape = [1] * len(out.shape)
+    shape[axis] = out.shape[axis]
+    return np.broadcast_to(idx.reshape(shape), out.shape)
+
+
+NUMPY_IMPL: dict[OpCode, Impl] = {
+    G.CONSTANT: lambda args, in_types, attrs, out: attrs["value"].array,
+    G.FULL: _full,
+    G.IOTA: _iota,
+    G.NEGATIVE: _ew(np.negative),
+    G.ABS: _ew(np.abs),
+    G.SIGN: _ew(np.sign),
+    G.SQRT: _ew(np.sqrt, "result"),
+    G.SQUARE: _ew(np.square),
+    G.RECIPROCAL: _ew(np.reciprocal, "result"),
+    G.EXP: _ew(np.exp, "result"),
+    G.EXPM1: _ew(np.expm1, "result"),
+    G.LOG: _ew(np.log, "result"),
+    G.LOG1P: _ew(np.log1p, "result"),
+    G.LOG2: _ew(np.log2, "result"),
+    G.LOG10: _ew(np.log10, "result"),
+    G.SIN: _ew(np.sin, "result"),
+    G.COS: _ew(np.cos, "result"),
+    G.TAN: _ew(np.tan, "result"),
+    G.ASIN: _ew(np.arcsin, "result"),
+    G.ACOS: _ew(np.arccos, "result"),
+    G.ATAN: _ew(np.arctan, "result"),
+    G.SINH: _ew(np.sinh, "result"),
+    G.COSH: _ew(np.cosh, "result"),
+    G.TANH: _ew(np.tanh, "result"),
+    G.ASINH: _ew(np.arcsinh, "result"),
+    G.ACOSH: _ew(np.arccosh, "result"),
+    G.ATANH: _ew(np.arctanh, "result"),
+    G.FLOOR: _ew(_int_identity_or(np.floor)),
+    G.CEIL: _ew(_int_identity_or(np.ceil)),
+    G.TRUNC: _ew(_int_identity_or(np.trunc)),
+    G.ROUND: _ew(_round),
+    G.ISNAN: _ew(np.isnan),
+    G.ISINF: _ew(np.isinf),
+    G.ISFINITE: _ew(np.isfinite),
+    G.SIGNBIT: _ew(np.signbit),
+    G.LOGICAL_NOT: _ew(np.logical_not),
+    G.BITWISE_INVERT: _ew(np.invert),
+    G.CAST: _cast,
+    G.ADD: _ew(np.add),
+    G.SUBTRACT: _ew(np.subtract),
+    G.MULTIPLY: _ew(np.multiply),
+    G.DIVIDE: _ew(np.divide, "result"),
+    G.FLOOR_DIVIDE: _ew(np.floor_divide),
+    G.REMAINDER: _ew(np.remainder),
+    G.POW: _ew(np.power),
+    G.MAXIMUM: _ew(np.maximum),
+    G.MINIMUM: _ew(np.minimum),
+    G.ATAN2: _ew(np.arctan2, "result"),
+    G.HYPOT: _ew(np.hypot, "result"),
+    G.LOGADDEXP: _ew(np.logaddexp, "result"),
+    G.COPYSIGN: _ew(np.copysign, "result"),
+    G.NEXTAFTER: _ew(np.nextafter, "result"),
+    G.EQUAL: _ew(np.equal),
+    G.NOT_EQUAL: _ew(np.not_equal),
+    G.LESS: _ew(np.less),
+    G.LESS_EQUAL: _ew(np.less_equal),
+    G.GREATER: _ew(np.greater),
+    G.GREATER_EQUAL: _ew(np.greater_equal),
+    G.LOGICAL_AND: _ew(np.logical_and),
+    G.LOGICAL_OR: _ew(np.logical_or),
+    G.LOGICAL_XOR: _ew(np.logical_xor),
+    G.BITWISE_AND: _ew(np.bitwise_and),
+    G.BITWISE_OR: _ew(np.bitwise_or),
+    G.BITWISE_XOR: _ew(np.bitwise_xor),
+    G.LEFT_SHIFT: _ew(np.left_shift),
+    G.RIGHT_SHIFT: _ew(np.right_shift),
+    G.WHERE: _where,
+    G.CLIP: _clip,
+    G.SUM: _sum,
+    G.PROD: _prod,
+    G.MAX: _reduce(np.max),
+    G.MIN: _reduce(np.min),
+    G.ALL: _reduce(np.all),
+    G.ANY: _reduce(np.any),
+    G.ARGMAX: _arg_reduce(np.argmax),
+    G.ARGMIN: _arg_reduce(np.argmin),
+    G.RESHAPE: lambda args, in_types, attrs, out: np.reshape(args[0], attrs["shape"]),
+    G.PERMUTE: lambda args, in_types, attrs, out: np.transpose(args[0], attrs["axes"]),
+    G.BROADCAST_TO: lambda args, in_types, attrs, out: np.broadcast_to(args[0], attrs["shape"]),
+    G.SLICE: _slice,
+    G.CONCAT: _concat,
+    G.MATMUL: _matmul,
+}
+
+
+def evaluate(code: OpCode, args: Sequence[np.ndarray], in_types: Sequence[TensorType],
+             attrs: Mapping, out: TensorType) -> np.ndarray:
+    """Run one op with NumPy, floating-point warnings silenced. The result may be a view."""
+    with np.errstate(all="ignore"):
+        return NUMPY_IMPL[code](args, in_types, attrs, out)
+

@@ -1,0 +1,159 @@
+"""The op vocabulary: one `OpCode` enum, and grouping sets that state each group's algebra.
+
+The enum value is the op's name in the IR text (`add`, `reduce_sum`). Every per-op table
+(shape rule, dtype rule, NumPy implementation here; Numba and CUDA templates in the backends)
+is a dict keyed by OpCode, and a test checks that each table covers every OpCode.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class OpCode(Enum):
+    # sources
+    CONSTANT = "constant"  # a literal array (attrs: value)
+    FULL = "full"  # every element = value (attrs: shape, dtype, value)
+    IOTA = "iota"  # the index along `axis` (attrs: shape, dtype, axis)
+    # elementwise, one operand
+    NEGATIVE = "negative"
+    ABS = "abs"
+    SIGN = "sign"
+    SQRT = "sqrt"
+    SQUARE = "square"
+    RECIPROCAL = "reciprocal"
+    EXP = "exp"
+    EXPM1 = "expm1"
+    LOG = "log"
+    LOG1P = "log1p"
+    LOG2 = "log2"
+    LOG10 = "log10"
+    SIN = "sin"
+    COS = "cos"
+    TAN = "tan"
+    ASIN = "asin"
+    ACOS = "acos"
+    ATAN = "atan"
+    SINH = "sinh"
+    COSH = "cosh"
+    TANH = "tanh"
+    ASINH = "asinh"
+    ACOSH = "acosh"
+    ATANH = "atanh"
+    FLOOR = "floor"
+    CEIL = "ceil"
+    TRUNC = "trunc"
+    ROUND = "round"
+    ISNAN = "isnan"
+    ISINF = "isinf"
+    ISFINITE = "isfinite"
+    SIGNBIT = "signbit"
+    LOGICAL_NOT = "logical_not"
+    BITWISE_INVERT = "bitwise_invert"
+    CAST = "cast"  # attrs: dtype
+    # elementwise, two operands
+    ADD = "add"
+    SUBTRACT = "subtract"
+    MULTIPLY = "multiply"
+    DIVIDE = "divide"
+    FLOOR_DIVIDE = "floor_divide"
+    REMAINDER = "remainder"
+    POW = "pow"
+    MAXIMUM = "maximum"
+    MINIMUM = "minimum"
+    ATAN2 = "atan2"
+    HYPOT = "hypot"
+    LOGADDEXP = "logaddexp"
+    COPYSIGN = "copysign"
+    NEXTAFTER = "nextafter"
+    EQUAL = "equal"
+    NOT_EQUAL = "not_equal"
+    LESS = "less"
+    LESS_EQUAL = "less_equal"
+    GREATER = "greater"
+    GREATER_EQUAL = "greater_equal"
+    LOGICAL_AND = "logical_and"
+    LOGICAL_OR = "logical_or"
+    LOGICAL_XOR = "logical_xor"
+    BITWISE_AND = "bitwise_and"
+    BITWISE_OR = "bitwise_or"
+    BITWISE_XOR = "bitwise_xor"
+    LEFT_SHIFT = "bitwise_left_shift"
+    RIGHT_SHIFT = "bitwise_right_shift"
+    # elementwise, three operands
+    WHERE = "where"  # where(cond, x, y)
+    CLIP = "clip"  # clip(x, lo, hi); the result has x's dtype
+    # reductions (attrs: axes, keepdims)
+    SUM = "reduce_sum"
+    PROD = "reduce_prod"
+    MAX = "reduce_max"
+    MIN = "reduce_min"
+    ALL = "reduce_all"
+    ANY = "reduce_any"
+    ARGMAX = "argmax"  # attrs: axis (int or None), keepdims
+    ARGMIN = "argmin"
+    # movement
+    RESHAPE = "reshape"  # attrs: shape
+    PERMUTE = "permute_dims"  # attrs: axes
+    BROADCAST_TO = "broadcast_to"  # attrs: shape
+    SLICE = "slice"  # attrs: starts, sizes, steps (a step may be negative)
+    CONCAT = "concat"  # attrs: axis; any number of operands
+    # linear algebra
+    MATMUL = "matmul"
+
+
+G = OpCode
+
+SOURCES = frozenset({G.CONSTANT, G.FULL, G.IOTA})
+
+UNARY = frozenset({
+    G.NEGATIVE, G.ABS, G.SIGN, G.SQRT, G.SQUARE, G.RECIPROCAL, G.EXP, G.EXPM1, G.LOG, G.LOG1P,
+    G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN, G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH,
+    G.ASINH, G.ACOSH, G.ATANH, G.FLOOR, G.CEIL, G.TRUNC, G.ROUND, G.ISNAN, G.ISINF, G.ISFINITE,
+    G.SIGNBIT, G.LOGICAL_NOT, G.BITWISE_INVERT, G.CAST,
+})
+
+BINARY = frozenset({
+    G.ADD, G.SUBTRACT, G.MULTIPLY, G.DIVIDE, G.FLOOR_DIVIDE, G.REMAINDER, G.POW, G.MAXIMUM,
+    G.MINIMUM, G.ATAN2, G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER, G.EQUAL, G.NOT_EQUAL,
+    G.LESS, G.LESS_EQUAL, G.GREATER, G.GREATER_EQUAL, G.LOGICAL_AND, G.LOGICAL_OR,
+    G.LOGICAL_XOR, G.BITWISE_AND, G.BITWISE_OR, G.BITWISE_XOR, G.LEFT_SHIFT, G.RIGHT_SHIFT,
+})
+
+TERNARY = frozenset({G.WHERE, G.CLIP})
+
+# Elementwise ops broadcast their operands and map scalars to scalars: what fusion chains.
+ELEMENTWISE = UNARY | BINARY | TERNARY
+
+# Reductions over `axes` (argmax/argmin over one `axis`).
+REDUCE = frozenset({G.SUM, G.PROD, G.MAX, G.MIN, G.ALL, G.ANY, G.ARGMAX, G.ARGMIN})
+
+# Ops that only move or replicate elements: each output element is some input element.
+MOVEMENT = frozenset({G.RESHAPE, G.PERMUTE, G.BROADCAST_TO, G.SLICE, G.CONCAT})
+
+# f(a, b) == f(b, a) for every a, b (incl. NaN: maximum/minimum propagate either NaN).
+COMMUTATIVE = frozenset({
+    G.ADD, G.MULTIPLY, G.MAXIMUM, G.MINIMUM, G.HYPOT, G.LOGADDEXP, G.EQUAL, G.NOT_EQUAL,
+    G.LOGICAL_AND, G.LOGICAL_OR, G.LOGICAL_XOR, G.BITWISE_AND, G.BITWISE_OR, G.BITWISE_XOR,
+})
+
+# f(f(a, b), c) == f(a, f(b, c)) exactly for integers; for floats only under fast math.
+ASSOCIATIVE = frozenset({
+    G.ADD, G.MULTIPLY, G.MAXIMUM, G.MINIMUM, G.LOGICAL_AND, G.LOGICAL_OR, G.LOGICAL_XOR,
+    G.BITWISE_AND, G.BITWISE_OR, G.BITWISE_XOR,
+})
+
+# Ops whose result is bool whatever the operands.
+PREDICATES = frozenset({
+    G.ISNAN, G.ISINF, G.ISFINITE, G.SIGNBIT, G.LOGICAL_NOT, G.EQUAL, G.NOT_EQUAL, G.LESS,
+    G.LESS_EQUAL, G.GREATER, G.GREATER_EQUAL, G.LOGICAL_AND, G.LOGICAL_OR, G.LOGICAL_XOR,
+})
+
+# Costly scalar functions (a libm call or a polynomial): fusion recomputes them reluctantly.
+TRANSCENDENTAL = frozenset({
+    G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN, G.ACOS,
+    G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.POW, G.ATAN2, G.HYPOT,
+    G.LOGADDEXP,
+})
+
+BY_NAME = {code.value: code for code in OpCode}

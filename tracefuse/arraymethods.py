@@ -1,0 +1,141 @@
+"""The operators and methods shared by the eager `Tensor` and the tracer's `Tracer`.
+
+Each operator calls the public function of the same meaning (`x + y` is `tx.add(x, y)`), so
+an expression behaves the same eagerly and under `@tx.function`. The reflected operators make
+`2 * x` and `numpy_array + tensor` work (`__array_ufunc__ = None` makes NumPy defer to us).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ArrayMethods:
+    __slots__ = ()
+    __array_ufunc__ = None  # NumPy defers binary operators to ours: np_array + tensor -> Tensor
+    __array_priority__ = 1000
+
+    def __array_namespace__(self, *, api_version: str | None = None):
+        import tracefuse
+
+        return tracefuse
+
+    # arithmetic
+    def __add__(self, other): return F.add(self, other)
+    def __radd__(self, other): return F.add(other, self)
+    def __sub__(self, other): return F.subtract(self, other)
+    def __rsub__(self, other): return F.subtract(other, self)
+    def __mul__(self, other): return F.multiply(self, other)
+    def __rmul__(self, other): return F.multiply(other, self)
+    def __truediv__(self, other): return F.divide(self, other)
+    def __rtruediv__(self, other): return F.divide(other, self)
+    def __floordiv__(self, other): return F.floor_divide(self, other)
+    def __rfloordiv__(self, other): return F.floor_divide(other, self)
+    def __mod__(self, other): return F.remainder(self, other)
+    def __rmod__(self, other): return F.remainder(other, self)
+    def __pow__(self, other): return F.pow(self, other)
+    def __rpow__(self, other): return F.pow(other, self)
+    def __matmul__(self, other): return F.matmul(self, other)
+    def __rmatmul__(self, other): return F.matmul(other, self)
+    def __neg__(self): return F.negative(self)
+    def __pos__(self): return F.positive(self)
+    def __abs__(self): return F.abs(self)
+
+    # bitwise and logical
+    def __invert__(self): return F.bitwise_invert(self)
+    def __and__(self, other): return F.bitwise_and(self, other)
+    def __rand__(self, other): return F.bitwise_and(other, self)
+    def __or__(self, other): return F.bitwise_or(self, other)
+    def __ror__(self, other): return F.bitwise_or(other, self)
+    def __xor__(self, other): return F.bitwise_xor(self, other)
+    def __rxor__(self, other): return F.bitwise_xor(other, self)
+    def __lshift__(self, other): return F.bitwise_left_shift(self, other)
+    def __rlshift__(self, other): return F.bitwise_left_shift(other, self)
+    def __rshift__(self, other): return F.bitwise_right_shift(self, other)
+    def __rrshift__(self, other): return F.bitwise_right_shift(other, self)
+
+    # comparisons (elementwise; so these objects are unhashable, like NumPy arrays)
+    def __eq__(self, other): return F.equal(self, other)  # type: ignore[override]
+    def __ne__(self, other): return F.not_equal(self, other)  # type: ignore[override]
+    def __lt__(self, other): return F.less(self, other)
+    def __le__(self, other): return F.less_equal(self, other)
+    def __gt__(self, other): return F.greater(self, other)
+    def __ge__(self, other): return F.greater_equal(self, other)
+    __hash__ = None  # type: ignore[assignment]
+
+    # indexing and shape
+    def __getitem__(self, key): return M.getitem(self, key)
+
+    def __setitem__(self, key, value):
+        raise TypeError(
+            "tracefuse arrays are immutable: instead of x[i] = v, build a new array, e.g. "
+            "tx.where(mask, v, x) or tx.concat([...])"
+        )
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d array")
+        return self.shape[0]
+
+    def __iter__(self):
+        if not self.shape:
+            raise TypeError("iteration over a 0-d array")
+        return (self[i] for i in range(self.shape[0]))
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for d in self.shape:
+            n *= d
+        return n
+
+    @property
+    def T(self):
+        """All axes reversed (NumPy's `.T`; the array API defines it for 2-D arrays)."""
+        return M.permute_dims(self, tuple(reversed(range(self.ndim))))
+
+    @property
+    def mT(self):
+        """The last two axes swapped."""
+        return M.matrix_transpose(self)
+
+    # NumPy-style methods
+    def astype(self, dtype, /, *, copy: bool = True): return F.astype(self, dtype, copy=copy)
+    def reshape(self, *shape):
+        return M.reshape(self, shape[0] if len(shape) == 1 and not isinstance(shape[0], int) else shape)
+    def transpose(self, *axes):
+        if not axes:
+            return self.T
+        return M.permute_dims(self, axes[0] if len(axes) == 1 and not isinstance(axes[0], int) else axes)
+    def flatten(self): return M.reshape(self, (-1,))
+    ravel = flatten
+    def squeeze(self, axis=None): return M.squeeze(self, axis)
+    def sum(self, axis=None, *, dtype=None, keepdims=False): return F.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+    def prod(self, axis=None, *, dtype=None, keepdims=False): return F.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+    def max(self, axis=None, *, keepdims=False): return F.max(self, axis=axis, keepdims=keepdims)
+    def min(self, axis=None, *, keepdims=False): return F.min(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, *, keepdims=False): return F.mean(self, axis=axis, keepdims=keepdims)
+    def var(self, axis=None, *, correction=0.0, keepdims=False): return F.var(self, axis=axis, correction=correction, keepdims=keepdims)
+    def std(self, axis=None, *, correction=0.0, keepdims=False): return F.std(self, axis=axis, correction=correction, keepdims=keepdims)
+    def all(self, axis=None, *, keepdims=False): return F.all(self, axis=axis, keepdims=keepdims)
+    def any(self, axis=None, *, keepdims=False): return F.any(self, axis=axis, keepdims=keepdims)
+    def argmax(self, axis=None, *, keepdims=False): return F.argmax(self, axis=axis, keepdims=keepdims)
+    def argmin(self, axis=None, *, keepdims=False): return F.argmin(self, axis=axis, keepdims=keepdims)
+    def clip(self, min=None, max=None): return F.clip(self, min, max)
+
+    def __format__(self, spec: str) -> str:
+        if spec:
+            return format(self.__float__() if self.dtype.is_float else self.__int__(), spec)
+        return str(self)
+
+    def _describe(self) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+# Imported last: these modules import the classes built on this mixin (a cycle broken here).
+from . import functions as F  # noqa: E402
+from . import manipulation as M  # noqa: E402

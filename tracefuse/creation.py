@@ -1,0 +1,193 @@
+"""Array creation: `constant`, `asarray`, `zeros`, `ones`, `full`, `empty`, the `*_like` forms,
+`arange`, `linspace`, `eye`.
+
+Eagerly these build a `Tensor` with NumPy. While a function is being traced, `zeros`/`ones`/
+`full`/`empty` (and the `_like` forms) and `eye` become `full`/`iota` ops, so a large array of
+a known pattern is never baked into the graph as a literal; `arange` and `linspace` values
+are computed with NumPy at trace time (exactly NumPy's numbers) and enter as constants.
+
+Default dtypes: `asarray` and the array API functions use float64/int64 (as NumPy does);
+`constant` infers like TensorFlow (Python float -> float32, int -> int32).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from . import tensor as _tensor
+from .dispatch import bind, type_of
+from .errors import BackendUnavailableError, DTypeError, user_location, with_location
+from .functions import astype, equal, add
+from .ir import Attrs, OpCode
+from .ir import dtypes as dt
+from .ir.convert import PY_SCALARS, to_array
+from .tracer.tracer import Tracer, current_builder
+
+G = OpCode
+
+
+def _check_device(device) -> None:
+    if device not in (None, "cpu"):
+        raise BackendUnavailableError(
+            f"device {device!r} is not available yet: only 'cpu' tensors exist in this build "
+            '(GPU tensors come with the GPU backend: pip install "tracefuse[gpu]")'
+        )
+
+
+def _shape(shape) -> tuple[int, ...]:
+    if isinstance(shape, int) or hasattr(shape, "__index__"):
+        shape = (operator.index(shape),)
+    shape = tuple(operator.index(d) for d in shape)
+    if any(d < 0 for d in shape):
+        raise ValueError(with_location(f"negative dimensions are not allowed: {shape}", user_location()))
+    return shape
+
+
+def _wrap(array: np.ndarray):
+    return _tensor.Tensor._wrap(array)
+
+
+def _checked_array(value: Any, dtype=None) -> np.ndarray:
+    try:
+        arr, _ = to_array(value, "value")
+    except DTypeError as e:
+        raise DTypeError(with_location(str(e), user_location())) from None
+    if dtype is not None:
+        arr = arr.astype(dt.as_dtype(dtype).np, copy=False)
+    return arr
+
+
+def asarray(obj, /, *, dtype=None, device=None, copy: bool | None = None):
+    """An array from a Tensor, NumPy array, Python scalar or nested sequence.
+
+    Python scalars take the array API defaults (bool, int64, float64). `copy=None` shares memory
+    with a NumPy input when it can (the Tensor is read-only; changing the NumPy array changes it).
+    """
+    _check_device(device)
+    if isinstance(obj, Tracer):
+        return obj if dtype is None else astype(obj, dtype, copy=False)
+    if isinstance(obj, _tensor.Tensor):
+        if dtype is not None and dt.as_dtype(dtype) != obj.dtype:
+            return astype(obj, dtype)
+        return _wrap(obj._array.copy()) if copy else obj
+    if copy is False and not isinstance(obj, np.ndarray):
+        raise ValueError("asarray(copy=False): this input cannot be wrapped without a copy")
+    arr = _checked_array(obj, dtype)
+    return _wrap(np.array(arr, copy=True) if copy else arr)
+
+
+def constant(value, dtype=None, device=None):
+    """A tensor holding `value` (always copied). Dtypes are inferred as TensorFlow does: a Python
+    float becomes float32, a Python int int32, a bool bool; NumPy values keep their dtype."""
+    _check_device(device)
+    if isinstance(value, (_tensor.Tensor, Tracer)):
+        return value if dtype is None else astype(value, dtype, copy=False)
+    from_python = not isinstance(value, (np.ndarray, np.generic))
+    arr = _checked_array(value)
+    if dtype is None and from_python:
+        if arr.dtype == np.float64:
+            arr = arr.astype(np.float32)
+        elif arr.dtype == np.int64 and (arr.size == 0 or (
+                arr.min() >= np.iinfo(np.int32).min and arr.max() <= np.iinfo(np.int32).max)):
+            arr = arr.astype(np.int32)
+    elif dtype is not None:
+        arr = arr.astype(dt.as_dtype(dtype).np)
+    return _wrap(np.array(arr, copy=True))
+
+
+def _fill_dtype(fill_value, dtype):
+    if dtype is not None:
+        return dt.as_dtype(dtype)
+    if isinstance(fill_value, PY_SCALARS):
+        return dt.weak_dtype_of_scalar(fill_value)
+    return type_of(fill_value).dtype
+
+
+def full(shape, fill_value, *, dtype=None, device=None):
+    """An array of `shape` with every element `fill_value` (dtype inferred from it)."""
+    _check_device(device)
+    shape = _shape(shape)
+    d = _fill_dtype(fill_value, dtype)
+    value = np.asarray(fill_value, dtype=d.np).item() if not isinstance(fill_value, Tracer) else None
+    if current_builder() is not None:
+        if value is None:
+            return bind(G.BROADCAST_TO, (astype(fill_value, d),), Attrs(shape=shape))
+        return bind(G.FULL, (), Attrs(shape=shape, dtype=d, value=value))
+    return _wrap(np.full(shape, value, dtype=d.np))
+
+
+def zeros(shape, *, dtype=None, device=None):
+    """An array of zeros (default float64)."""
+    return full(shape, 0, dtype=dtype or dt.DEFAULT_FLOAT, device=device)
+
+
+def ones(shape, *, dtype=None, device=None):
+    """An array of ones (default float64)."""
+    return full(shape, 1, dtype=dtype or dt.DEFAULT_FLOAT, device=device)
+
+
+def empty(shape, *, dtype=None, device=None):
+    """An array whose contents are unspecified (tracefuse fills it with zeros)."""
+    return zeros(shape, dtype=dtype, device=device)
+
+
+def _like(x, dtype):
+    t = type_of(x)
+    return t.shape, (dtype if dtype is not None else t.dtype)
+
+
+def zeros_like(x, /, *, dtype=None, device=None):
+    shape, d = _like(x, dtype)
+    return full(shape, 0, dtype=d, device=device)
+
+
+def ones_like(x, /, *, dtype=None, device=None):
+    shape, d = _like(x, dtype)
+    return full(shape, 1, dtype=d, device=device)
+
+
+def empty_like(x, /, *, dtype=None, device=None):
+    return zeros_like(x, dtype=dtype, device=device)
+
+
+def full_like(x, /, fill_value, *, dtype=None, device=None):
+    shape, d = _like(x, dtype)
+    return full(shape, fill_value, dtype=d, device=device)
+
+
+def arange(start, /, stop=None, step=1, *, dtype=None, device=None):
+    """Evenly spaced values in [start, stop): int64 for ints, else float64 (as NumPy)."""
+    _check_device(device)
+    if stop is None:
+        start, stop = 0, start
+    d = dt.as_dtype(dtype).np if dtype is not None else None
+    if d is None and _all_int(start, stop, step):
+        d = np.int64
+    return _wrap(np.arange(start, stop, step, dtype=d))
+
+
+def _all_int(*values) -> bool:
+    return all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in values)
+
+
+def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True):
+    """`num` evenly spaced values from start to stop (stop included unless endpoint=False)."""
+    _check_device(device)
+    d = dt.as_dtype(dtype).np if dtype is not None else np.float64
+    return _wrap(np.linspace(start, stop, num, endpoint=endpoint, dtype=d))
+
+
+def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None):
+    """A 2-D array with ones on diagonal `k` and zeros elsewhere (default float64)."""
+    _check_device(device)
+    n_cols = n_rows if n_cols is None else n_cols
+    d = dt.as_dtype(dtype) if dtype is not None else dt.DEFAULT_FLOAT
+    if current_builder() is None:
+        return _wrap(np.eye(n_rows, n_cols, k=k, dtype=d.np))
+    shape = _shape((n_rows, n_cols))
+    rows = bind(G.IOTA, (), Attrs(shape=shape, dtype=dt.int64, axis=0))
+    cols = bind(G.IOTA, (), Attrs(shape=shape, dtype=dt.int64, axis=1))
+    return astype(equal(add(rows, int(k)), cols), d)

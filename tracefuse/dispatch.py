@@ -1,0 +1,58 @@
+"""`bind`: apply one op to user values, eagerly or into the trace in progress.
+
+If an operand is a `Tracer`, or this thread is tracing a `@tx.function`, the op is recorded in
+that trace. Otherwise it runs at once through the same NumPy table the reference backend uses,
+and returns a `Tensor`. Type and shape errors get the user's file:line either way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from . import tensor as _tensor
+from .errors import DTypeError, ShapeError, user_location, with_location
+from .ir import EMPTY_ATTRS, OpCode, TensorType, evaluate, infer_type
+from .ir.convert import to_array
+from .tracer.tracer import Tracer, current_builder
+
+
+def bind(code: OpCode, args: Sequence[Any], attrs: Mapping = EMPTY_ATTRS):
+    for a in args:
+        if isinstance(a, Tracer):
+            return a._builder.bind(code, args, attrs)
+    builder = current_builder()
+    if builder is not None:
+        return builder.bind(code, args, attrs)
+    return eager_bind(code, args, attrs)
+
+
+def eager_operand(x: Any) -> tuple[Any, TensorType]:
+    if isinstance(x, _tensor.Tensor):
+        arr = x._array
+        return arr, TensorType(arr.shape, x.dtype)
+    return to_array(x)
+
+
+def eager_bind(code: OpCode, args: Sequence[Any], attrs: Mapping = EMPTY_ATTRS):
+    try:
+        operands = [eager_operand(a) for a in args]
+        types = [t for _, t in operands]
+        out = infer_type(code, types, attrs)
+    except (ShapeError, DTypeError) as e:
+        raise type(e)(with_location(str(e), user_location())) from None
+    result = evaluate(code, [a for a, _ in operands], types, attrs, out)
+    return _tensor.Tensor._wrap(result)
+
+
+def type_of(x: Any) -> TensorType:
+    """The static type of any operand: Tensor, Tracer, NumPy array or Python scalar."""
+    if isinstance(x, Tracer):
+        return x._value.type
+    if isinstance(x, _tensor.Tensor):
+        return TensorType(x.shape, x.dtype)
+    return to_array(x)[1]
+
+
+def is_traced(*args: Any) -> bool:
+    return current_builder() is not None or any(isinstance(a, Tracer) for a in args)

@@ -1,0 +1,73 @@
+"""The pass pipeline: an explicit tuple of named `Graph -> Graph` passes, run in order.
+
+`run_pipeline` times each pass, can verify the graph after each one (on in the test suite),
+puts the pass name into any exception a pass raises, and can write the IR after every stage
+to a folder (`TRACEFUSE_DUMP_DIR`, see config.py) as numbered `.ir` files.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..errors import TracefuseError
+from ..ir import Graph, print_graph
+from ..ir.verifier import verify
+from .dce import dce
+
+PassFn = Callable[[Graph], Graph]
+
+
+@dataclass(frozen=True)
+class Pass:
+    name: str  # kebab-case, as in `--dump-after=<name>`
+    fn: PassFn
+
+
+# The optimization pipeline, in order. Folding, simplification, CSE and fusion join it as they land.
+OPTIMIZE: tuple[Pass, ...] = (
+    Pass("dce", dce),
+)
+
+
+class PassError(TracefuseError, RuntimeError):
+    """A pass raised: the message names the pass and the function being compiled."""
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    graph: Graph  # the graph after the last pass
+    after: tuple[tuple[str, Graph], ...]  # (pass name, graph after it), in order
+    seconds: tuple[tuple[str, float], ...]  # (pass name, wall time)
+
+
+def run_pipeline(graph: Graph, passes: tuple[Pass, ...] = OPTIMIZE, *,
+                 verify_each: bool = False) -> PipelineResult:
+    after, seconds = [], []
+    for p in passes:
+        start = time.perf_counter()
+        try:
+            graph = p.fn(graph)
+            if verify_each:
+                verify(graph)
+        except Exception as e:
+            raise PassError(f"pass '{p.name}' failed on @{graph.name}: {type(e).__name__}: {e}") from e
+        seconds.append((p.name, time.perf_counter() - start))
+        after.append((p.name, graph))
+    return PipelineResult(graph, tuple(after), tuple(seconds))
+
+
+def dump_stages(folder: str, name: str, stages: list[tuple[str, str]]) -> list[str]:
+    """Write each (stage, text) as `<folder>/<name>.<NN>.<stage>.ir`; returns the paths."""
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    for i, (stage, text) in enumerate(stages):
+        path = os.path.join(folder, f"{name}.{i:02d}.{stage}.ir")
+        tmp = path + f".tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+        paths.append(path)
+    return paths

@@ -1,0 +1,153 @@
+"""Tracing: `Tracer` proxies record the ops applied to them into a `GraphBuilder`.
+
+A trace is thread-local: `tracing(builder)` makes `builder` the current trace of this thread,
+so creation functions (`tx.zeros`) called inside a traced function add ops to it, and two
+threads can trace at once. A Tracer knows its static type (shape, dtype) but not its value:
+asking for one (`bool(t)`, `float(t)`, `np.asarray(t)`, a Python `if`) raises
+`ConcretizationError` naming the user's line.
+
+Anything that is not a Tracer of the current trace (a `tx.Tensor`, a NumPy array captured from a
+closure, a Python scalar) enters the graph as a `constant` op; arrays are copied at trace time,
+so later changes to a captured array do not reach the compiled function.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from ..arraymethods import ArrayMethods
+from ..errors import ConcretizationError, concretization_error, user_location
+from ..ir import Attrs, Graph, Literal, Op, OpCode, TensorType, Value, infer_type
+from ..ir.convert import to_array
+from ..ir.verifier import verify
+
+
+class Tracer(ArrayMethods):
+    """A value being traced: its static type is known, its contents are not."""
+
+    __slots__ = ("_builder", "_value")
+
+    def __init__(self, builder: "GraphBuilder", value: Value):
+        self._builder = builder
+        self._value = value
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._value.type.shape
+
+    @property
+    def dtype(self):
+        return self._value.type.dtype
+
+    @property
+    def device(self) -> str:
+        return self._builder.device
+
+    def __repr__(self) -> str:
+        return f"Tracer<{self._value.type}>"
+
+    def _concrete(self, what: str):
+        raise concretization_error(what, user_location())
+
+    def __bool__(self):
+        self._concrete("bool(x) (or an `if`/`while`/`and`/`or` on a traced array)")
+
+    def __int__(self):
+        self._concrete("int(x)")
+
+    def __float__(self):
+        self._concrete("float(x)")
+
+    def __complex__(self):
+        self._concrete("complex(x)")
+
+    def __index__(self):
+        self._concrete("using a traced array as an index or size (x.__index__)")
+
+    def item(self):
+        self._concrete("x.item()")
+
+    def tolist(self):
+        self._concrete("x.tolist()")
+
+    def numpy(self):
+        self._concrete("x.numpy()")
+
+    def __array__(self, dtype=None, copy=None):
+        self._concrete("np.asarray(x) (converting a traced array to NumPy)")
+
+
+class GraphBuilder:
+    """The graph being recorded: inputs, ops in order, and constants already lifted."""
+
+    def __init__(self, name: str = "main", device: str = "cpu"):
+        self.name = name
+        self.device = device
+        self.inputs: list[Value] = []
+        self.ops: list[Op] = []
+        self._lifted: dict[int, tuple[Any, Value]] = {}  # id(array) -> (array, constant value)
+
+    def new_input(self, type: TensorType) -> Tracer:
+        v = Value(type)
+        self.inputs.append(v)
+        return Tracer(self, v)
+
+    def lift(self, x: Any, what: str = "operand") -> Value:
+        """The graph value for `x`: a Tracer of this trace, else a new constant op."""
+        if isinstance(x, Tracer):
+            if x._builder is not self:
+                raise ConcretizationError(
+                    f"a traced value from another trace was used here (at {user_location()}). "
+                    "It probably escaped a @tx.function through a global, a closure or an "
+                    "attribute; return it from the function instead."
+                )
+            return x._value
+        key = id(x)
+        hit = self._lifted.get(key)
+        if hit is not None and hit[0] is x:
+            return hit[1]
+        arr, t = to_array(x, what)
+        attrs = Attrs(value=Literal(arr), weak=True) if t.weak else Attrs(value=Literal(arr))
+        v = self._append(OpCode.CONSTANT, (), attrs, t, user_location())
+        if not t.weak:
+            self._lifted[key] = (x, v)  # keep x alive so its id stays unique
+        return v
+
+    def bind(self, code: OpCode, args: Sequence[Any], attrs: Mapping = Attrs()) -> Tracer:
+        loc = user_location()
+        values = tuple(self.lift(a) for a in args)
+        out_type = infer_type(code, [v.type for v in values], attrs, loc)
+        return Tracer(self, self._append(code, values, attrs, out_type, loc))
+
+    def _append(self, code: OpCode, inputs: tuple[Value, ...], attrs: Mapping,
+                out_type: TensorType, loc) -> Value:
+        out = Value(out_type)
+        self.ops.append(Op(code, inputs, attrs, (out,), loc))
+        return out
+
+    def build(self, outputs: Sequence[Value]) -> Graph:
+        return verify(Graph(tuple(self.inputs), tuple(self.ops), tuple(outputs), self.name))
+
+
+_state = threading.local()
+
+
+def current_builder() -> GraphBuilder | None:
+    """The trace in progress in this thread, or None when running eagerly."""
+    stack = getattr(_state, "stack", None)
+    return stack[-1] if stack else None
+
+
+@contextmanager
+def tracing(builder: GraphBuilder):
+    stack = getattr(_state, "stack", None)
+    if stack is None:
+        stack = _state.stack = []
+    stack.append(builder)
+    try:
+        yield builder
+    finally:
+        stack.pop()

@@ -13,7 +13,9 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import types
 import warnings
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -218,6 +220,10 @@ class Function:
                     f"{len(dynamic)} non-static parameters; give one TensorSpec per parameter")
             self._input_signature = specs
             self._spec_leaves, self._spec_treedef = pytree.flatten(specs)
+        self._init_options = dict(backend=backend, input_signature=input_signature,
+                                  fastmath=fastmath, name=name)
+        self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._attr_name = f"_tracefuse_function_{id(self)}"
         self._cache: dict[tuple, ConcreteFunction] = {}
         self._lock = threading.RLock()
         self._history: deque = deque(maxlen=config.RETRACE_WINDOW)  # per call: list of changes or None
@@ -544,9 +550,25 @@ class Function:
         return list(self._cache.values())
 
     def __get__(self, obj, objtype=None):
+        """A method: one Function per instance, with the instance bound (its attributes are
+        captured like closure values, at trace time)."""
         if obj is None:
             return self
-        return functools.partial(self, obj)
+        try:
+            bound = self._bound.get(obj)
+        except TypeError:  # unhashable or not weak-referenceable instance
+            bound = obj.__dict__.get(self._attr_name) if hasattr(obj, "__dict__") else None
+        if bound is None:
+            first = self._params[0].name if self._params else None
+            options = dict(self._init_options, static_argnums=(),
+                           static_argnames=tuple(n for n in self._static if n != first))
+            bound = Function(types.MethodType(self.python_function, obj), **options)
+            try:
+                self._bound[obj] = bound
+            except TypeError:
+                if hasattr(obj, "__dict__"):
+                    obj.__dict__[self._attr_name] = bound
+        return bound
 
     def __repr__(self) -> str:
         return f"<tx.function {self.__name__} backend={self._backend or config.default_backend()}>"

@@ -1,0 +1,116 @@
+"""NumPy as the oracle: run a function eagerly and compiled, compare dtype, shape and values.
+
+`check(tx_fn, np_fn, *inputs)` computes the expected result with `np_fn` on NumPy copies of the
+inputs, then runs `tx_fn` eagerly and under `@tx.function` on each backend in `BACKENDS`, and
+asserts each result has NumPy's dtype and shape and its values: exactly for ints and bools,
+within a tolerance scaled to the dtype for floats, NaN where NumPy has NaN, and the same sign
+of zero. Inputs come from `rand`, never zeros, in several layouts (`layouts`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+import tracefuse as tx
+
+BACKENDS: tuple[str, ...] = ("numpy",)  # compiled backends every test also runs on
+MODES = ("eager",) + BACKENDS
+
+# relative tolerance per dtype: a few ulps of elementwise math, more for long reductions
+RTOL = {"float16": 2e-3, "float32": 2e-5, "float64": 1e-12}
+
+INT_DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+FLOAT_DTYPES = ("float32", "float64")
+REAL_DTYPES = INT_DTYPES + FLOAT_DTYPES
+ALL_DTYPES = ("bool",) + REAL_DTYPES
+SHAPES = [(), (0,), (1,), (7,), (3, 5), (2, 1, 33)]
+
+
+def rand(rng: np.random.Generator, shape: Sequence[int], dtype: str, *, low: float = -5.0,
+         high: float = 5.0, special: bool = False) -> np.ndarray:
+    """Random values of `dtype` in [low, high] (clipped to the dtype's range), never all zero.
+    With special=True, floats also get NaN, +-inf and -0.0 at random places."""
+    shape = tuple(shape)
+    d = np.dtype(dtype)
+    if d.kind == "b":
+        return rng.random(shape) < 0.5
+    if d.kind in "iu":
+        info = np.iinfo(d)
+        lo, hi = max(int(low), info.min), min(int(high), info.max)
+        if lo >= hi:
+            lo, hi = info.min, info.max
+        arr = rng.integers(lo, hi, size=shape, endpoint=True).astype(d)
+        return arr
+    arr = rng.uniform(low, high, size=shape).astype(d)
+    if special and arr.size:
+        flat = arr.reshape(-1)
+        picks = rng.integers(0, flat.size, size=min(4, flat.size))
+        for i, v in zip(picks, (np.nan, np.inf, -np.inf, -0.0)):
+            flat[i] = v
+    return arr
+
+
+def layouts(arr: np.ndarray) -> list[np.ndarray]:
+    """The same values in several memory layouts: C order, Fortran order (a transposed
+    view's base), a negative-stride view, and a strided slice of a larger buffer."""
+    out = [arr]
+    if arr.ndim >= 2:
+        out.append(np.asfortranarray(arr))
+    if arr.ndim >= 1 and arr.size:
+        rev = np.flip(arr.copy(), axis=0)[::-1]  # negative strides, same values
+        out.append(rev)
+        big = np.repeat(arr, 2, axis=-1)[..., ::2]  # strided view of a bigger buffer
+        out.append(big)
+    return out
+
+
+def assert_same(got: Any, expected: np.ndarray, *, rtol: float | None = None, atol: float = 0.0,
+                what: str = "") -> None:
+    """`got` (a tx.Tensor) equals `expected` in dtype, shape and values."""
+    assert isinstance(got, tx.Tensor), f"{what}: expected a tx.Tensor, got {type(got).__name__}"
+    expected = np.asarray(expected)
+    g = got.numpy()
+    assert g.dtype == expected.dtype, f"{what}: dtype {g.dtype} != NumPy's {expected.dtype}"
+    assert g.shape == expected.shape, f"{what}: shape {g.shape} != NumPy's {expected.shape}"
+    if g.dtype.kind in "biu":
+        np.testing.assert_array_equal(g, expected, err_msg=what)
+        return
+    if rtol is None:
+        rtol = RTOL[g.dtype.name]
+    np.testing.assert_array_equal(np.isnan(g), np.isnan(expected), err_msg=f"{what}: NaN positions")
+    finite = np.isfinite(expected)
+    np.testing.assert_array_equal(g[~finite & ~np.isnan(expected)],
+                                  expected[~finite & ~np.isnan(expected)], err_msg=f"{what}: infs")
+    np.testing.assert_allclose(g[finite], expected[finite], rtol=rtol, atol=atol, err_msg=what)
+    zeros = finite & (expected == 0) & (g == 0)
+    np.testing.assert_array_equal(np.signbit(g[zeros]), np.signbit(expected[zeros]),
+                                  err_msg=f"{what}: sign of zero")
+
+
+def run(mode: str, tx_fn: Callable, *inputs: Any):
+    """tx_fn applied eagerly (mode "eager") or compiled on backend `mode`."""
+    if mode == "eager":
+        return tx_fn(*inputs)
+    return tx.function(tx_fn, backend=mode)(*inputs)
+
+
+def check(tx_fn: Callable, np_fn: Callable, *inputs: Any, rtol: float | None = None,
+          atol: float = 0.0, modes: Sequence[str] = MODES) -> None:
+    """Compare tx_fn with np_fn eagerly and on every compiled backend (see module docstring)."""
+    np_inputs = [np.array(x, copy=True) if isinstance(x, np.ndarray) else x for x in inputs]
+    with np.errstate(all="ignore"):
+        expected = np_fn(*np_inputs)
+    for mode in modes:
+        got = run(mode, tx_fn, *inputs)
+        if isinstance(expected, (tuple, list)):
+            assert len(got) == len(expected)
+            for i, (g, e) in enumerate(zip(got, expected)):
+                assert_same(g, e, rtol=rtol, atol=atol, what=f"{mode}[{i}]")
+        else:
+            assert_same(got, expected, rtol=rtol, atol=atol, what=mode)
+        for x, orig in zip(inputs, np_inputs):
+            if isinstance(x, np.ndarray):
+                np.testing.assert_array_equal(x, orig, err_msg=f"{mode} modified an input")

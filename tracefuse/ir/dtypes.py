@@ -90,12 +90,17 @@ DEFAULT_INDEX = int64
 
 _BY_NAME = {d.name: d for d in ALL_DTYPES}
 _BY_SHORT = {d.short: d for d in ALL_DTYPES}
+_BY_NP = {d.np: d for d in ALL_DTYPES}
 
 
 def as_dtype(x: Any) -> DType:
     """A DType from a DType, a NumPy dtype or scalar type, or a name (`"float32"`, `"f32"`)."""
     if isinstance(x, DType):
         return x
+    if isinstance(x, np.dtype):
+        found = _BY_NP.get(x)
+        if found is not None:
+            return found
     if isinstance(x, str) and x in _BY_SHORT:
         return _BY_SHORT[x]
     if x is bool:

@@ -26,10 +26,14 @@ class TensorType:
     weak: bool = False
 
     def __post_init__(self):
-        object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
-        object.__setattr__(self, "dtype", as_dtype(self.dtype))
-        if any(d < 0 for d in self.shape):
-            raise ValueError(f"negative dimension in shape {self.shape}")
+        shape = self.shape
+        if type(shape) is not tuple or not all(type(d) is int for d in shape):
+            object.__setattr__(self, "shape", tuple(int(d) for d in shape))
+        if type(self.dtype) is not DType:
+            object.__setattr__(self, "dtype", as_dtype(self.dtype))
+        for d in self.shape:
+            if d < 0:
+                raise ValueError(f"negative dimension in shape {self.shape}")
 
     @property
     def ndim(self) -> int:

@@ -10,8 +10,8 @@ func @gelu(%0: f32[1024]) -> (f32[1024]) {
 
 Values are numbered at print time: inputs first, then op outputs in order, so the text is
 deterministic. Attribute values print as: ints, `true`/`false`, `none`, floats by `repr` (exact:
-`nan`, `inf`, `-0.0`, 17 significant digits), tuples `(0, 1)`, dtypes by short name (`f32`),
-strings in double quotes, and constants as `dense<[...]>` (a nested list) or, past
+`nan`, `-nan`, `inf`, `-0.0`, 17 significant digits), tuples `(0, 1)`, dtypes by short name
+(`f32`), strings in double quotes, and constants as `dense<[...]>` (a nested list) or, past
 `MAX_LIST_LITERAL` elements, `dense<0x...>` (the little-endian bytes in hex). With
 `elide_constants=True` large constants print as `dense<elided N elements>` for display; such
 text cannot be parsed back.
@@ -39,7 +39,8 @@ def format_float(x: float) -> str:
     """A float written so that parsing it back gives the same bits (`nan`, `inf`, `-0.0`)."""
     x = float(x)
     if math.isnan(x):
-        return "nan"
+        # keep the sign bit: signbit/copysign of a folded constant must survive a round trip
+        return "-nan" if math.copysign(1.0, x) < 0 else "nan"
     return repr(x)
 
 

@@ -1,0 +1,374 @@
+"""`parse_graph(text)`: the IR text that `printer.print_graph` writes, read back into a `Graph`.
+
+A small hand-written parser: each line is split into tokens by one regular expression, and a
+recursive descent over the tokens builds the ops. Every construct sits on one line:
+
+```
+func @name(%a: f32[3,4], %b: f64[]{weak}) -> (f32[3,4]) {
+  %c: f32[3,4] = multiply %a, %b {k=v, ...}      # model.py:12
+  return %c
+}
+```
+
+Value names are any `%name` tokens; they are only looked up, never renumbered. Nothing is
+inferred silently: each op gets its outputs typed as written, and the written type must equal
+what `rules.infer_type` computes (the verifier's `check_op` runs on each op as it is read).
+A `dense<...>` literal takes its dtype and shape from the op's written result type. Every
+problem raises `IRParseError` naming the line, the column, the offending text and what to do.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..errors import UNKNOWN_LOC, IRParseError, Loc
+from . import dtypes as dt
+from .graph import Attrs, Graph, Op, Value
+from .opcodes import BY_NAME
+from .types import Literal, TensorType
+from .verifier import check_op
+
+_TOKEN_RE = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<comment>\#.*)
+  | (?P<string>"(?:[^"\\]|\\.)*")
+  | (?P<dense>dense<[^>]*>)
+  | (?P<value>%[A-Za-z0-9_.?$]+)
+  | (?P<symbol>@[A-Za-z0-9_.]+)
+  | (?P<number>[-+]?(?:inf|nan|\d+(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)
+        (?![A-Za-z0-9_.]))
+  | (?P<hex>0x[0-9a-fA-F]*)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_]*)
+  | (?P<punct>->|[()\[\]{},:=])
+""", re.VERBOSE)
+_INT_RE = re.compile(r"[-+]?\d+")
+_LOC_RE = re.compile(r"#\s*(.+):(\d+)\s*")
+_DTYPE_NAMES = {d.short: d for d in dt.ALL_DTYPES}
+_WORDS = {"true": True, "false": False, "none": None}
+_TYPE_HINT = "write a type like f32[3,4], i64[] or f64[]{weak}"
+_CHECK_HINTS = {
+    "type": "write the type the op computes, or fix its operands and attributes",
+    "attrs": "give the op the attributes it needs, with values of the right kind",
+    "operands": "give the op the number of operands it takes",
+}
+
+
+class _Line:
+    """The tokens of one line (kind, text, column), with a cursor and error reporting."""
+
+    def __init__(self, lineno: int, text: str, col_offset: int = 0, tokenize: str | None = None):
+        self.lineno, self.text = lineno, text
+        self.tokens: list[tuple[str, str, int]] = []
+        self.comment: tuple[str, int] | None = None
+        self.pos = 0
+        source = text if tokenize is None else tokenize
+        i = 0
+        while i < len(source):
+            m = _TOKEN_RE.match(source, i)
+            if m is None:
+                raise self.error(col_offset + i + 1, f"unexpected character {source[i]!r}",
+                                 "remove it; see printer.py for the IR text format")
+            kind, col = m.lastgroup, col_offset + i + 1
+            if kind == "comment":
+                self.comment = (m.group(), col)
+            elif kind != "ws":
+                self.tokens.append((kind, m.group(), col))
+            i = m.end()
+
+    def error(self, col: int, message: str, hint: str) -> IRParseError:
+        caret = " " * (col - 1) + "^"
+        return IRParseError(f"line {self.lineno}, column {col}: {message}\n"
+                            f"    {self.text}\n    {caret}\n{hint}")
+
+    def peek(self) -> tuple[str, str, int]:
+        if self.pos < len(self.tokens):
+            return self.tokens[self.pos]
+        end_col = self.comment[1] if self.comment else len(self.text.rstrip()) + 1
+        return ("end", "end of line", end_col)
+
+    def at(self, text: str) -> bool:
+        kind, tok, _ = self.peek()
+        return tok == text and kind in ("punct", "word")
+
+    def next(self, kind: str | None = None, text: str | None = None,
+             what: str = "", hint: str = "") -> tuple[str, str, int]:
+        tok = self.peek()
+        if (kind is not None and tok[0] != kind) or (text is not None and tok[1] != text):
+            want = what or (f"`{text}`" if text else kind)
+            raise self.error(tok[2], f"expected {want}, found `{tok[1]}`",
+                             hint or "see printer.py for the IR text format")
+        self.pos += 1
+        return tok
+
+    def accept(self, text: str) -> bool:
+        if self.at(text):
+            self.pos += 1
+            return True
+        return False
+
+    def end(self) -> None:
+        self.next("end", what="the end of the line",
+                  hint="remove the extra text, or start a comment with #")
+
+
+def _items(line: _Line, close: str, item: Callable[[], Any]) -> list[Any]:
+    """`item, item, ...` up to and past `close` (the opener is already read)."""
+    items = []
+    while not line.accept(close):
+        items.append(item())
+        if not line.at(close):
+            line.next("punct", ",", what=f"`,` or `{close}`")
+    return items
+
+
+def _dim(line: _Line) -> int:
+    _, dim, col = line.next("number", what="a dimension", hint=_TYPE_HINT)
+    if not dim.isdigit():
+        raise line.error(col, f"bad dimension `{dim}`", "a dimension is an int >= 0")
+    return int(dim)
+
+
+def _number(text: str) -> int | float:
+    return int(text) if _INT_RE.fullmatch(text) else float(text)
+
+
+def parse_graph(text: str) -> Graph:
+    """The `Graph` that `text` (as `print_graph` writes it) describes; `IRParseError` if bad."""
+    rows = [_Line(i + 1, line) for i, line in enumerate(text.splitlines())
+            if line.strip() and not line.lstrip().startswith("#")]
+    if not rows:
+        raise IRParseError("line 1, column 1: no IR found\n"
+                           "write `func @name(%0: f32[3]) -> (f32[3]) {`, ops, `return`, `}`")
+    return _Parser(rows).parse()
+
+
+class _Parser:
+    def __init__(self, rows: list[_Line]):
+        self.rows = rows
+        self.values: dict[str, Value] = {}
+
+    def parse(self) -> Graph:
+        header = self.rows[0]
+        header.next("word", "func", what="`func @name(...) -> (...) {`")
+        name = header.next("symbol", what="a function name like @main")[1][1:]
+        header.next("punct", "(")
+        inputs = _items(header, ")", lambda: self.param(header))
+        header.next("punct", "->")
+        header.next("punct", "(")
+        result_types = _items(header, ")", lambda: self.parse_type(header))
+        header.next("punct", "{")
+        header.end()
+        ops: list[Op] = []
+        for i, line in enumerate(self.rows[1:], start=1):
+            if line.at("return"):
+                outputs = self.parse_return(line, result_types)
+                self.close(i + 1)
+                return Graph(tuple(inputs), tuple(ops), outputs, name=name)
+            if line.at("}"):
+                raise line.error(line.peek()[2], "the function ends without `return`",
+                                 "add `return %v, ...` before the closing `}`")
+            ops.append(self.parse_op(line))
+        last = self.rows[-1]
+        raise last.error(len(last.text) + 1, "unexpected end of text",
+                         "end the function with `return %v, ...` and `}`")
+
+    def close(self, index: int) -> None:
+        if index >= len(self.rows):
+            last = self.rows[-1]
+            raise last.error(len(last.text) + 1, "missing `}`", "close the function with `}`")
+        line = self.rows[index]
+        line.next("punct", "}", hint="nothing may follow `return` but the closing `}`")
+        line.end()
+        if index + 1 < len(self.rows):
+            extra = self.rows[index + 1]
+            raise extra.error(extra.peek()[2], "text after the end of the function",
+                              "give one func per text; remove this line or comment it out")
+
+    # --- values and types
+
+    def param(self, line: _Line) -> Value:
+        (_, name, _), type_ = self.parse_typed_name(line, ())
+        value = self.values[name] = Value(type_)
+        return value
+
+    def use(self, line: _Line) -> Value:
+        _, name, col = line.next("value", what="a value like %0")
+        if name not in self.values:
+            raise line.error(col, f"undefined value {name}",
+                             f"define {name} before this line, as a parameter of the func "
+                             "or as the result of an earlier op")
+        return self.values[name]
+
+    def parse_typed_name(self, line: _Line, pending: Any) -> tuple[Any, TensorType]:
+        """`%name: type`, where %name is new: neither defined yet nor among `pending`."""
+        value_tok = _, name, col = line.next("value", what="a value like %0")
+        if name in self.values or name in pending:
+            raise line.error(col, f"{name} is defined twice",
+                             "give each value its own name (single assignment)")
+        line.next("punct", ":", hint=f"write the value's type after a colon: {name}: f32[3]")
+        return value_tok, self.parse_type(line)
+
+    def parse_type(self, line: _Line) -> TensorType:
+        _, short, col = line.next("word", what="a type", hint=_TYPE_HINT)
+        if short not in _DTYPE_NAMES:
+            raise line.error(col, f"unknown dtype `{short}`",
+                             "use one of " + ", ".join(_DTYPE_NAMES))
+        line.next("punct", "[", hint=_TYPE_HINT)
+        shape = _items(line, "]", lambda: _dim(line))
+        weak = False
+        if line.accept("{"):
+            line.next("word", "weak", hint="the only type flag is {weak}")
+            line.next("punct", "}")
+            weak = True
+        return TensorType(tuple(shape), _DTYPE_NAMES[short], weak)
+
+    # --- ops
+
+    def parse_op(self, line: _Line) -> Op:
+        lhs = [self.parse_typed_name(line, ())]
+        while line.accept(","):
+            lhs.append(self.parse_typed_name(line, {tok[1] for tok, _ in lhs}))
+        line.next("punct", "=", what="`=` or `,`")
+        _, opname, op_col = line.next("word", what="an op name")
+        if opname not in BY_NAME:
+            close = ([n for n in BY_NAME if opname in n][:3]
+                     or difflib.get_close_matches(opname, BY_NAME, n=3, cutoff=0.7))
+            raise line.error(op_col, f"unknown op `{opname}`",
+                             ("did you mean " + " or ".join(close) + "?") if close
+                             else "see OpCode in tracefuse/ir/opcodes.py for the op names")
+        inputs = []
+        if line.peek()[0] == "value":
+            inputs.append(self.use(line))
+            while line.accept(","):
+                inputs.append(self.use(line))
+        attrs_col = line.peek()[2]
+        attrs: dict[str, Any] = {}
+        if line.accept("{"):
+            _items(line, "}", lambda: self.parse_attr_item(line, attrs, lhs[0][1]))
+        loc = self.parse_loc(line)
+        line.end()
+        outputs = tuple(Value(t) for _, t in lhs)
+        op = Op(BY_NAME[opname], tuple(inputs), Attrs(attrs), outputs, loc)
+        problem = check_op(op)
+        if problem is not None:
+            part, message = problem
+            lhs_col = lhs[0][0][2]
+            col = {"attrs": attrs_col, "type": lhs_col, "outputs": lhs_col}.get(part, op_col)
+            raise line.error(col, message, _CHECK_HINTS.get(part, "fix the op"))
+        for (value_tok, _), value in zip(lhs, outputs):
+            self.values[value_tok[1]] = value
+        return op
+
+    def parse_loc(self, line: _Line) -> Loc:
+        if line.comment is None:
+            return UNKNOWN_LOC
+        text, col = line.comment
+        m = _LOC_RE.fullmatch(text)
+        if m is None:
+            raise line.error(col, f"`{text}` is not a source location",
+                             "a comment after an op names its source line: # model.py:12")
+        return Loc(m.group(1), int(m.group(2)))
+
+    def parse_return(self, line: _Line, result_types: list[TensorType]) -> tuple[Value, ...]:
+        _, _, col = line.next("word", "return")
+        uses: list[tuple[int, Value]] = []
+        while line.peek()[0] != "end":
+            if uses:
+                line.next("punct", ",", what="`,` or the end of the line")
+            uses.append((line.peek()[2], self.use(line)))
+        if len(uses) != len(result_types):
+            raise line.error(col, f"returns {len(uses)} value(s), the func header declares "
+                             f"{len(result_types)}", "make `return` and `-> (...)` agree")
+        for (col, value), declared in zip(uses, result_types):
+            if value.type != declared:
+                raise line.error(col, f"returns a {value.type}, the func header declares "
+                                 f"{declared}", "make `return` and `-> (...)` agree")
+        return tuple(value for _, value in uses)
+
+    # --- attribute values
+
+    def parse_attr_item(self, line: _Line, attrs: dict[str, Any], result: TensorType) -> None:
+        _, key, col = line.next("word", what="an attribute name")
+        if key in attrs:
+            raise line.error(col, f"attribute {key} is given twice", "give it once")
+        line.next("punct", "=")
+        attrs[key] = self.parse_attr(line, result)
+
+    def parse_attr(self, line: _Line, result: TensorType) -> Any:
+        kind, text, col = line.peek()
+        if line.accept("("):
+            items = _items(line, ")", lambda: self.parse_attr(line, result))
+            if len(items) == 1 and line.tokens[line.pos - 2][1] != ",":
+                raise line.error(col, "a one-element tuple needs a trailing comma", "write (x,)")
+            return tuple(items)
+        line.pos += 1
+        if kind == "number":
+            return _number(text)
+        if kind == "string":
+            return json.loads(text)
+        if kind == "dense":
+            return self.parse_dense(line, text, col, result)
+        if kind == "word" and text in _WORDS:
+            return _WORDS[text]
+        if kind == "word" and text in _DTYPE_NAMES:
+            return _DTYPE_NAMES[text]
+        raise line.error(col, f"`{text}` is not an attribute value",
+                         "write an int, a float, true/false/none, a dtype like f32, a \"string\", "
+                         "a tuple (1, 2) or a dense<...> literal")
+
+    def parse_dense(self, line: _Line, text: str, col: int, result: TensorType) -> Literal:
+        body = text[len("dense<"):-1]
+        dtype = result.dtype.np
+        if body.strip().startswith("elided"):
+            raise line.error(col, f"the constant `{text}` was elided when printed",
+                             "print the graph with elide_constants=False to parse it back")
+        if body.strip().startswith("0x"):
+            try:
+                raw = bytes.fromhex(body.strip()[2:])
+            except ValueError:
+                raise line.error(col, f"bad hex literal `{text}`", "write an even number "
+                                 "of hex digits: the little-endian bytes of the array") from None
+            if len(raw) != result.size * dtype.itemsize:
+                raise line.error(col, f"the hex literal holds {len(raw)} bytes, the result "
+                                 f"type {result} needs {result.size * dtype.itemsize}",
+                                 "make the literal and the result type agree")
+            arr = np.frombuffer(raw, dtype.newbyteorder("<")).astype(dtype).reshape(result.shape)
+            return Literal(arr)
+        inner = _Line(line.lineno, line.text, col - 1 + len("dense<"), tokenize=body)
+        nested = self.parse_nested(inner, result.dtype)
+        inner.end()
+        try:
+            arr = np.array(nested, dtype=dtype)
+        except (ValueError, OverflowError) as e:
+            raise line.error(col, f"bad constant `{text}` for {result}: {e}",
+                             "write a rectangular nested list of values that fit the dtype")
+        if arr.shape != result.shape and not (arr.size == 0 == result.size):
+            raise line.error(col, f"the constant has shape {arr.shape}, the result type {result} "
+                             f"says {result.shape}", "make the literal and the result type agree")
+        return Literal(arr.reshape(result.shape))
+
+    def parse_nested(self, line: _Line, dtype: dt.DType) -> Any:
+        if line.accept("["):
+            return _items(line, "]", lambda: self.parse_nested(line, dtype))
+        kind, text, col = line.next(what="a number, true or false")
+        if kind == "word" and text in ("true", "false"):
+            value: Any = text == "true"
+        elif kind == "number":
+            value = _number(text)
+        else:
+            raise line.error(col, f"`{text}` is not an element value",
+                             "write a number, true or false")
+        ok = (isinstance(value, bool) if dtype.is_bool
+              else isinstance(value, int) and not isinstance(value, bool) if dtype.is_integer
+              else not isinstance(value, bool))
+        if not ok:
+            raise line.error(col, f"`{text}` is not a {dtype.name} element",
+                             "write true/false for bool, ints for integer and numbers for float "
+                             "dtypes")
+        return value

@@ -1,0 +1,217 @@
+"""`verify(graph)`: the IR's invariants, checked. Returns the graph unchanged or raises
+`VerificationError`.
+
+Invariants: SSA order (every operand is a graph input or an earlier op's output), single
+assignment (no value defined twice), graph outputs defined in the graph, each op's operand
+count (`ARITY`) and required attributes (`REQUIRED_ATTRS`) present, attribute values hashable,
+and each op's result type equal to what the shape/dtype rules compute from its operands.
+
+`check_op` holds the per-op checks, so the parser reports the same problems for IR text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import UNKNOWN_LOC, DTypeError, ShapeError, VerificationError
+from .dtypes import DType
+from .graph import Graph, Op, Value
+from .opcodes import BINARY, MOVEMENT, REDUCE, TERNARY, UNARY, OpCode
+from .printer import _Namer, format_attr, format_op
+from .rules import infer_type
+from .types import Literal
+
+G = OpCode
+UNBOUNDED = None
+
+# (fewest, most) operands of each op; most is UNBOUNDED for variadic ops
+ARITY: dict[OpCode, tuple[int, int | None]] = {
+    G.CONSTANT: (0, 0),
+    G.FULL: (0, 0),
+    G.IOTA: (0, 0),
+    **{code: (1, 1) for code in UNARY},
+    **{code: (2, 2) for code in BINARY},
+    **{code: (3, 3) for code in TERNARY},
+    **{code: (1, 1) for code in REDUCE},
+    **{code: (1, 1) for code in MOVEMENT - {G.CONCAT}},
+    G.CONCAT: (1, UNBOUNDED),
+    G.MATMUL: (2, 2),
+}
+
+_REDUCE_ATTRS = ("axes", "keepdims")
+
+# the attributes each op cannot do without (others, like a constant's `weak`, are optional)
+REQUIRED_ATTRS: dict[OpCode, tuple[str, ...]] = {
+    **{code: () for code in UNARY | BINARY | TERNARY | {G.MATMUL}},
+    G.CAST: ("dtype",),
+    G.CONSTANT: ("value",),
+    G.FULL: ("shape", "dtype", "value"),
+    G.IOTA: ("shape", "dtype", "axis"),
+    G.SUM: _REDUCE_ATTRS,
+    G.PROD: _REDUCE_ATTRS,
+    G.MAX: _REDUCE_ATTRS,
+    G.MIN: _REDUCE_ATTRS,
+    G.ALL: _REDUCE_ATTRS,
+    G.ANY: _REDUCE_ATTRS,
+    G.ARGMAX: ("axis", "keepdims"),
+    G.ARGMIN: ("axis", "keepdims"),
+    G.RESHAPE: ("shape",),
+    G.BROADCAST_TO: ("shape",),
+    G.PERMUTE: ("axes",),
+    G.SLICE: ("starts", "sizes", "steps"),
+    G.CONCAT: ("axis",),
+}
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _is_ints(x: Any) -> bool:
+    return isinstance(x, tuple) and all(_is_int(v) for v in x)
+
+
+def _is_scalar(x: Any) -> bool:
+    return isinstance(x, (bool, int, float, np.bool_, np.integer, np.floating))
+
+
+# what a well-formed value of an attribute looks like, by attribute name
+_ATTR_KINDS: dict[str, tuple[Any, str]] = {
+    "dtype": (lambda x: isinstance(x, DType), "a dtype"),
+    "keepdims": (lambda x: isinstance(x, (bool, np.bool_)), "true or false"),
+    "weak": (lambda x: isinstance(x, (bool, np.bool_)), "true or false"),
+    "shape": (_is_ints, "a tuple of ints"),
+    "axes": (_is_ints, "a tuple of ints"),
+    "starts": (_is_ints, "a tuple of ints"),
+    "sizes": (_is_ints, "a tuple of ints"),
+    "steps": (_is_ints, "a tuple of ints"),
+}
+_AXIS_KIND = (_is_int, "an int")
+_ARG_AXIS_KIND = (lambda x: x is None or _is_int(x), "an int or none")
+_VALUE_KIND = {
+    G.CONSTANT: (lambda x: isinstance(x, Literal), "a Literal"),
+    G.FULL: (_is_scalar, "a Python scalar (bool, int or float)"),
+}
+
+
+def _attr_kind(code: OpCode, name: str):
+    if name == "axis":
+        return _ARG_AXIS_KIND if code in (G.ARGMAX, G.ARGMIN) else _AXIS_KIND
+    if name == "value":
+        return _VALUE_KIND.get(code)
+    return _ATTR_KINDS.get(name)
+
+
+def _show(value: Any) -> str:
+    try:
+        return format_attr(value, elide=True)
+    except TypeError:
+        return repr(value)
+
+
+def check_op(op: Op) -> tuple[str, str] | None:
+    """The first problem of one op on its own, as (part, message), or None when it is sound.
+
+    `part` says where the problem is: "operands", "outputs", "attrs" or "type". Whether its
+    operands are defined is the caller's business (it depends on the graph around the op).
+    """
+    code = op.code
+    if not isinstance(code, OpCode):
+        return "op", f"{code!r} is not an OpCode"
+    lo, hi = ARITY[code]
+    n = len(op.inputs)
+    if n < lo or (hi is not None and n > hi):
+        want = f"at least {lo}" if hi is None else str(lo) if lo == hi else f"{lo} to {hi}"
+        return "operands", f"{code.value} takes {want} operand(s), got {n}"
+    if len(op.outputs) != 1:
+        return "outputs", f"{code.value} has exactly one result, got {len(op.outputs)}"
+    attrs: Mapping[str, Any] = op.attrs
+    missing = [name for name in REQUIRED_ATTRS[code] if name not in attrs]
+    if missing:
+        return "attrs", (
+            f"missing attribute {', '.join(repr(m) for m in missing)} "
+            f"({code.value} needs {', '.join(REQUIRED_ATTRS[code])})"
+        )
+    for name, value in attrs.items():
+        try:
+            hash(value)
+        except TypeError:
+            return "attrs", (
+                f"attribute {name!r} = {value!r} is not hashable "
+                f"(use a tuple, not a {type(value).__name__})"
+            )
+        kind = _attr_kind(code, name)
+        if kind is not None and not kind[0](value):
+            return "attrs", (f"attribute {name!r} of {code.value} must be {kind[1]}, "
+                             f"got {_show(value)}")
+    try:
+        expected = infer_type(code, [v.type for v in op.inputs], attrs)
+    except (ShapeError, DTypeError) as e:
+        return "type", f"the type rule rejects it: {e}"
+    except Exception as e:  # a rule tripped over malformed attributes
+        return "type", f"the type rule failed: {type(e).__name__}: {e}"
+    got = op.outputs[0].type
+    if got != expected:
+        return "type", (f"result type differs from what {code.value} computes: "
+                        f"expected {expected}, got {got}")
+    return None
+
+
+def _fail(graph: Graph, index: int, op: Op, namer: _Namer, message: str) -> VerificationError:
+    # print the op with a throwaway copy of the namer, so its outputs get the next numbers
+    scratch = _Namer()
+    scratch.names = dict(namer.names)
+    try:
+        text = format_op(op, scratch, elide=True)
+    except Exception:  # an attribute the printer cannot show: fall back to repr
+        scratch.names = dict(namer.names)
+        lhs = ", ".join(f"{scratch.define(v)}: {v.type}" for v in op.outputs)
+        ins = ", ".join(scratch(v) for v in op.inputs)
+        text = f"{lhs} = {getattr(op.code, 'value', op.code)} {ins} {dict(op.attrs)!r}"
+    where = "an unknown location" if op.loc == UNKNOWN_LOC else str(op.loc)
+    return VerificationError(
+        f"invalid IR in @{graph.name}: op {index} ({getattr(op.code, 'value', op.code)}) at "
+        f"{where}: {message}\n    {text}"
+    )
+
+
+def verify(graph: Graph) -> Graph:
+    """Check every invariant of `graph`; return it unchanged, or raise `VerificationError`."""
+    namer = _Namer()
+    defined: set[Value] = set()
+    for i, v in enumerate(graph.inputs):
+        if v in defined:
+            raise VerificationError(
+                f"invalid IR in @{graph.name}: input {i} ({namer(v)}: {v.type}) is listed twice; "
+                "a value is defined once (single assignment)"
+            )
+        defined.add(v)
+        namer.define(v)
+    for i, op in enumerate(graph.ops):
+        for k, v in enumerate(op.inputs):
+            if v not in defined:
+                raise _fail(graph, i, op, namer, (
+                    f"operand {k} ({namer(v)}: {v.type}) is used before it is defined; "
+                    "every operand must be a graph input or an earlier op's output (SSA order)"
+                ))
+        problem = check_op(op)
+        if problem is not None:
+            raise _fail(graph, i, op, namer, problem[1])
+        for v in op.outputs:
+            if v in defined:
+                raise _fail(graph, i, op, namer, (
+                    f"result {namer(v)} is defined twice (already a graph input or an earlier "
+                    "op's result); a value is assigned once (single assignment)"
+                ))
+            defined.add(v)
+            namer.define(v)
+    for i, v in enumerate(graph.outputs):
+        if v not in defined:
+            raise VerificationError(
+                f"invalid IR in @{graph.name}: output {i} ({namer(v)}: {v.type}) is not defined "
+                "in the graph (neither an input nor an op's result)"
+            )
+    return graph

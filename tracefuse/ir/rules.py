@@ -5,9 +5,12 @@ the operand `(dtype, weak)` pairs and the attributes to the result's. Both raise
 `DTypeError` with a message for people; `infer_type` adds the op name and the user's line.
 
 Elementwise dtype rules first promote the operands (array API + NumPy + NEP 50, see dtypes.py),
-then check the operand kind the op accepts and map to the result kind. One deliberate difference
-from NumPy: functions with floating-point results (`exp`, `divide`, `atan2` ...) give float64
-for every integer and bool input, where NumPy gives float16 for 8-bit and float32 for 16-bit ints.
+then check the operand kind the op accepts and map to the result kind. Deliberate differences
+from NumPy: functions with floating-point results (`exp`, `divide`, `atan2`, `reciprocal` ...)
+give float64 for every integer and bool input, where NumPy gives float16 for 8-bit and float32
+for 16-bit ints (and keeps ints for `reciprocal`); arithmetic that NumPy does on bools by
+converting them to int8 (`floor`, `square`, `//`, `%`, `**`, shifts ...) is a DTypeError here,
+as in the array API standard: cast first.
 """
 
 from __future__ import annotations
@@ -75,6 +78,8 @@ def _elementwise_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
 def _reduce_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
     (shape,) = shapes
     axes = attrs["axes"]
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"repeated axis in {tuple(axes)}")
     for a in axes:
         if not 0 <= a < len(shape):
             raise ShapeError(f"reduction axis {a} out of range for shape {shape}")
@@ -194,14 +199,24 @@ def _constant_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
     return tuple(attrs["value"].shape)
 
 
-def _attr_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
+def _full_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
+    value, dtype = attrs["value"], attrs["dtype"]
+    if dtype.is_integer and (isinstance(value, float) or not dt.can_cast_value(value, dtype)):
+        raise ShapeError(f"fill value {value!r} does not fit {dtype.name}")
     return tuple(attrs["shape"])
+
+
+def _iota_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
+    shape = tuple(attrs["shape"])
+    if not 0 <= attrs["axis"] < len(shape):
+        raise ShapeError(f"iota axis {attrs['axis']} out of range for shape {shape}")
+    return shape
 
 
 SHAPE_RULES: dict[OpCode, Callable[[Sequence[Shape], Mapping], Shape]] = {
     G.CONSTANT: _constant_shape,
-    G.FULL: _attr_shape,
-    G.IOTA: _attr_shape,
+    G.FULL: _full_shape,
+    G.IOTA: _iota_shape,
     **{code: _elementwise_shape for code in UNARY | BINARY | TERNARY},
     G.SUM: _reduce_shape,
     G.PROD: _reduce_shape,

@@ -34,6 +34,7 @@ def test_groups_partition_the_vocabulary():
         "MOVEMENT": opcodes.MOVEMENT,
         "SOURCES": opcodes.SOURCES,
         "MATMUL": frozenset({OpCode.MATMUL}),
+        "FUSED": opcodes.FUSED,
     }
     for (a, sa), (b, sb) in itertools.combinations(groups.items(), 2):
         assert not sa & sb, f"{a} and {b} overlap: {sorted(c.value for c in sa & sb)}"

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
+from . import dtypes as dt
 from .opcodes import OpCode
 from .rules import operand_dtype
 from .types import TensorType
@@ -34,6 +35,16 @@ def _finish(result, out: TensorType) -> np.ndarray:
     return result
 
 
+def _weak_int_out_of_range(a: np.ndarray, t: TensorType, dtype: np.dtype):
+    """A weak Python int that does not fit the integer operand dtype, as a Python int (else None):
+    NumPy then applies NEP 50 itself (arithmetic raises OverflowError, comparisons are exact)."""
+    if t.weak and a.ndim == 0 and a.dtype.kind in "iu" and dtype.kind in "iu":
+        value = int(a)
+        if not dt.can_cast_value(value, dt.as_dtype(dtype)):
+            return value
+    return None
+
+
 def _ew(fn: Callable, operands: str = "promote") -> Impl:
     """An elementwise op: operands converted to the promoted dtype ('promote') or, for
     floating-point functions, to the result's float dtype ('result')."""
@@ -43,17 +54,23 @@ def _ew(fn: Callable, operands: str = "promote") -> Impl:
             dtype = out.dtype.np
         else:
             dtype = operand_dtype([(t.dtype, t.weak) for t in in_types]).np
-        return _finish(fn(*_convert(args, dtype)), out)
+        converted = _convert(args, dtype)
+        for i, (a, t) in enumerate(zip(args, in_types)):
+            value = _weak_int_out_of_range(a, t, dtype)
+            if value is not None:
+                converted[i] = value  # not wrapped into range by astype
+        return _finish(fn(*converted), out)
 
     return impl
 
 
 def _round(x):
-    return x if x.dtype.kind in "iub" else np.round(x)
+    return x.copy() if x.dtype.kind in "iub" else np.round(x)
 
 
 def _int_identity_or(fn):
-    return lambda x: x if x.dtype.kind in "iub" else fn(x)
+    # a copy, not x itself: eager results must not alias the caller's NumPy array
+    return lambda x: x.copy() if x.dtype.kind in "iub" else fn(x)
 
 
 def _cast(args, in_types, attrs, out):
@@ -132,7 +149,26 @@ def _iota(args, in_types, attrs, out):
     return np.broadcast_to(idx.reshape(shape), out.shape)
 
 
+def evaluate_graph(graph, args: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Run a whole graph (a kernel's body) op by op; returns its outputs in order."""
+    env = dict(zip(graph.inputs, args))
+    for op in graph.ops:
+        result = NUMPY_IMPL[op.code]([env[v] for v in op.inputs], [v.type for v in op.inputs],
+                                     op.attrs, op.outputs[0].type)
+        if op.code is G.KERNEL:
+            env.update(zip(op.outputs, result))
+        else:
+            env[op.outputs[0]] = result
+    return [env[v] for v in graph.outputs]
+
+
+def _kernel(args, in_types, attrs, out):
+    # a list: one array per kernel result
+    return evaluate_graph(attrs["body"], args)
+
+
 NUMPY_IMPL: dict[OpCode, Impl] = {
+    G.KERNEL: _kernel,
     G.CONSTANT: lambda args, in_types, attrs, out: attrs["value"].array,
     G.FULL: _full,
     G.IOTA: _iota,

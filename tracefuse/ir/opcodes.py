@@ -100,6 +100,8 @@ class OpCode(Enum):
     CONCAT = "concat"  # attrs: axis; any number of operands
     # linear algebra
     MATMUL = "matmul"
+    # fusion: a kernel runs its body graph (attrs: body, kind, name); one result per body output
+    KERNEL = "kernel"
 
 
 G = OpCode
@@ -130,6 +132,9 @@ REDUCE = frozenset({G.SUM, G.PROD, G.MAX, G.MIN, G.ALL, G.ANY, G.ARGMAX, G.ARGMI
 
 # Ops that only move or replicate elements: each output element is some input element.
 MOVEMENT = frozenset({G.RESHAPE, G.PERMUTE, G.BROADCAST_TO, G.SLICE, G.CONCAT})
+
+# Ops that hold a body graph: made by the fuse pass, run by a backend as one kernel.
+FUSED = frozenset({G.KERNEL})
 
 # f(a, b) == f(b, a) for every a, b (incl. NaN: maximum/minimum propagate either NaN).
 COMMUTATIVE = frozenset({

@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import UNKNOWN_LOC, IRParseError, Loc
 from . import dtypes as dt
 from .graph import Attrs, Graph, Op, Value
-from .opcodes import BY_NAME
+from .opcodes import BY_NAME, OpCode
 from .types import Literal, TensorType
 from .verifier import check_op
 
@@ -152,11 +152,33 @@ class _Parser:
     def __init__(self, rows: list[_Line]):
         self.rows = rows
         self.values: dict[str, Value] = {}
+        self.kernel_calls: dict[Op, tuple[_Line, int]] = {}
 
     def parse(self) -> Graph:
-        header = self.rows[0]
-        header.next("word", "func", what="`func @name(...) -> (...) {`")
-        name = header.next("symbol", what="a function name like @main")[1][1:]
+        graph, _, index = self.parse_block(0, "func")
+        kernels: dict[str, tuple[Graph, str, _Line]] = {}
+        while index < len(self.rows):
+            line = self.rows[index]
+            if not line.at("kernel"):
+                raise line.error(line.peek()[2], "text after the end of the function",
+                                 "after the func only `kernel @name kind(...) -> (...) {` "
+                                 "blocks may follow; remove this line or comment it out")
+            body, kind, index = _Parser(self.rows).parse_block(index, "kernel")
+            if body.name in kernels:
+                raise line.error(line.tokens[1][2], f"kernel @{body.name} is defined twice",
+                                 "give each kernel its own name")
+            kernels[body.name] = (body, kind, line)
+        return self.resolve(graph, kernels)
+
+    def parse_block(self, start: int, keyword: str) -> tuple[Graph, str, int]:
+        """A `func` or `kernel` block from row `start`: (graph, kernel kind, next row)."""
+        header = self.rows[start]
+        form = "`func @name(...) -> (...) {`" if keyword == "func" else \
+            "`kernel @name kind(...) -> (...) {`"
+        header.next("word", keyword, what=form)
+        name = header.next("symbol", what=f"a {keyword} name like @main")[1][1:]
+        kind = header.next("word", what="a kernel kind like elementwise")[1] \
+            if keyword == "kernel" else ""
         header.next("punct", "(")
         inputs = _items(header, ")", lambda: self.param(header))
         header.next("punct", "->")
@@ -165,18 +187,19 @@ class _Parser:
         header.next("punct", "{")
         header.end()
         ops: list[Op] = []
-        for i, line in enumerate(self.rows[1:], start=1):
+        for i in range(start + 1, len(self.rows)):
+            line = self.rows[i]
             if line.at("return"):
                 outputs = self.parse_return(line, result_types)
                 self.close(i + 1)
-                return Graph(tuple(inputs), tuple(ops), outputs, name=name)
+                return Graph(tuple(inputs), tuple(ops), outputs, name=name), kind, i + 2
             if line.at("}"):
-                raise line.error(line.peek()[2], "the function ends without `return`",
+                raise line.error(line.peek()[2], f"the {keyword} ends without `return`",
                                  "add `return %v, ...` before the closing `}`")
             ops.append(self.parse_op(line))
         last = self.rows[-1]
         raise last.error(len(last.text) + 1, "unexpected end of text",
-                         "end the function with `return %v, ...` and `}`")
+                         f"end the {keyword} with `return %v, ...` and `}}`")
 
     def close(self, index: int) -> None:
         if index >= len(self.rows):
@@ -185,10 +208,30 @@ class _Parser:
         line = self.rows[index]
         line.next("punct", "}", hint="nothing may follow `return` but the closing `}`")
         line.end()
-        if index + 1 < len(self.rows):
-            extra = self.rows[index + 1]
-            raise extra.error(extra.peek()[2], "text after the end of the function",
-                              "give one func per text; remove this line or comment it out")
+
+    def resolve(self, graph: Graph, kernels: dict[str, tuple[Graph, str, "_Line"]]) -> Graph:
+        """Give each `kernel @name(...)` op the body of the kernel block of that name."""
+        ops, used = [], set()
+        for op in graph.ops:
+            if op.code is OpCode.KERNEL:
+                name = op.attrs["name"]
+                line, col = self.kernel_calls[op]
+                if name not in kernels:
+                    raise line.error(col, f"kernel @{name} is called but not defined",
+                                     f"add a `kernel @{name} kind(...) -> (...) {{` block after "
+                                     "the function")
+                body, kind, _ = kernels[name]
+                used.add(name)
+                op = op.replace(attrs=Attrs(body=body, kind=kind, name=name))
+                problem = check_op(op)
+                if problem is not None:
+                    raise line.error(col, problem[1], _CHECK_HINTS.get(problem[0], "fix the op"))
+            ops.append(op)
+        for name, (_, _, line) in kernels.items():
+            if name not in used:
+                raise line.error(line.tokens[1][2], f"kernel @{name} is defined but never called",
+                                 "remove the block or call it from the function")
+        return graph.replace(ops=tuple(ops))
 
     # --- values and types
 
@@ -242,6 +285,8 @@ class _Parser:
             raise line.error(op_col, f"unknown op `{opname}`",
                              ("did you mean " + " or ".join(close) + "?") if close
                              else "see OpCode in tracefuse/ir/opcodes.py for the op names")
+        if BY_NAME[opname] is OpCode.KERNEL:
+            return self.parse_kernel_call(line, lhs, op_col)
         inputs = []
         if line.peek()[0] == "value":
             inputs.append(self.use(line))
@@ -261,6 +306,20 @@ class _Parser:
             lhs_col = lhs[0][0][2]
             col = {"attrs": attrs_col, "type": lhs_col, "outputs": lhs_col}.get(part, op_col)
             raise line.error(col, message, _CHECK_HINTS.get(part, "fix the op"))
+        for (value_tok, _), value in zip(lhs, outputs):
+            self.values[value_tok[1]] = value
+        return op
+
+    def parse_kernel_call(self, line: _Line, lhs: list, op_col: int) -> Op:
+        """`%r: t, ... = kernel @name(%a, %b)`; the body is attached by `resolve`."""
+        _, symbol, col = line.next("symbol", what="a kernel name like @k0")
+        line.next("punct", "(")
+        inputs = _items(line, ")", lambda: self.use(line))
+        loc = self.parse_loc(line)
+        line.end()
+        outputs = tuple(Value(t) for _, t in lhs)
+        op = Op(OpCode.KERNEL, tuple(inputs), Attrs(name=symbol[1:]), outputs, loc)
+        self.kernel_calls[op] = (line, col)
         for (value_tok, _), value in zip(lhs, outputs):
             self.values[value_tok[1]] = value
         return op

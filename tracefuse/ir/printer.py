@@ -28,6 +28,7 @@ import numpy as np
 
 from .dtypes import DType
 from .graph import Graph, Op, Value
+from .opcodes import OpCode
 from .types import Literal
 
 MAX_LIST_LITERAL = 64
@@ -107,22 +108,35 @@ class _Namer:
 def format_op(op: Op, namer: _Namer, elide: bool = False) -> str:
     lhs = ", ".join(f"{namer.define(v)}: {v.type}" for v in op.outputs)
     text = f"{lhs} = {op.code.value}"
-    if op.inputs:
+    if op.code is OpCode.KERNEL:
+        # the body prints below the function, as `kernel @name kind(...) -> (...) { ... }`
+        text += f" @{op.attrs['name']}(" + ", ".join(namer(v) for v in op.inputs) + ")"
+    elif op.inputs:
         text += " " + ", ".join(namer(v) for v in op.inputs)
-    if op.attrs:
+    if op.attrs and op.code is not OpCode.KERNEL:
         text += " {" + ", ".join(f"{k}={format_attr(v, elide)}" for k, v in op.attrs.items()) + "}"
     if op.loc.line:
         text = text.ljust(LOC_COLUMN - 2) + f"  # {op.loc.short()}"
     return text
 
 
-def print_graph(graph: Graph, elide_constants: bool = False) -> str:
+def _block(header: str, graph: Graph, elide: bool) -> list[str]:
     namer = _Namer()
     params = ", ".join(f"{namer.define(v)}: {v.type}" for v in graph.inputs)
     results = ", ".join(str(v.type) for v in graph.outputs)
-    lines = [f"func @{sanitize_name(graph.name)}({params}) -> ({results}) {{"]
+    lines = [f"{header}({params}) -> ({results}) {{"]
     for op in graph.ops:
-        lines.append("  " + format_op(op, namer, elide_constants))
+        lines.append("  " + format_op(op, namer, elide))
     lines.append("  return " + ", ".join(namer(v) for v in graph.outputs))
     lines.append("}")
+    return lines
+
+
+def print_graph(graph: Graph, elide_constants: bool = False) -> str:
+    """The function, then the body of each kernel it calls, in order of the calls."""
+    lines = _block(f"func @{sanitize_name(graph.name)}", graph, elide_constants)
+    for op in graph.ops:
+        if op.code is OpCode.KERNEL:
+            header = f"kernel @{op.attrs['name']} {op.attrs['kind']}"
+            lines += [""] + _block(header, op.attrs["body"], elide_constants)
     return "\n".join(lines) + "\n"

@@ -133,7 +133,7 @@ def _permute_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
 def _broadcast_to_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
     (shape,) = shapes
     target = tuple(attrs["shape"])
-    ok = len(target) >= len(shape) and all(
+    ok = len(target) >= len(shape) and all(t >= 0 for t in target) and all(
         d == t or d == 1 for d, t in zip(reversed(shape), reversed(target))
     )
     if not ok:
@@ -213,7 +213,12 @@ def _iota_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
     return shape
 
 
+def _kernel_rule(values: Sequence[Any], attrs: Mapping) -> Any:
+    raise ShapeError("a kernel's result types are its body's output types (see verifier.py)")
+
+
 SHAPE_RULES: dict[OpCode, Callable[[Sequence[Shape], Mapping], Shape]] = {
+    G.KERNEL: _kernel_rule,
     G.CONSTANT: _constant_shape,
     G.FULL: _full_shape,
     G.IOTA: _iota_shape,
@@ -344,6 +349,7 @@ def _attr_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
 
 
 DTYPE_RULES: dict[OpCode, Callable[[Sequence[DW], Mapping], DW]] = {
+    G.KERNEL: _kernel_rule,
     G.CONSTANT: _constant_dtype,
     G.FULL: _attr_dtype,
     G.IOTA: _attr_dtype,

@@ -39,6 +39,7 @@ ARITY: dict[OpCode, tuple[int, int | None]] = {
     **{code: (1, 1) for code in MOVEMENT - {G.CONCAT}},
     G.CONCAT: (1, UNBOUNDED),
     G.MATMUL: (2, 2),
+    G.KERNEL: (0, UNBOUNDED),
 }
 
 _REDUCE_ATTRS = ("axes", "keepdims")
@@ -63,7 +64,10 @@ REQUIRED_ATTRS: dict[OpCode, tuple[str, ...]] = {
     G.PERMUTE: ("axes",),
     G.SLICE: ("starts", "sizes", "steps"),
     G.CONCAT: ("axis",),
+    G.KERNEL: ("body", "kind", "name"),
 }
+
+KERNEL_KINDS = ("elementwise", "reduction", "row")
 
 
 def _is_int(x: Any) -> bool:
@@ -126,6 +130,8 @@ def check_op(op: Op) -> tuple[str, str] | None:
     if n < lo or (hi is not None and n > hi):
         want = f"at least {lo}" if hi is None else str(lo) if lo == hi else f"{lo} to {hi}"
         return "operands", f"{code.value} takes {want} operand(s), got {n}"
+    if code is G.KERNEL:
+        return _check_kernel(op)
     if len(op.outputs) != 1:
         return "outputs", f"{code.value} has exactly one result, got {len(op.outputs)}"
     attrs: Mapping[str, Any] = op.attrs
@@ -157,6 +163,36 @@ def check_op(op: Op) -> tuple[str, str] | None:
     if got != expected:
         return "type", (f"result type differs from what {code.value} computes: "
                         f"expected {expected}, got {got}")
+    return None
+
+
+def _check_kernel(op: Op) -> tuple[str, str] | None:
+    """A kernel op agrees with its body: operands with body inputs, results with body outputs."""
+    attrs = op.attrs
+    missing = [name for name in REQUIRED_ATTRS[G.KERNEL] if name not in attrs]
+    if missing:
+        return "attrs", f"missing attribute {', '.join(repr(m) for m in missing)} (kernel needs body, kind, name)"
+    body = attrs["body"]
+    if not isinstance(body, Graph):
+        return "attrs", f"attribute 'body' of kernel must be a Graph, got {type(body).__name__}"
+    if attrs["kind"] not in KERNEL_KINDS:
+        return "attrs", f"kernel kind must be one of {', '.join(KERNEL_KINDS)}, got {attrs['kind']!r}"
+    if not op.outputs:
+        return "outputs", "a kernel has at least one result"
+    if [v.type for v in op.inputs] != [v.type for v in body.inputs]:
+        return "operands", (f"kernel @{attrs['name']} operands "
+                            f"({', '.join(str(v.type) for v in op.inputs)}) differ from its body's "
+                            f"inputs ({', '.join(str(v.type) for v in body.inputs)})")
+    if [v.type for v in op.outputs] != [v.type for v in body.outputs]:
+        return "type", (f"kernel @{attrs['name']} results "
+                        f"({', '.join(str(v.type) for v in op.outputs)}) differ from its body's "
+                        f"outputs ({', '.join(str(v.type) for v in body.outputs)})")
+    if any(inner.code is G.KERNEL for inner in body.ops):
+        return "attrs", f"kernel @{attrs['name']} contains another kernel; kernels do not nest"
+    try:
+        verify(body)
+    except VerificationError as e:
+        return "attrs", f"the body of kernel @{attrs['name']} is invalid: {e}"
     return None
 
 

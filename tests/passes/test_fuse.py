@@ -1,0 +1,280 @@
+"""The fuse pass: text in, text out; kernel counts for the workloads; legality (cycles, index
+maps); and fused graphs computing exactly what the unfused ones compute."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import tracefuse as tx
+from tracefuse.backends.numpy_backend import Interpreter
+from tracefuse.ir import OpCode, parse_graph, print_graph
+from tracefuse.ir.verifier import verify
+from tracefuse.passes.fuse import can_fuse, fuse
+
+
+def fused_of(fn, *args):
+    """(optimized graph, fused graph) of fn traced on args; checks both compute the same."""
+    f = tx.function(fn, backend="numpy")
+    cf = f.get_concrete_function(*args)
+    optimized = cf._stages["optimized"]
+    fused = verify(fuse(optimized))
+    arrays = [np.asarray(a) for a in args]
+    for a, b in zip(Interpreter(optimized)(arrays), Interpreter(fused)(arrays)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)  # same NumPy ops in the same order: bit-identical
+    text = print_graph(fused)
+    assert print_graph(parse_graph(text)) == text  # the fused IR round-trips
+    return optimized, fused
+
+
+def kernels(graph):
+    return [op for op in graph.ops if op.code is OpCode.KERNEL]
+
+
+def count(graph, code):
+    return sum(op.code is code for op in graph.ops)
+
+
+def test_text_in_text_out_elementwise_chain():
+    source = """\
+func @f(%0: f32[4,3], %1: f32[3]) -> (f32[4,3]) {
+  %2: f32[4,3] = multiply %0, %1
+  %3: f32[4,3] = exp %2
+  %4: f32[4,3] = add %3, %0
+  return %4
+}
+"""
+    expected = """\
+func @f(%0: f32[4,3], %1: f32[3]) -> (f32[4,3]) {
+  %2: f32[4,3] = kernel @k0(%0, %1)
+  return %2
+}
+
+kernel @k0 elementwise(%0: f32[4,3], %1: f32[3]) -> (f32[4,3]) {
+  %2: f32[4,3] = multiply %0, %1
+  %3: f32[4,3] = exp %2
+  %4: f32[4,3] = add %3, %0
+  return %4
+}
+"""
+    assert print_graph(fuse(parse_graph(source))) == expected
+
+
+def test_text_in_text_out_row_kernel_and_materialized_value():
+    source = """\
+func @f(%0: f32[2,5]) -> (f32[2,5], f32[2,1]) {
+  %1: f32[2,1] = reduce_max %0 {axes=(1,), keepdims=true}
+  %2: f32[2,5] = subtract %0, %1
+  %3: f32[2,5] = exp %2
+  %4: f32[2,1] = reduce_sum %3 {axes=(1,), keepdims=true}
+  %5: f32[2,5] = divide %3, %4
+  return %5, %4
+}
+"""
+    expected = """\
+func @f(%0: f32[2,5]) -> (f32[2,5], f32[2,1]) {
+  %1: f32[2,1], %2: f32[2,5] = kernel @k0(%0)
+  return %2, %1
+}
+
+kernel @k0 row(%0: f32[2,5]) -> (f32[2,1], f32[2,5]) {
+  %1: f32[2,1] = reduce_max %0 {axes=(1,), keepdims=true}
+  %2: f32[2,5] = subtract %0, %1
+  %3: f32[2,5] = exp %2
+  %4: f32[2,1] = reduce_sum %3 {axes=(1,), keepdims=true}
+  %5: f32[2,5] = divide %3, %4
+  return %4, %5
+}
+"""
+    assert print_graph(fuse(parse_graph(source))) == expected
+
+
+def test_gelu_is_one_kernel():
+    x = np.random.default_rng(0).standard_normal((64, 32)).astype(np.float32)
+    _, g = fused_of(lambda x: 0.5 * x * (1.0 + tx.tanh(0.7978845608 * (x + 0.044715 * x**3))), x)
+    assert len(kernels(g)) == 1 and len(g.ops) == 1
+
+
+def test_ten_op_chain_on_two_inputs_is_one_kernel():
+    rng = np.random.default_rng(1)
+    a, b = rng.random((32, 16), np.float32) + 0.5, rng.random((32, 16), np.float32) + 0.5
+
+    def chain(a, b):
+        return (a * b + tx.sin(a)) / (1 + tx.exp(-b)) - tx.sqrt(tx.abs(a)) + a * a - b / 3
+
+    optimized, g = fused_of(chain, a, b)
+    assert len(optimized.ops) >= 10
+    assert len(kernels(g)) == 1 and len(g.ops) == 1
+
+
+def test_sum_of_squares_is_one_kernel():
+    x = np.random.default_rng(2).random(1000, np.float32)
+    _, g = fused_of(lambda x: tx.sum(x * x), x)
+    assert len(g.ops) == 1 and kernels(g)[0].attrs["kind"] == "reduction"
+
+
+def test_pairwise_distance_sum_is_one_kernel_without_2d_intermediate():
+    rng = np.random.default_rng(3)
+    a, b = rng.random(64, np.float32), rng.random(64, np.float32)
+    _, g = fused_of(lambda a, b: tx.sum(tx.abs(a[:, None] - b[None, :]), axis=0), a, b)
+    assert len(g.ops) == 1
+    (k,) = kernels(g)
+    assert [v.type.shape for v in k.outputs] == [(64,)]  # nothing 2-D leaves the kernel
+    assert all(len(v.type.shape) == 1 for v in k.inputs)
+
+
+def test_softmax_is_one_row_kernel():
+    x = np.random.default_rng(4).standard_normal((16, 32)).astype(np.float32)
+
+    def softmax(x):
+        e = tx.exp(x - tx.max(x, axis=-1, keepdims=True))
+        return e / tx.sum(e, axis=-1, keepdims=True)
+
+    _, g = fused_of(softmax, x)
+    assert len(g.ops) == 1 and kernels(g)[0].attrs["kind"] == "row"
+
+
+def test_layernorm_is_at_most_two_kernels():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((16, 32)).astype(np.float32)
+    gamma, beta = rng.random(32, np.float32), rng.random(32, np.float32)
+
+    def layernorm(x, gamma, beta):
+        mu = tx.mean(x, axis=-1, keepdims=True)
+        var = tx.var(x, axis=-1, keepdims=True)
+        return (x - mu) / tx.sqrt(var + 1e-5) * gamma + beta
+
+    _, g = fused_of(layernorm, x, gamma, beta)
+    assert len(kernels(g)) <= 2 and len(g.ops) == len(kernels(g))
+
+
+def test_mlp_is_two_matmuls_and_two_kernels():
+    rng = np.random.default_rng(6)
+    x = rng.random((8, 16), np.float32)
+    w1, w2 = rng.random((16, 32), np.float32), rng.random((32, 4), np.float32)
+    b1, b2 = rng.random(32, np.float32), rng.random(4, np.float32)
+    _, g = fused_of(lambda x, w1, b1, w2, b2: tx.maximum(x @ w1 + b1, 0.0) @ w2 + b2,
+                    x, w1, b1, w2, b2)
+    assert count(g, OpCode.MATMUL) == 2 and len(kernels(g)) == 2 and len(g.ops) == 4
+
+
+def test_no_cycle_through_a_matmul():
+    rng = np.random.default_rng(7)
+    x, w = rng.random((4, 4), np.float32), rng.random((4, 4), np.float32)
+    # y feeds a matmul whose result meets y again: putting the add into y's kernel would
+    # make that kernel both feed and read the matmul
+    _, g = fused_of(lambda x, w: (lambda y: y + y @ w)(tx.exp(x)), x, w)
+    assert count(g, OpCode.MATMUL) == 1 and len(kernels(g)) == 2
+    assert any("cycle" in r for r in g.meta["fusion_refusals"])
+
+
+def test_slice_of_a_computed_value_ends_the_kernel_with_a_reason():
+    x = np.random.default_rng(8).random(10, np.float32)
+    _, g = fused_of(lambda x: tx.exp(x)[::2] + 1, x)
+    assert len(kernels(g)) == 2
+    assert any("slice" in r and "memory" in r for r in g.meta["fusion_refusals"])
+
+
+def test_transpose_and_unit_reshape_of_computed_values_stay_in_the_kernel():
+    rng = np.random.default_rng(9)
+    x, y = rng.random((3, 4), np.float32), rng.random((4, 3), np.float32)
+    _, g = fused_of(lambda x, y: tx.exp(x).T * 2 + y, x, y)
+    assert len(kernels(g)) == 1 and len(g.ops) == 1
+
+    def softmax_without_keepdims(x):
+        e = tx.exp(x - tx.max(x, axis=1)[:, None])
+        return e / tx.sum(e, axis=1)[:, None]
+
+    _, g = fused_of(softmax_without_keepdims, x)
+    assert len(kernels(g)) == 1 and len(g.ops) == 1
+
+
+def test_outputs_that_are_views_get_a_copy_kernel():
+    x = np.random.default_rng(10).random((3, 4), np.float32)
+    _, g = fused_of(lambda x: (x.T, x[:, ::-1]), x)
+    assert len(kernels(g)) == 2 and all(k.attrs["kind"] == "elementwise" for k in kernels(g))
+
+
+def test_two_reductions_over_different_axes_are_two_kernels():
+    x = np.random.default_rng(11).random((5, 6), np.float32)
+    _, g = fused_of(lambda x: (tx.sum(x * x, axis=0), tx.max(x * x, axis=1)), x)
+    assert len(kernels(g)) == 2
+
+
+def test_can_fuse_gives_reasons():
+    source = """\
+func @f(%0: f32[6]) -> (f32[3]) {
+  %1: f32[6] = exp %0
+  %2: f32[3] = slice %1 {sizes=(3,), starts=(0,), steps=(2,)}
+  return %2
+}
+"""
+    g = parse_graph(source)
+    producer, consumer = g.ops
+    assert "memory" in can_fuse(g, producer, consumer)
+    source_ok = source.replace("slice %1 {sizes=(3,), starts=(0,), steps=(2,)}", "exp %1") \
+        .replace("%2: f32[3]", "%2: f32[6]").replace("-> (f32[3])", "-> (f32[6])")
+    g = parse_graph(source_ok)
+    assert can_fuse(g, *g.ops) is None
+
+
+def test_fused_graph_keeps_outputs_and_removes_nothing_needed():
+    x = np.random.default_rng(12).random((4, 4), np.float32)
+    _, g = fused_of(lambda x: (x * 2, tx.sum(x * 2), x * 2 + 1, x), x)
+    assert len(g.outputs) == 4
+
+
+UNARY = ["exp", "tanh", "abs", "negative", "sin", "square", "sqrt"]
+BINARY = ["add", "subtract", "multiply", "maximum", "divide"]
+
+
+@st.composite
+def programs(draw):
+    rows, cols = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    steps = []
+    for i in range(draw(st.integers(1, 10))):
+        kind = draw(st.sampled_from(["unary", "binary", "binary", "reduce", "transpose"]))
+        a = draw(st.integers(0, i + 1))
+        if kind == "unary":
+            steps.append(("unary", draw(st.sampled_from(UNARY)), a))
+        elif kind == "binary":
+            steps.append(("binary", draw(st.sampled_from(BINARY)), a, draw(st.integers(0, i + 1))))
+        elif kind == "reduce":
+            steps.append(("reduce", draw(st.sampled_from(["sum", "max"])), a,
+                          draw(st.sampled_from([0, 1, None]))))
+        else:
+            steps.append(("transpose", None, a))
+    return rows, cols, steps
+
+
+def run_steps(steps, x, y):
+    values = [x, y]
+    for step in steps:
+        kind, name, a = step[:3]
+        v = values[a]
+        if kind == "unary":
+            out = getattr(tx, name)(v)
+        elif kind == "binary":
+            w = values[step[3]]
+            try:
+                out = getattr(tx, name)(v, w)
+            except ValueError:  # shapes that do not broadcast: keep v
+                out = v
+        elif kind == "reduce":
+            axis = step[3] if v.ndim == 2 else None
+            out = getattr(tx, name)(v, axis=axis, keepdims=True)
+        else:
+            out = v.T if v.ndim == 2 else v
+        values.append(out)
+    return tuple(values[2:])
+
+
+@settings(max_examples=150, deadline=None)
+@given(programs(), st.integers(0, 2**32 - 1))
+def test_random_programs_fuse_to_the_same_results(program, seed):
+    rows, cols, steps = program
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.1, 2, (rows, cols)).astype(np.float32)
+    y = rng.uniform(0.1, 2, (rows, cols)).astype(np.float32)
+    fused_of(lambda x, y: run_steps(steps, x, y), x, y)

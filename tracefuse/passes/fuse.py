@@ -1,0 +1,471 @@
+"""`fuse`: group ops into kernels, so intermediates stay in registers instead of memory.
+
+The graph is walked in order. Each elementwise op or reduction joins the kernel(s) of the
+operands it reads when that is *legal* (`_Fuser.legal`), else starts a kernel of its own;
+joining two kernels merges them. Legality is separate from profitability (`profitable`), and
+every refusal is recorded with its reason (`graph.meta["fusion_refusals"]`, shown by
+`f.explain()`).
+
+Index maps. A kernel runs over an iteration space of axes; every value computed in it has an
+index map: for each of its dimensions, the iteration axis it runs along (or None for a
+broadcast size-1 dimension). Elementwise ops unify their operands' axes under broadcasting;
+a reduction marks axes as *reduced*; reshapes that only add or drop size-1 dimensions,
+`broadcast_to` and `permute_dims` of a computed value only re-map axes. A kernel reduces one
+set of axes; values of the reduced shape may broadcast back along them (a *row* kernel:
+softmax, layernorm). Everything else that moves a computed value (a slice, a general reshape)
+needs the value in memory, so it ends the kernel.
+
+What joins a kernel without computing anything: views (`reshape`, `permute_dims`,
+`broadcast_to`, `slice`) of values in memory fold into the kernel as the way it reads that
+input; scalar constants and `full`/`iota` are copied into each kernel that reads them.
+
+Multiple consumers. A value computed in a kernel and read outside it (by another kernel, a
+matmul, or as a graph output) is *materialized*: it becomes a result of its kernel. Nothing is
+recomputed across kernels (the rule is simple, and costs one write and one read of that
+value). Graph outputs are always materialized; an output that is only a view of an input gets
+a copy kernel. Matmul stays a library op: its elementwise consumers fuse into the kernel that
+follows it. `concat`, `argmax` and `argmin` are not fused yet.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..ir import Attrs, Graph, Op, OpCode, Value
+from ..ir.opcodes import ELEMENTWISE
+
+G = OpCode
+VIEWS = frozenset({G.RESHAPE, G.PERMUTE, G.BROADCAST_TO, G.SLICE})
+AXIS_REDUCTIONS = frozenset({G.SUM, G.PROD, G.MAX, G.MIN, G.ALL, G.ANY})
+FUSIBLE = ELEMENTWISE | AXIS_REDUCTIONS
+MAX_KERNEL_OPS = 128  # profitability: past this, a kernel's compile time outweighs its gain
+
+Map = tuple  # tuple[int | None, ...]: an iteration axis per dimension
+
+
+class _Axes:
+    """Union-find over iteration axes, each with a size."""
+
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+        self.size: list[int] = []
+
+    def copy(self) -> "_Axes":
+        other = _Axes()
+        other.parent, other.size = list(self.parent), list(self.size)
+        return other
+
+    def new(self, size: int) -> int:
+        self.parent.append(len(self.parent))
+        self.size.append(size)
+        return len(self.parent) - 1
+
+    def find(self, a: int) -> int:
+        while self.parent[a] != a:
+            self.parent[a] = self.parent[self.parent[a]]
+            a = self.parent[a]
+        return a
+
+    def union(self, a: int, b: int) -> int:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+        return min(ra, rb)
+
+    def root_map(self, m: Map) -> Map:
+        return tuple(None if a is None else self.find(a) for a in m)
+
+
+@dataclass
+class _Group:
+    ops: list[Op]
+    maps: dict[Value, Map]  # index map of each value computed in this group
+    reduced: set[int] = field(default_factory=set)  # reduced iteration axes (any member)
+    space: set[int] = field(default_factory=set)  # every iteration axis of the kernel
+    has_reduction: bool = False
+
+
+@dataclass
+class _Plan:
+    """A tentative change: the groups to merge, the op's map, the axes after unification."""
+
+    groups: list[_Group]
+    axes: _Axes
+    out_map: Map
+    reduced: set[int]
+    space: set[int]
+
+
+def profitable(group_ops: int, op: Op) -> bool:
+    """Whether joining `op` to a kernel of `group_ops` ops pays (legality is checked apart)."""
+    return group_ops + 1 <= MAX_KERNEL_OPS
+
+
+class _Fuser:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.axes = _Axes()
+        self.group_of: dict[Value, _Group] = {}
+        self.deferred: dict[Value, Op] = {}  # views and cheap sources, copied into consumers
+        self.producer: dict[Value, Op] = {v: op for op in graph.ops for v in op.outputs}
+        self.refusals: list[str] = []
+
+    # --- dependencies (for cycle checks) ----------------------------------------------------
+    def value_deps(self, roots: Sequence[Value]) -> set[int]:
+        """ids of the groups these values depend on (incl. their own), through anything."""
+        seen_values: set[Value] = set()
+        seen_groups: set[int] = set()
+        stack = list(roots)
+        while stack:
+            v = stack.pop()
+            if v in seen_values:
+                continue
+            seen_values.add(v)
+            g = self.group_of.get(v)
+            if g is not None:
+                if id(g) not in seen_groups:
+                    seen_groups.add(id(g))
+                    stack.extend(self.external_inputs(g))
+                continue
+            op = self.producer.get(v)
+            if op is not None:
+                stack.extend(op.inputs)
+        return seen_groups
+
+    def groups_of(self, values) -> list[_Group]:
+        return [self.group_of[v] for v in values if v in self.group_of]
+
+    def external_inputs(self, g: _Group) -> list[Value]:
+        return [v for op in g.ops for v in op.inputs if self.group_of.get(v) is not g]
+
+    # --- legality ---------------------------------------------------------------------------
+    def legal(self, op: Op) -> _Plan | str:
+        """How `op` joins the kernels of its operands, or why it cannot."""
+        groups: list[_Group] = []
+        for v in op.inputs:
+            g = self.group_of.get(v)
+            if g is not None and all(g is not h for h in groups):
+                groups.append(g)
+        ids = {id(g) for g in groups}
+        outside = [v for v in op.inputs if id(self.group_of.get(v)) not in ids]
+        if ids & self.value_deps(outside):
+            return "would create a cycle: an operand depends on this kernel through an op outside it"
+        for g in groups:
+            if ids & self.value_deps(self.external_inputs(g)):
+                return "would create a cycle: the kernels to merge depend on each other"
+        if groups and not profitable(sum(len(g.ops) for g in groups), op):
+            return f"kernel would exceed {MAX_KERNEL_OPS} ops"
+        axes = self.axes.copy()
+        reducing = [g for g in groups if g.has_reduction]
+        if len(reducing) > 1:
+            # two row kernels over rows of one length merge into one: their reduced axes unify
+            sets = [sorted({axes.find(a) for a in g.reduced}, key=lambda r: axes.size[r])
+                    for g in reducing]
+            sizes = [[axes.size[r] for r in s] for s in sets]
+            if any(sz != sizes[0] for sz in sizes) or len(set(sizes[0])) != len(sizes[0]):
+                return "would merge kernels that reduce axes of different lengths"
+            for other in sets[1:]:
+                for a, b in zip(sets[0], other):
+                    axes.union(a, b)
+        reduced = {axes.find(a) for g in groups for a in g.reduced}
+        maps = {v: m for g in groups for v, m in g.maps.items()}
+        code = op.code
+        if code is G.SLICE:
+            return "a slice of a value computed in this kernel needs it in memory"
+        if code in AXIS_REDUCTIONS:
+            result = self._reduce_map(op, axes, maps, reduced)
+        elif code is G.PERMUTE:
+            result = tuple(maps[op.inputs[0]][a] for a in op.attrs["axes"])
+        elif code is G.RESHAPE:
+            result = self._unit_reshape_map(op, maps[op.inputs[0]])
+        else:  # elementwise, broadcast_to
+            result = self._broadcast_map(op, axes, maps, reduced)
+        if isinstance(result, str):
+            return result
+        operand_axes: Map = ()
+        if code in AXIS_REDUCTIONS:
+            result, reduced, operand_axes = result
+        for m in list(maps.values()) + [result]:
+            roots = [a for a in axes.root_map(m) if a is not None]
+            if len(roots) != len(set(roots)):
+                return "index maps disagree: a value would be read along one axis twice"
+        space = ({axes.find(a) for g in groups for a in g.space}
+                 | {a for a in axes.root_map(result + operand_axes) if a is not None})
+        for g in reducing:
+            if {axes.find(a) for a in g.space} != space:
+                return "the reductions would run over a different iteration space"
+        return _Plan(groups, axes, result, reduced, space)
+
+    def _broadcast_map(self, op: Op, axes: _Axes, maps, reduced: set[int]) -> Map | str:
+        shape = op.output.type.shape
+        n = len(shape)
+        operands = op.inputs if op.code is not G.BROADCAST_TO else op.inputs[:1]
+        out: list[int | None] = []
+        for k, size in enumerate(shape):
+            found = []
+            for v in operands:
+                j = k - (n - v.type.ndim)
+                if j >= 0 and v in maps and maps[v][j] is not None:
+                    a = maps[v][j]
+                    if axes.size[axes.find(a)] == size:
+                        found.append(a)
+            if found:
+                root = found[0]
+                for a in found[1:]:
+                    root = axes.union(root, a)
+                out.append(axes.find(root))
+            elif size == 1:
+                out.append(None)
+            elif reduced:
+                used = {axes.find(a) for a in out if a is not None}
+                fits = [r for r in reduced if axes.size[r] == size and r not in used]
+                if len(fits) != 1:
+                    return ("broadcasts a reduced value along an axis that is not (exactly one "
+                            "of) the reduced axes")
+                out.append(fits[0])
+            else:
+                out.append(axes.new(size))
+        return tuple(out)
+
+    def _reduce_map(self, op: Op, axes: _Axes, maps, reduced: set[int]):
+        (v,) = op.inputs
+        if v in maps:
+            m = axes.root_map(maps[v])
+            space = {axes.find(a) for g in self.groups_of([v]) for a in g.space}
+            if {a for a in m if a is not None} != space:
+                return "reduces a value that does not span the kernel's whole iteration space"
+        else:
+            m = tuple(axes.new(d) for d in v.type.shape)
+        red_axes = op.attrs["axes"]
+        new_reduced = {m[a] for a in red_axes if m[a] is not None}
+        if reduced and new_reduced != reduced:
+            return "reduces other axes than the kernel's other reductions"
+        if op.attrs["keepdims"]:
+            out = tuple(None if i in red_axes else a for i, a in enumerate(m))
+        else:
+            out = tuple(a for i, a in enumerate(m) if i not in red_axes)
+        return out, (reduced or new_reduced), m
+
+    @staticmethod
+    def _unit_reshape_map(op: Op, m: Map) -> Map | str:
+        src, dst = op.inputs[0].type.shape, op.output.type.shape
+        if [d for d in src if d != 1] != [d for d in dst if d != 1]:
+            return "a reshape of a value computed in this kernel needs it in memory"
+        kept = iter([a for a, d in zip(m, src) if d != 1])
+        return tuple(None if d == 1 else next(kept) for d in dst)
+
+    # --- the walk ---------------------------------------------------------------------------
+    def note(self, op: Op, reason: str) -> None:
+        where = f" ({op.loc.short()})" if op.loc.line else ""
+        self.refusals.append(f"{op.code.value}{where}: {reason}")
+
+    def join(self, op: Op, plan: _Plan) -> None:
+        self.axes = plan.axes
+        if plan.groups:
+            group = plan.groups[0]
+            for other in plan.groups[1:]:
+                group.ops.extend(other.ops)
+                group.maps.update(other.maps)
+                group.has_reduction |= other.has_reduction
+                for v in other.maps:
+                    self.group_of[v] = group
+            group.ops.sort(key=self.order.__getitem__)
+        else:
+            group = _Group([], {})
+        group.ops.append(op)
+        group.maps[op.output] = plan.out_map
+        group.reduced = set(plan.reduced)
+        group.space = set(plan.space)
+        group.has_reduction |= op.code in AXIS_REDUCTIONS
+        self.group_of[op.output] = group
+
+    def run(self) -> list[_Group]:
+        self.order = {op: i for i, op in enumerate(self.graph.ops)}
+        for op in self.graph.ops:
+            code = op.code
+            if code in (G.FULL, G.IOTA) or (code is G.CONSTANT and op.output.type.size <= 1):
+                self.deferred[op.output] = op
+                continue
+            in_kernel = any(v in self.group_of for v in op.inputs)
+            if code in VIEWS and not in_kernel:
+                self.deferred[op.output] = op  # a view of memory: read by its consumers
+                continue
+            if code not in FUSIBLE and code not in VIEWS:
+                continue  # a library op or one not fused yet: stays as it is
+            plan = self.legal(op)
+            if isinstance(plan, str):
+                self.note(op, plan)
+                if code in VIEWS:
+                    self.deferred[op.output] = op  # reads the materialized value
+                    continue
+                plan = self.legal_alone(op)
+            self.join(op, plan)
+        return self.groups()
+
+    def legal_alone(self, op: Op) -> _Plan:
+        """The plan for `op` starting a kernel of its own (always legal)."""
+        axes = self.axes.copy()
+        if op.code in AXIS_REDUCTIONS:
+            out, reduced, operand = self._reduce_map(op, axes, {}, set())
+        else:
+            out, reduced, operand = self._broadcast_map(op, axes, {}, set()), set(), ()
+        return _Plan([], axes, out, reduced, {a for a in out + operand if a is not None})
+
+    def groups(self) -> list[_Group]:
+        seen, result = set(), []
+        for g in self.group_of.values():
+            if id(g) not in seen:
+                seen.add(id(g))
+                result.append(g)
+        return result
+
+
+def _pull(values, deferred: dict[Value, Op], into: dict[Op, None]) -> None:
+    """Add the deferred ops (views, sources) that `values` come from, transitively."""
+    stack = [v for v in values if v in deferred]
+    while stack:
+        op = deferred[stack.pop()]
+        if op not in into:
+            into[op] = None
+            stack.extend(v for v in op.inputs if v in deferred)
+
+
+def _kind(group_ops: list[Op], maps: dict[Value, Map], reduced: set[int], axes: _Axes) -> str:
+    if not any(op.code in AXIS_REDUCTIONS for op in group_ops):
+        return "elementwise"
+    red = {axes.find(a) for a in reduced}
+    for op in group_ops:
+        m = maps.get(op.output, ())
+        if op.code not in AXIS_REDUCTIONS and any(
+                a is not None and axes.find(a) in red for a in m):
+            if any(op2.code in AXIS_REDUCTIONS for op2 in group_ops
+                   if group_ops.index(op2) < group_ops.index(op)):
+                return "row"
+    return "reduction"
+
+
+def fuse(graph: Graph) -> Graph:
+    """The graph with its elementwise ops and reductions grouped into `kernel` ops."""
+    fuser = _Fuser(graph)
+    groups = fuser.run()
+    order = fuser.order
+    outputs = set(graph.outputs)
+    deferred = fuser.deferred
+
+    # graph outputs that are only views or sources get a copy kernel: outputs are materialized
+    copies: list[dict[Op, None]] = []
+    for v in dict.fromkeys(graph.outputs):
+        if v in deferred:
+            chain: dict[Op, None] = {}
+            _pull([v], deferred, chain)
+            copies.append(chain)
+
+    # the nodes of the fused graph: kernels, and ops left as they are
+    kernel_of: dict[Op, int] = {}
+    bodies: list[tuple[list[Op], str, dict]] = []
+    for g in groups:
+        pulled: dict[Op, None] = {}
+        _pull([v for op in g.ops for v in op.inputs], deferred, pulled)
+        body_ops = sorted(list(pulled) + g.ops, key=order.__getitem__)
+        bodies.append((body_ops, _kind(g.ops, g.maps, g.reduced, fuser.axes), g.maps))
+        for op in g.ops:
+            kernel_of[op] = len(bodies) - 1
+    for chain in copies:
+        body_ops = sorted(chain, key=order.__getitem__)
+        bodies.append((body_ops, "elementwise", {}))
+        kernel_of[body_ops[-1]] = len(bodies) - 1  # the output's own op is the kernel's
+    computed_by = {op.output: kernel_of[op] for op in kernel_of}
+
+    # ops that stay outside kernels, and the deferred ops they (or other such ops) still read
+    outer = [op for op in graph.ops if op not in kernel_of and op.output not in deferred]
+    needed: dict[Op, None] = {}
+    _pull([v for op in outer for v in op.inputs if v not in computed_by], deferred, needed)
+    outer = sorted(outer + [op for op in needed if op not in kernel_of], key=order.__getitem__)
+
+    # each kernel's inputs (values its body reads but does not define) and results
+    readers: dict[Value, set] = {}
+    for op in outer:
+        for v in op.inputs:
+            readers.setdefault(v, set()).add(("op", op))
+    kernel_io = []
+    for k, (body_ops, kind, _) in enumerate(bodies):
+        defined = {op.output for op in body_ops}
+        ins: dict[Value, None] = {}
+        for op in body_ops:
+            for v in op.inputs:
+                if v not in defined:
+                    ins[v] = None
+        for v in ins:
+            readers.setdefault(v, set()).add(("kernel", k))
+        kernel_io.append((list(ins), defined))
+    nodes = []  # (first op index, kind, payload)
+    for k, (body_ops, kind, _) in enumerate(bodies):
+        ins, defined = kernel_io[k]
+        results = [op.output for op in body_ops if kernel_of.get(op) == k and (
+            op.output in outputs or any(r != ("kernel", k) for r in readers.get(op.output, ())))]
+        nodes.append((min(order[op] for op in body_ops), "kernel", (k, ins, results)))
+    for op in outer:
+        nodes.append((order[op], "op", op))
+
+    # topological order of the nodes, earliest first
+    defines: dict[Value, int] = {}
+    for i, (_, kind, payload) in enumerate(nodes):
+        for v in (payload[2] if kind == "kernel" else payload.outputs):
+            defines[v] = i
+    deps = []
+    for i, (_, kind, payload) in enumerate(nodes):
+        reads = payload[1] if kind == "kernel" else payload.inputs
+        deps.append({defines[v] for v in reads if v in defines and defines[v] != i})
+    users: dict[int, list[int]] = {}
+    for i, d in enumerate(deps):
+        for j in d:
+            users.setdefault(j, []).append(i)
+    waiting = [len(d) for d in deps]
+    ready = [(nodes[i][0], i) for i in range(len(nodes)) if not waiting[i]]
+    heapq.heapify(ready)
+    new_ops: list[Op] = []
+    names = 0
+    while ready:
+        _, i = heapq.heappop(ready)
+        _, kind, payload = nodes[i]
+        if kind == "op":
+            new_ops.append(payload)
+        else:
+            k, ins, results = payload
+            body_ops, kernel_kind, _ = bodies[k]
+            body = Graph(tuple(ins), tuple(body_ops), tuple(results), name=f"k{names}")
+            loc = next((op.loc for op in reversed(body_ops) if op.loc.line), body_ops[-1].loc)
+            attrs = Attrs(body=body, kind=kernel_kind, name=f"k{names}")
+            new_ops.append(Op(G.KERNEL, tuple(ins), attrs, tuple(results), loc))
+            names += 1
+        for j in users.get(i, ()):
+            waiting[j] -= 1
+            if not waiting[j]:
+                heapq.heappush(ready, (nodes[j][0], j))
+    if len(new_ops) != len(nodes):
+        raise RuntimeError("fuse: the kernels form a cycle (a legality check missed it)")
+    meta = dict(graph.meta)
+    meta["fusion_refusals"] = tuple(fuser.refusals)
+    return graph.replace(ops=tuple(new_ops), meta=meta)
+
+
+def can_fuse(graph: Graph, producer: Op, consumer: Op) -> str | None:
+    """None when `consumer` may join the kernel holding `producer` in `graph`, else the reason.
+
+    The graph is fused up to `consumer` first, so the answer is the one the pass would give."""
+    fuser = _Fuser(graph)
+    fuser.order = {op: i for i, op in enumerate(graph.ops)}
+    stop = graph.ops.index(consumer)
+    sub = graph.replace(ops=graph.ops[:stop])
+    fuser.graph = sub
+    fuser.run()
+    if producer.output not in fuser.group_of:
+        return f"{producer.code.value} is not computed in a kernel"
+    plan = fuser.legal(consumer)
+    if isinstance(plan, str):
+        return plan
+    if all(g is not fuser.group_of[producer.output] for g in plan.groups):
+        return "the consumer does not read the producer's kernel"
+    return None

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from .arraymethods import ArrayMethods
 from .dispatch import bind, type_of
-from .errors import ShapeError, user_location, with_location
+from .errors import DTypeError, ShapeError, user_location, with_location
 from .ir import Attrs, OpCode
 from .ir import dtypes as dt
 from .ir.rules import normalize_axes, normalize_axis
@@ -86,8 +87,8 @@ def positive(x, /):
     """+x: the same values (a new array)."""
     t = type_of(x)
     if t.dtype.is_bool:
-        raise TypeError(with_location("positive: needs a numeric dtype, got bool", user_location()))
-    return astype(x, t.dtype, copy=True) if not t.weak else x
+        raise DTypeError(with_location("positive: needs a numeric dtype, got bool", user_location()))
+    return astype(x, t.dtype, copy=True)
 
 
 # --- elementwise, two operands -----------------------------------------------------------------
@@ -153,8 +154,8 @@ def astype(x, dtype, /, *, copy: bool = True, device=None):
     """x converted to `dtype` (floats to ints truncate toward 0, as in NumPy)."""
     d = dt.as_dtype(dtype)
     t = type_of(x)
-    if t.dtype == d and not t.weak and not copy:
-        return x
+    if t.dtype == d and not t.weak and not copy and isinstance(x, ArrayMethods):
+        return x  # a Tensor or Tracer as it is; NumPy arrays, lists ... still become Tensors
     return bind(G.CAST, (x,), Attrs(dtype=d))
 
 
@@ -171,7 +172,9 @@ def _reduction(code: OpCode, name: str, doc: str, with_dtype: bool):
         def fn(x, /, *, axis=None, dtype=None, keepdims=False):
             if dtype is not None:
                 x = astype(x, dtype, copy=False)
-            return bind(code, (x,), Attrs(axes=_axes(x, axis), keepdims=bool(keepdims)))
+            out = bind(code, (x,), Attrs(axes=_axes(x, axis), keepdims=bool(keepdims)))
+            # the op widens small ints; dtype= asks for that accumulator (wraps mod 2**bits)
+            return out if dtype is None else astype(out, dtype, copy=False)
     else:
         def fn(x, /, *, axis=None, keepdims=False):
             return bind(code, (x,), Attrs(axes=_axes(x, axis), keepdims=bool(keepdims)))
@@ -221,6 +224,9 @@ def mean(x, /, *, axis=None, keepdims=False):
     """Arithmetic mean over `axis`; integers are averaged in float64. Empty: NaN."""
     x = _float_operand(x)
     axes = _axes(x, axis)
+    if type_of(x).dtype == dt.float16:  # NumPy accumulates float16 in float32, then rounds
+        total = sum(x, axis=axes, dtype=dt.float32, keepdims=keepdims)
+        return astype(divide(total, _count(x, axes)), dt.float16, copy=False)
     return divide(sum(x, axis=axes, keepdims=keepdims), _count(x, axes))
 
 
@@ -247,4 +253,16 @@ def matmul(x1, x2, /):
 
 def vecdot(x1, x2, /, *, axis=-1):
     """Dot product of vectors along `axis` (broadcasting the other axes)."""
-    return sum(multiply(x1, x2), axis=axis)
+    from .manipulation import moveaxis
+
+    s1, s2 = type_of(x1).shape, type_of(x2).shape
+    try:
+        a1, a2 = normalize_axis(axis, len(s1)), normalize_axis(axis, len(s2))
+    except ShapeError as e:
+        raise ShapeError(with_location(f"vecdot: {e}", user_location())) from None
+    if s1[a1] != s2[a2]:
+        raise ShapeError(with_location(
+            f"vecdot: the contracted axis {axis} differs: shapes {s1} and {s2}", user_location()))
+    # like NumPy's gufunc: `axis` names each operand's own axis; the result has the promoted dtype
+    product = multiply(moveaxis(x1, a1, -1), moveaxis(x2, a2, -1))
+    return sum(product, axis=-1, dtype=type_of(product).dtype)

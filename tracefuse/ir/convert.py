@@ -38,6 +38,9 @@ def to_array(value: Any, what: str = "argument") -> tuple[np.ndarray, TensorType
     if isinstance(value, np.ndarray):
         arr = value
         weak = False
+    elif isinstance(value, np.generic):  # np.float64 subclasses float, yet is typed (strong)
+        arr = np.asarray(value)
+        weak = False
     elif isinstance(value, PY_SCALARS):
         return scalar_array(value), scalar_type(value)
     else:

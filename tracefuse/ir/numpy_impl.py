@@ -47,13 +47,16 @@ def _weak_int_out_of_range(a: np.ndarray, t: TensorType, dtype: np.dtype):
 
 def _ew(fn: Callable, operands: str = "promote") -> Impl:
     """An elementwise op: operands converted to the promoted dtype ('promote') or, for
-    floating-point functions, to the result's float dtype ('result')."""
+    floating-point functions, to the result's float dtype ('result'); comparisons ('compare')
+    of two integer arrays compare the exact values, whatever their signedness."""
 
     def impl(args, in_types, attrs, out):
         if operands == "result":
             dtype = out.dtype.np
         else:
             dtype = operand_dtype([(t.dtype, t.weak) for t in in_types]).np
+        if operands == "compare" and all(t.dtype.is_integer and not t.weak for t in in_types):
+            return _finish(fn(*args), out)  # NumPy compares int64 with uint64 exactly
         converted = _convert(args, dtype)
         for i, (a, t) in enumerate(zip(args, in_types)):
             value = _weak_int_out_of_range(a, t, dtype)
@@ -221,12 +224,12 @@ NUMPY_IMPL: dict[OpCode, Impl] = {
     G.LOGADDEXP: _ew(np.logaddexp, "result"),
     G.COPYSIGN: _ew(np.copysign, "result"),
     G.NEXTAFTER: _ew(np.nextafter, "result"),
-    G.EQUAL: _ew(np.equal),
-    G.NOT_EQUAL: _ew(np.not_equal),
-    G.LESS: _ew(np.less),
-    G.LESS_EQUAL: _ew(np.less_equal),
-    G.GREATER: _ew(np.greater),
-    G.GREATER_EQUAL: _ew(np.greater_equal),
+    G.EQUAL: _ew(np.equal, "compare"),
+    G.NOT_EQUAL: _ew(np.not_equal, "compare"),
+    G.LESS: _ew(np.less, "compare"),
+    G.LESS_EQUAL: _ew(np.less_equal, "compare"),
+    G.GREATER: _ew(np.greater, "compare"),
+    G.GREATER_EQUAL: _ew(np.greater_equal, "compare"),
     G.LOGICAL_AND: _ew(np.logical_and),
     G.LOGICAL_OR: _ew(np.logical_or),
     G.LOGICAL_XOR: _ew(np.logical_xor),

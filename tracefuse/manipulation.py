@@ -45,7 +45,8 @@ def _copy_if_same(x, t):
 def reshape(x, /, shape, *, copy=None):
     """x with a new shape of the same size; one dimension may be -1 (inferred)."""
     t = type_of(x)
-    shape = (shape,) if isinstance(shape, int) else tuple(operator.index(d) for d in shape)
+    scalar = isinstance(shape, int) or getattr(shape, "ndim", None) == 0  # NumPy ints too
+    shape = (operator.index(shape),) if scalar else tuple(operator.index(d) for d in shape)
     if shape.count(-1) > 1:
         raise _shape_error(f"reshape: at most one -1 in shape {shape}")
     if -1 in shape:
@@ -196,6 +197,12 @@ def _index_error(message: str) -> IndexError:
     return IndexError(with_location(message, user_location()))
 
 
+def _is_array_key(k: Any) -> bool:
+    """An index array or mask (NumPy, Tensor, Tracer): anything but a 0-d integer."""
+    dtype = getattr(k, "dtype", None)
+    return getattr(k, "shape", ()) != () or (dtype is not None and dtype.kind not in "iu")
+
+
 def getitem(x, key: Any):
     """Basic indexing: ints (negative count from the end), slices with any step, None, `...`."""
     t = type_of(x)
@@ -226,7 +233,7 @@ def getitem(x, key: Any):
             steps.append(step)
             out_shape.append(size)
         else:
-            if isinstance(k, bool) or not hasattr(k, "__index__"):
+            if isinstance(k, bool) or not hasattr(k, "__index__") or _is_array_key(k):
                 raise _index_error(
                     f"index {k!r} of type {type(k).__name__} is not supported: basic indexing "
                     "takes ints, slices, None and '...'; for a mask or an index array use "

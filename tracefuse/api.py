@@ -29,7 +29,7 @@ from .errors import (BackendUnavailableError, DTypeError, RetraceWarning, Signat
 from .ir import TensorType, print_graph
 from .ir import dtypes as dt
 from .ir.convert import PY_SCALARS
-from .passes import OPTIMIZE, dump_stages, run_pipeline
+from .passes import build_pipeline, dump_stages, run_pipeline
 from .tensor import Tensor
 from .tracer import pytree
 from .tracer.tracer import GraphBuilder, Tracer, current_builder, tracing
@@ -402,10 +402,10 @@ class Function:
                         "function may return arrays, Python numbers and tuples/lists/dicts of them")
                 out_values.append(builder.lift(leaf, what=path))
         traced = builder.build(out_values)
-        result = run_pipeline(traced, OPTIMIZE)
-        stages = {"traced": traced, "optimized": result.graph}
-        stages.update(dict(result.after))
-        stages["fused"] = result.graph  # the fusion pass joins the pipeline with issue #3
+        result = run_pipeline(traced, build_pipeline(options))
+        after = dict(result.after)
+        stages = {"traced": traced, "optimized": after["dce"], "fused": result.graph}
+        stages.update(after)
         lowered = backend.lower(result.graph, options)
         cf = ConcreteFunction(self, key, stages, lowered, in_types, paths, out_treedef, static)
         folder = config.dump_dir()
@@ -536,7 +536,10 @@ class Function:
             lines.append(f"backend: {reason}")
         elif cf is not None:
             lines.extend(f"note: {n}" for n in cf.lowered.notes)
-            lines.append(f"kernels: {len(cf.kernels)}")
+            refusals = cf.graph.meta.get("fusion_refusals", ())
+            lines.append(f"fusion refusals: {len(refusals)}")
+            lines.extend(f"  {r}" for r in refusals)
+            lines.append(f"generated kernel sources: {len(cf.kernels)}")
             for i, src in enumerate(cf.kernels):
                 lines.append(f"  kernel {i}: {src.splitlines()[0] if src else ''}")
         elif key[0] == "cpu":

@@ -1,21 +1,30 @@
 """The pass pipeline: an explicit tuple of named `Graph -> Graph` passes, run in order.
 
-`run_pipeline` times each pass, can verify the graph after each one (on in the test suite),
-puts the pass name into any exception a pass raises, and can write the IR after every stage
-to a folder (`TRACEFUSE_DUMP_DIR`, see config.py) as numbered `.ir` files.
+`build_pipeline(options)` makes the optimization pipeline for a set of compile options (any
+object with a boolean `fastmath`; the API passes its `CompileOptions`); passes that depend on an
+option get it bound with `functools.partial`. `run_pipeline` times each pass, can verify the
+graph after each one (on in the test suite), puts the pass name into any exception a pass
+raises, and can write the IR after every stage to a folder (`TRACEFUSE_DUMP_DIR`, see
+config.py) as numbered `.ir` files.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import TracefuseError
-from ..ir import Graph, print_graph
+from ..ir import Graph
 from ..ir.verifier import verify
+from .cse import cse
 from .dce import dce
+from .fuse import fuse
+from .fold import fold_constants
+from .simplify import simplify
 
 PassFn = Callable[[Graph], Graph]
 
@@ -26,10 +35,24 @@ class Pass:
     fn: PassFn
 
 
-# The optimization pipeline, in order. Folding, simplification, CSE and fusion join it as they land.
-OPTIMIZE: tuple[Pass, ...] = (
-    Pass("dce", dce),
-)
+def build_pipeline(options: Any = None) -> tuple[Pass, ...]:
+    """The optimization passes, in order, for `options` (None: the defaults, no fast math)."""
+    return _pipeline(bool(getattr(options, "fastmath", False)))
+
+
+@functools.lru_cache(maxsize=None)
+def _pipeline(fastmath: bool) -> tuple[Pass, ...]:
+    return (
+        Pass("fold-constants", fold_constants),
+        Pass("simplify", functools.partial(simplify, fastmath=fastmath)),
+        Pass("cse", cse),
+        Pass("dce", dce),
+        Pass("fuse", fuse),  # last: the stage before it is "optimized", after it "fused"
+    )
+
+
+# The default pipeline (no fast math), kept for callers that take no options.
+OPTIMIZE: tuple[Pass, ...] = build_pipeline()
 
 
 class PassError(TracefuseError, RuntimeError):

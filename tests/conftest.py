@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
+os.environ.setdefault("TRACEFUSE_VERIFY_PASSES", "1")  # the verifier runs after every pass
 
 
 @pytest.fixture

@@ -402,7 +402,7 @@ class Function:
                         "function may return arrays, Python numbers and tuples/lists/dicts of them")
                 out_values.append(builder.lift(leaf, what=path))
         traced = builder.build(out_values)
-        result = run_pipeline(traced, build_pipeline(options))
+        result = run_pipeline(traced, build_pipeline(options), verify_each=config.verify_passes())
         after = dict(result.after)
         stages = {"traced": traced, "optimized": after["dce"], "fused": result.graph}
         stages.update(after)
@@ -410,7 +410,8 @@ class Function:
         cf = ConcreteFunction(self, key, stages, lowered, in_types, paths, out_treedef, static)
         folder = config.dump_dir()
         if folder:
-            texts = [(s, print_graph(stages[s])) for s in STAGES]
+            texts = [("traced", print_graph(traced))]
+            texts += [(name, print_graph(graph)) for name, graph in result.after]
             texts += [(f"kernel{i}", src) for i, src in enumerate(lowered.kernels)]
             dump_stages(folder, f"{self.__name__}.{self.trace_count}", texts)
         return cf

@@ -7,6 +7,8 @@ Environment variables (read when first needed, so tests may set them with monkey
 - ``TRACEFUSE_DUMP_DIR``: a folder; when set, every concrete function writes its IR after each
   stage there as numbered ``.ir`` files.
 - ``TRACEFUSE_CACHE_DIR``: where compiled kernels are kept on disk (used by compiling backends).
+- ``TRACEFUSE_VERIFY_PASSES``: ``1`` runs the IR verifier after every pass (the test suite sets
+  it; off by default, since a trace is verified once anyway).
 
 Global switches (per process): ``run_functions_eagerly``.
 """
@@ -44,6 +46,10 @@ def default_backend() -> str:
 
 def dump_dir() -> str | None:
     return os.environ.get("TRACEFUSE_DUMP_DIR") or None
+
+
+def verify_passes() -> bool:
+    return os.environ.get("TRACEFUSE_VERIFY_PASSES", "") not in ("", "0")
 
 
 def cache_dir() -> str:

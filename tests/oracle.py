@@ -9,6 +9,7 @@ of zero. Inputs come from `rand`, never zeros, in several layouts (`layouts`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,7 +17,12 @@ import numpy as np
 
 import tracefuse as tx
 
-BACKENDS: tuple[str, ...] = ("numpy",)  # compiled backends every test also runs on
+# Compiled backends every oracle test also runs on. The default keeps CI fast; the full
+# conformance run of the Numba backend is `TRACEFUSE_TEST_BACKENDS=numpy,cpu python -m pytest`
+# (it compiles a few thousand kernel variants: about 15-25 minutes on 2 cores, cold cache).
+# tests/backends/test_numba_backend.py runs the CPU backend in every run.
+BACKENDS: tuple[str, ...] = tuple(
+    b.strip() for b in os.environ.get("TRACEFUSE_TEST_BACKENDS", "numpy").split(",") if b.strip())
 MODES = ("eager",) + BACKENDS
 
 # relative tolerance per dtype: a few ulps of elementwise math, more for long reductions

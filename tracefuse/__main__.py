@@ -1,8 +1,10 @@
-"""The command line: `python -m tracefuse demo | ir FILE`.
+"""The command line: `python -m tracefuse demo | ir FILE | bench`.
 
 - `demo`: a few eager ops, then a compiled function, its IR at each stage, and its result
   checked against NumPy. Exits non-zero if any result disagrees.
 - `ir FILE`: parse an IR text file, verify it, and print it back (a round trip).
+- `bench`: time tracefuse against NumPy eager (and numexpr, JAX when installed) on the
+  workloads of BENCHMARKS.md; see `tracefuse/bench/runner.py` and `bench --help`.
 """
 
 from __future__ import annotations
@@ -97,11 +99,19 @@ def main(argv: list[str] | None = None) -> int:
     p_demo.add_argument("--backend", default=None, help="backend for the compiled part (default: TRACEFUSE_BACKEND or cpu)")
     p_ir = sub.add_parser("ir", help="parse, verify and print an IR text file")
     p_ir.add_argument("file")
+    p_bench = sub.add_parser("bench", help="time tracefuse against NumPy eager (and numexpr, JAX)")
+    from .bench.runner import add_arguments as add_bench_arguments
+
+    add_bench_arguments(p_bench)
     args = parser.parse_args(argv)
     if args.command == "demo":
         from . import config
 
         return demo(args.backend or config.default_backend())
+    if args.command == "bench":
+        from .bench.runner import run_from_args
+
+        return run_from_args(args)
     return ir_roundtrip(args.file)
 
 

@@ -1,8 +1,8 @@
 """Backends, by name: the table `get_backend` reads. See base.py for the interface.
 
 - `numpy`: the reference interpreter (numpy_backend.py).
-- `cpu`: Numba kernels. Until that backend lands it runs the reference interpreter and says
-  so in `f.explain()`.
+- `cpu`: Numba kernels (numba_backend.py: lowering in loops.py, source from render.py and
+  numba_render.py, compiled once per structure by kernel_cache.py).
 - `gpu`, `gpu-sim`: CUDA C through CuPy, and the same CUDA C run on the CPU for tests; not
   built yet, they raise `BackendUnavailableError`.
 """
@@ -14,19 +14,8 @@ from dataclasses import replace
 from ..errors import BackendUnavailableError
 from ..ir import Graph
 from .base import Backend, CompileOptions, Executable, LoweredGraph
+from .numba_backend import NumbaBackend
 from .numpy_backend import Interpreter, NumpyBackend
-
-
-class CpuFallbackBackend(NumpyBackend):
-    """`backend="cpu"` before the Numba backend exists: the reference interpreter, labelled."""
-
-    name = "cpu"
-
-    def lower(self, graph: Graph, options: CompileOptions) -> LoweredGraph:
-        lowered = super().lower(graph, options)
-        note = ("backend 'cpu': the Numba backend is not built yet, so this function runs on "
-                "the 'numpy' reference interpreter (correct, not fast)")
-        return replace(lowered, backend=self.name, notes=(note,) + lowered.notes)
 
 
 class MissingBackend:
@@ -50,7 +39,7 @@ _GPU_REASON = ("backend {0!r}: the CUDA backend is not part of this build yet; u
 
 BACKENDS: dict[str, Backend] = {
     "numpy": NumpyBackend(),
-    "cpu": CpuFallbackBackend(),
+    "cpu": NumbaBackend(),
     "gpu": MissingBackend("gpu", "gpu", _GPU_REASON.format("gpu")),
     "gpu-sim": MissingBackend("gpu-sim", "cpu", _GPU_REASON.format("gpu-sim")),
 }

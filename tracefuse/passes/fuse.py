@@ -45,15 +45,15 @@ MAX_KERNEL_OPS = 128  # profitability: past this, a kernel's compile time outwei
 Map = tuple  # tuple[int | None, ...]: an iteration axis per dimension
 
 
-class _Axes:
+class Axes:
     """Union-find over iteration axes, each with a size."""
 
     def __init__(self) -> None:
         self.parent: list[int] = []
         self.size: list[int] = []
 
-    def copy(self) -> "_Axes":
-        other = _Axes()
+    def copy(self) -> "Axes":
+        other = Axes()
         other.parent, other.size = list(self.parent), list(self.size)
         return other
 
@@ -92,7 +92,7 @@ class _Plan:
     """A tentative change: the groups to merge, the op's map, the axes after unification."""
 
     groups: list[_Group]
-    axes: _Axes
+    axes: Axes
     out_map: Map
     reduced: set[int]
     space: set[int]
@@ -106,7 +106,7 @@ def profitable(group_ops: int, op: Op) -> bool:
 class _Fuser:
     def __init__(self, graph: Graph):
         self.graph = graph
-        self.axes = _Axes()
+        self.axes = Axes()
         self.group_of: dict[Value, _Group] = {}
         self.deferred: dict[Value, Op] = {}  # views and cheap sources, copied into consumers
         self.producer: dict[Value, Op] = {v: op for op in graph.ops for v in op.outputs}
@@ -198,7 +198,7 @@ class _Fuser:
                 return "the reductions would run over a different iteration space"
         return _Plan(groups, axes, result, reduced, space)
 
-    def _broadcast_map(self, op: Op, axes: _Axes, maps, reduced: set[int]) -> Map | str:
+    def _broadcast_map(self, op: Op, axes: Axes, maps, reduced: set[int]) -> Map | str:
         shape = op.output.type.shape
         n = len(shape)
         operands = op.inputs if op.code is not G.BROADCAST_TO else op.inputs[:1]
@@ -229,7 +229,7 @@ class _Fuser:
                 out.append(axes.new(size))
         return tuple(out)
 
-    def _reduce_map(self, op: Op, axes: _Axes, maps, reduced: set[int]):
+    def _reduce_map(self, op: Op, axes: Axes, maps, reduced: set[int]):
         (v,) = op.inputs
         if v in maps:
             m = axes.root_map(maps[v])
@@ -285,7 +285,7 @@ class _Fuser:
         self.order = {op: i for i, op in enumerate(self.graph.ops)}
         for op in self.graph.ops:
             code = op.code
-            if code in (G.FULL, G.IOTA) or (code is G.CONSTANT and op.output.type.size <= 1):
+            if code in (G.FULL, G.IOTA) or (code is G.CONSTANT and op.output.type.size == 1):
                 self.deferred[op.output] = op
                 continue
             in_kernel = any(v in self.group_of for v in op.inputs)
@@ -332,7 +332,7 @@ def _pull(values, deferred: dict[Value, Op], into: dict[Op, None]) -> None:
             stack.extend(v for v in op.inputs if v in deferred)
 
 
-def _kind(group_ops: list[Op], maps: dict[Value, Map], reduced: set[int], axes: _Axes) -> str:
+def _kind(group_ops: list[Op], maps: dict[Value, Map], reduced: set[int], axes: Axes) -> str:
     if not any(op.code in AXIS_REDUCTIONS for op in group_ops):
         return "elementwise"
     red = {axes.find(a) for a in reduced}

@@ -1,0 +1,286 @@
+"""Lowering: a fused kernel's body graph -> a `LoopKernel`, the loop description that every
+code renderer (Numba now, CUDA next) turns into source.
+
+A `LoopKernel` says:
+
+- `views`: the body's movement ops on its inputs (transpose, slice, broadcast, reshape). They
+  are applied with NumPy before the call (free: they make views), so the generated loops only
+  ever index plain arrays;
+- `arrays`: what the generated function takes, in order (kernel inputs or views of them);
+- the iteration space: `outer` axes (not reduced, the parallel loops) and `reduced` axes, each
+  with its static size;
+- `nodes`: the scalar computation in SSA order: loads `arrays[k][i0, 0, i2]` (a broadcast
+  dimension reads index 0), constants, loop indices (`iota`), elementwise ops, and
+  reductions; each node knows which axes it varies along and its *level* (how many
+  reductions must finish before it can be computed);
+- `outputs`: which node each result array gets, and the axis written along each dimension.
+
+Sizes are not part of the generated source (they are passed as arguments), so one compiled
+kernel serves every shape of the same structure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..ir import Graph, Op, OpCode, Value
+from ..ir.dtypes import DType
+from ..ir.rules import operand_dtype
+from ..passes.fuse import AXIS_REDUCTIONS, VIEWS, Axes
+
+G = OpCode
+
+
+@dataclass(frozen=True)
+class Node:
+    """One scalar value of the kernel body."""
+
+    kind: str  # "load" | "const" | "index" | "op" | "reduce"
+    dtype: DType  # the scalar's dtype
+    args: tuple[int, ...] = ()  # node ids of the operands
+    code: OpCode | None = None  # for "op" and "reduce"
+    arg_dtypes: tuple[DType, ...] = ()  # the operands' IR dtypes, as the rules saw them
+    attrs: Any = None  # the op's attributes
+    operand_dtype: DType | None = None  # elementwise: the promoted dtype operands convert to
+    array: int = -1  # "load": which array
+    index: tuple[int | None, ...] = ()  # "load": axis per array dimension (None: index 0)
+    value: Any = None  # "const": the value; "index": the axis
+    axes: frozenset = frozenset()  # the axes this value varies along
+    level: int = 0  # reductions that must complete before this node
+
+
+@dataclass(frozen=True)
+class Output:
+    node: int
+    index: tuple[int | None, ...]  # the axis written along each dimension (None: index 0)
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class LoopKernel:
+    name: str
+    kind: str
+    inputs: tuple[Value, ...]  # the kernel op's operands (the body's inputs)
+    views: tuple[Op, ...]  # body ops applied with NumPy before the call
+    arrays: tuple[Value, ...]  # the arrays the generated code indexes, in argument order
+    outer: tuple[int, ...]  # non-reduced axes, outermost first
+    reduced: tuple[int, ...]  # reduced axes, outermost first
+    sizes: dict  # axis -> size (static for this concrete function; passed at call time)
+    nodes: tuple[Node, ...]
+    outputs: tuple[Output, ...]
+
+    @property
+    def max_level(self) -> int:
+        return max((n.level for n in self.nodes), default=0)
+
+
+def _scalar_like(op: Op) -> bool:
+    return op.code is G.FULL or (op.code is G.CONSTANT and op.output.type.size == 1)
+
+
+def lower_kernel(op: Op) -> LoopKernel:
+    """The loop description of one `kernel` op."""
+    body: Graph = op.attrs["body"]
+    inputs = set(body.inputs)
+    views, view_values = [], set()
+    for inner in body.ops:
+        if inner.code in VIEWS and all(v in inputs or v in view_values for v in inner.inputs):
+            views.append(inner)
+            view_values.add(inner.output)
+    return _Lowering(body, op.attrs["name"], op.attrs["kind"], inputs | view_values,
+                     tuple(views)).run()
+
+
+class _Lowering:
+    def __init__(self, body: Graph, name: str, kind: str, leaves: set, views: tuple[Op, ...]):
+        self.body, self.name, self.kind, self.leaves, self.views = body, name, kind, leaves, views
+        self.axes = Axes()
+        self.maps: dict[Value, tuple] = {}  # index map of each computed value
+        self.node_of: dict[Value, int] = {}
+        self.nodes: list[dict] = []
+        self.dedup: dict[tuple, int] = {}
+        self.arrays: list[Value] = []
+        self.reduced: set[int] = set()
+        self.red_order: list[int] = []
+
+    # --- nodes ------------------------------------------------------------------------------
+    def add(self, **fields) -> int:
+        key = tuple(sorted((k, v if not isinstance(v, list) else tuple(v))
+                           for k, v in fields.items() if k != "attrs")) + (id(fields.get("attrs")),)
+        if fields["kind"] in ("load", "const", "index") and key in self.dedup:
+            return self.dedup[key]
+        self.nodes.append(fields)
+        self.dedup[key] = len(self.nodes) - 1
+        return len(self.nodes) - 1
+
+    def array_index(self, v: Value) -> int:
+        if v not in self.arrays:
+            self.arrays.append(v)
+        return self.arrays.index(v)
+
+    def operand(self, v: Value, out_map: tuple, out_shape: tuple) -> int:
+        """The node reading operand `v` of an op whose result has map `out_map`."""
+        if v in self.node_of:
+            return self.node_of[v]
+        op = self.producer.get(v)
+        if op is not None and _scalar_like(op):
+            value = op.attrs["value"]
+            value = value.array.reshape(()).item() if op.code is G.CONSTANT else value
+            return self.add(kind="const", dtype=v.type.dtype, value=value)
+        index = self.aligned(v.type.shape, out_map, out_shape)
+        if op is not None and op.code is G.IOTA:
+            axis = index[op.attrs["axis"]]
+            if axis is None:
+                return self.add(kind="const", dtype=v.type.dtype, value=0)
+            return self.add(kind="index", dtype=v.type.dtype, value=axis)
+        assert v in self.leaves, f"operand {v} of kernel {self.name} is neither computed nor read"
+        return self.add(kind="load", dtype=v.type.dtype, array=self.array_index(v), index=index)
+
+    def aligned(self, shape: tuple, out_map: tuple, out_shape: tuple) -> tuple:
+        n = len(out_shape)
+        result = []
+        for j, d in enumerate(shape):
+            k = j + n - len(shape)
+            axis = out_map[k] if k >= 0 else None
+            result.append(self.axes.find(axis) if d != 1 and axis is not None else None)
+        return tuple(result)
+
+    # --- maps -------------------------------------------------------------------------------
+    def broadcast_map(self, op: Op, operands) -> tuple:
+        shape = op.output.type.shape
+        n = len(shape)
+        out: list[int | None] = []
+        for k, size in enumerate(shape):
+            found = []
+            for v in operands:
+                j = k - (n - v.type.ndim)
+                if j >= 0 and v in self.maps and self.maps[v][j] is not None:
+                    a = self.maps[v][j]
+                    if self.axes.size[self.axes.find(a)] == size:
+                        found.append(a)
+            if found:
+                root = found[0]
+                for a in found[1:]:
+                    root = self.axes.union(root, a)
+                out.append(self.axes.find(root))
+            elif size == 1:
+                out.append(None)
+            else:
+                used = {self.axes.find(a) for a in out if a is not None}
+                fits = [r for r in sorted(self.reduced) if self.axes.size[r] == size
+                        and r not in used]
+                out.append(fits[0] if fits else self.axes.new(size))
+        return tuple(out)
+
+    def run(self) -> LoopKernel:
+        self.producer = {v: op for op in self.body.ops for v in op.outputs}
+        for op in self.body.ops:
+            if op in self.views or op.code in (G.FULL, G.IOTA) or _scalar_like(op):
+                continue
+            self.lower_op(op)
+        outputs = []
+        for v in self.body.outputs:
+            if v not in self.node_of:  # an output that is a view or a source: copy it
+                m = tuple(self.axes.new(d) if d != 1 else None for d in v.type.shape)
+                self.node_of[v] = self.operand(v, m, v.type.shape)
+                self.maps[v] = m
+            index = tuple(None if d == 1 or a is None else self.axes.find(a)
+                          for a, d in zip(self.maps[v], v.type.shape))
+            outputs.append(Output(self.node_of[v], index, v.type.shape))
+        return self.finish(outputs)
+
+    def lower_op(self, op: Op) -> None:
+        code, out = op.code, op.output
+        if code in AXIS_REDUCTIONS:
+            (v,) = op.inputs
+            m = self.maps.get(v)
+            if m is None:
+                m = tuple(self.axes.new(d) for d in v.type.shape)
+            red = op.attrs["axes"]
+            for a in red:
+                if m[a] is not None and self.axes.find(m[a]) not in self.reduced:
+                    self.reduced.add(self.axes.find(m[a]))
+                    self.red_order.append(self.axes.find(m[a]))
+            arg = self.operand(v, m, v.type.shape)
+            keep = op.attrs["keepdims"]
+            self.maps[out] = tuple((None if keep else "drop") if i in red else a
+                                   for i, a in enumerate(m))
+            self.maps[out] = tuple(a for a in self.maps[out] if a != "drop")
+            self.node_of[out] = self.add(kind="reduce", dtype=out.type.dtype, args=(arg,),
+                                         code=code, arg_dtypes=(v.type.dtype,), attrs=op.attrs)
+            return
+        if code is G.PERMUTE:
+            self.maps[out] = tuple(self.maps[op.inputs[0]][a] for a in op.attrs["axes"])
+            self.node_of[out] = self.node_of[op.inputs[0]]
+            return
+        if code is G.RESHAPE:  # only size-1 dimensions added or dropped (fusion checked it)
+            (v,) = op.inputs
+            kept = iter([a for a, d in zip(self.maps[v], v.type.shape) if d != 1])
+            self.maps[out] = tuple(None if d == 1 else next(kept) for d in out.type.shape)
+            self.node_of[out] = self.node_of[v]
+            return
+        operands = op.inputs[:1] if code is G.BROADCAST_TO else op.inputs
+        m = self.broadcast_map(op, operands)
+        self.maps[out] = m
+        if code is G.BROADCAST_TO:
+            self.node_of[out] = self.operand(op.inputs[0], m, out.type.shape)
+            return
+        args = tuple(self.operand(v, m, out.type.shape) for v in op.inputs)
+        promoted = operand_dtype([(v.type.dtype, v.type.weak) for v in op.inputs]) \
+            if code is not G.WHERE else operand_dtype([(v.type.dtype, v.type.weak)
+                                                       for v in op.inputs[1:]])
+        self.node_of[out] = self.add(kind="op", dtype=out.type.dtype, args=args, code=code,
+                                     arg_dtypes=tuple(v.type.dtype for v in op.inputs),
+                                     attrs=op.attrs, operand_dtype=promoted)
+
+    # --- finishing --------------------------------------------------------------------------
+    def finish(self, outputs: list[Output]) -> LoopKernel:
+        find = self.axes.find
+        reduced = [find(a) for a in self.red_order]
+        reduced = list(dict.fromkeys(reduced))
+        nodes: list[Node] = []
+        for fields in self.nodes:
+            args = fields.get("args", ())
+            if fields["kind"] == "load":
+                axes = frozenset(a for a in fields["index"] if a is not None)
+                level = 0
+            elif fields["kind"] == "index":
+                axes, level = frozenset({fields["value"]}), 0
+            elif fields["kind"] == "const":
+                axes, level = frozenset(), 0
+            else:
+                axes = frozenset().union(*(nodes[a].axes for a in args)) if args else frozenset()
+                level = max((nodes[a].level for a in args), default=0)
+                if fields["kind"] == "reduce":
+                    axes = axes - frozenset(reduced)
+                    level += 1
+            fields = dict(fields)
+            if fields["kind"] == "load":
+                fields["index"] = tuple(None if a is None else find(a) for a in fields["index"])
+            if fields["kind"] == "index":
+                fields["value"] = find(fields["value"])
+            nodes.append(Node(axes=frozenset(find(a) for a in axes), level=level, **fields))
+        outs = [Output(o.node, tuple(None if a is None else find(a) for a in o.index), o.shape)
+                for o in outputs]
+        # outer loops follow the first output's dimensions, so its writes are contiguous
+        outer: list[int] = []
+        for o in outs:
+            for a in o.index:
+                if a is not None and a not in outer and a not in reduced:
+                    outer.append(a)
+        for n in nodes:
+            for a in sorted(n.axes):
+                if a not in outer and a not in reduced:
+                    outer.append(a)
+        # reduced loops follow the dimension order of the loads that read them
+        red_order: list[int] = []
+        for n in nodes:
+            if n.kind == "load":
+                for a in n.index:
+                    if a in reduced and a not in red_order:
+                        red_order.append(a)
+        red_order += [a for a in reduced if a not in red_order]
+        sizes = {find(a): self.axes.size[find(a)] for a in outer + red_order}
+        return LoopKernel(self.name, self.kind, self.body.inputs, self.views, tuple(self.arrays),
+                          tuple(outer), tuple(red_order), sizes, tuple(nodes), tuple(outs))

@@ -543,9 +543,6 @@ class Function:
             lines.append(f"generated kernel sources: {len(cf.kernels)}")
             for i, src in enumerate(cf.kernels):
                 lines.append(f"  kernel {i}: {src.splitlines()[0] if src else ''}")
-        elif key[0] == "cpu":
-            lines.append("note: backend 'cpu': the Numba backend is not built yet, so this "
-                         "function runs on the 'numpy' reference interpreter (correct, not fast)")
         lines.append(f"traces so far: {self.trace_count}")
         return "\n".join(lines)
 

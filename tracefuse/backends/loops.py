@@ -71,6 +71,11 @@ class LoopKernel:
     outputs: tuple[Output, ...]
 
     @property
+    def constants(self) -> tuple[int, ...]:
+        """The ids of the constant nodes: the kernel takes their values as arguments."""
+        return tuple(i for i, n in enumerate(self.nodes) if n.kind == "const")
+
+    @property
     def max_level(self) -> int:
         return max((n.level for n in self.nodes), default=0)
 
@@ -106,8 +111,9 @@ class _Lowering:
 
     # --- nodes ------------------------------------------------------------------------------
     def add(self, **fields) -> int:
-        key = tuple(sorted((k, v if not isinstance(v, list) else tuple(v))
-                           for k, v in fields.items() if k != "attrs")) + (id(fields.get("attrs")),)
+        # repr keeps 0.0 and -0.0 (equal as floats) apart
+        key = tuple(sorted((k, repr(v)) for k, v in fields.items() if k != "attrs")) \
+            + (id(fields.get("attrs")),)
         if fields["kind"] in ("load", "const", "index") and key in self.dedup:
             return self.dedup[key]
         self.nodes.append(fields)

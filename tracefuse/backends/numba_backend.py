@@ -94,6 +94,10 @@ def _executor_source(graph: Graph, kernels: dict) -> tuple[str, dict]:
                 lines.append(f"    {name(v)} = np.empty({v.type.shape!r}, dt{i}_{j})")
                 call_args.append(f"{name(v)}.reshape(1)" if v.type.ndim == 0 else name(v))
             call_args += [str(k.sizes[a]) for a in k.outer + k.reduced]
+            for j, c in enumerate(k.constants):
+                node = k.nodes[c]
+                env[f"c{i}_{j}"] = node.dtype.np.type(node.value)
+                call_args.append(f"c{i}_{j}")
             env[f"k{i}"] = None  # filled by load()
             lines.append(f"    k{i}({', '.join(call_args)})")
         else:

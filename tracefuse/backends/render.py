@@ -74,6 +74,10 @@ class Renderer:
         self.k, self.lines, self.depth = k, [], 0
         params = [f"a{i}" for i in range(len(k.arrays))] + [f"o{i}" for i in range(len(k.outputs))]
         params += [self.extent(a) for a in k.outer + k.reduced]
+        # constants are arguments too, so kernels differing only in a constant (a mean's
+        # element count, a scale) share one compiled function
+        self.const_names = {id(k.nodes[i]): f"c{j}" for j, i in enumerate(k.constants)}
+        params += list(self.const_names.values())
         self.begin_function(name, params, parallel)
         full_parallel = parallel and not k.outer and k.reduced and k.max_level == 1
         for i, a in enumerate(k.outer):
@@ -116,7 +120,7 @@ class Renderer:
             index = [self.axis_var(a) if a is not None else "0" for a in n.index]
             return self.load(f"a{n.array}", index)
         if n.kind == "const":
-            return self.literal(n.value, n.dtype)
+            return self.const_names[id(n)]
         if n.kind == "index":
             return self.cast(self.axis_var(n.value), dt.int64, n.dtype)
         return self.expr(n, [f"v{a}" for a in n.args])

@@ -185,3 +185,18 @@ def test_results_never_share_a_buffer_across_calls(rng):
     second = f(x * 2)
     assert_same(first, x + 1)
     assert not np.shares_memory(np.asarray(first), np.asarray(second))
+
+
+def test_buffer_reuse_never_changes_a_result_the_user_holds(rng):
+    f = tx.function(lambda x: tx.exp(x) + 1, backend="cpu")
+    x = rand(rng, (100_000,), "float32")  # large enough for the buffer pool
+    held = f(x)
+    expected = held.numpy()
+    view = np.asarray(f(x * 0.5))  # a view keeps its buffer alive too
+    view_expected = view.copy()
+    for k in range(5):
+        out = f(x * (k + 2))
+        assert_same(out, np.exp(x * np.float32(k + 2)) + 1, rtol=1e-5)
+        del out  # freed: its buffer may serve the next call
+    np.testing.assert_array_equal(held.numpy(), expected)
+    np.testing.assert_array_equal(view, view_expected)

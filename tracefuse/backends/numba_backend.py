@@ -17,6 +17,8 @@ turns on all of Numba's fast math.
 from __future__ import annotations
 
 import math
+import sys
+import threading
 from collections.abc import Sequence
 
 import numpy as np
@@ -91,7 +93,7 @@ def _executor_source(graph: Graph, kernels: dict) -> tuple[str, dict]:
                 call_args.append(f"{local[v]}[()]" if v.type.ndim == 0 else local[v])
             for j, (v, o) in enumerate(zip(op.outputs, k.outputs)):
                 env[f"dt{i}_{j}"] = v.type.dtype.np
-                lines.append(f"    {name(v)} = np.empty({v.type.shape!r}, dt{i}_{j})")
+                lines.append(f"    {name(v)} = alloc({i * 64 + j}, {v.type.shape!r}, dt{i}_{j})")
                 call_args.append(f"{name(v)}.reshape(1)" if v.type.ndim == 0 else name(v))
             call_args += [str(k.sizes[a]) for a in k.outer + k.reduced]
             for j, c in enumerate(k.constants):
@@ -115,6 +117,36 @@ def numba_can_compile(body: Graph) -> bool:
     """Numba has no float16 arithmetic: such kernels run their body with NumPy instead."""
     values = list(body.inputs) + [v for op in body.ops for v in op.outputs]
     return all(v.type.dtype.name != "float16" for v in values)
+
+
+class BufferPool:
+    """Result buffers kept between calls of one concrete function, like PyTorch's caching
+    allocator: a fresh large buffer costs a page fault per 4 KiB on first touch (0.1-0.2 ms
+    per MB here), often more than the kernel. A buffer is reused only when nothing but the pool
+    refers to it any more: a Tensor the user still holds (or any view of it) keeps its buffer
+    out of reuse, so reuse never changes an array someone can see. Small buffers are not
+    pooled (allocation is cheap and the check is not)."""
+
+    MIN_BYTES = 1 << 16
+
+    def __init__(self) -> None:
+        self.slots: dict[int, list[np.ndarray]] = {}
+        self.lock = threading.Lock()
+
+    def __call__(self, slot: int, shape: tuple, dtype) -> np.ndarray:
+        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
+        if nbytes < self.MIN_BYTES:
+            return np.empty(shape, dtype)
+        with self.lock:
+            buffers = self.slots.setdefault(slot, [])
+            for buf in buffers:
+                # referenced by the list and by getrefcount's argument only: free
+                if sys.getrefcount(buf) == 3:
+                    return buf
+            buf = np.empty(shape, dtype)
+            if len(buffers) < 4:
+                buffers.append(buf)
+            return buf
 
 
 class Executor:
@@ -164,6 +196,7 @@ class NumbaBackend:
         graph = lowered.graph
         kernels = {op: k for op, (k, _, _) in lowered.plan.items()}
         source, env = _executor_source(graph, kernels)
+        env["alloc"] = BufferPool()
         for i, op in enumerate(graph.ops):
             if op.code is G.KERNEL and kernels[op] is not None:
                 env[f"k{i}"] = load_kernel(lowered.plan[op][1])

@@ -55,6 +55,8 @@ def render_module(k: LoopKernel, options: CompileOptions) -> tuple[str, bool]:
              "from numba import njit, prange"]
     for fn in sorted(renderer.imports):
         lines.append(f"from tracefuse.backends.vmath import {fn}")
+    for fn in sorted(renderer.intrinsics):
+        lines.append(f"from tracefuse.backends.numba_intrinsics import {fn}")
     lines += ["", "", f"@njit({_flags(k, parallel, options)})", body]
     return "\n".join(lines), parallel
 

@@ -56,6 +56,7 @@ class NumbaRenderer(Renderer):
         super().__init__()
         self.vmath = _vmath_table() if use_vmath else {}
         self.imports: set[str] = set()
+        self.intrinsics: set[str] = set()
 
     # --- types and values --------------------------------------------------------------------
     def type_name(self, d: DType) -> str:
@@ -105,6 +106,10 @@ class NumbaRenderer(Renderer):
             return f"{acc} & ({value} != 0)"
         if code is G.ANY:
             return f"{acc} | ({value} != 0)"
+        if d.is_float:  # vectorizes, unlike the select form (numba_intrinsics.py)
+            fn = "nan_max" if code is G.MAX else "nan_min"
+            self.intrinsics.add(fn)
+            return f"{fn}({acc}, {value})"
         return self._maxmin(code is G.MAX, acc, value, d)
 
     # --- statements --------------------------------------------------------------------------

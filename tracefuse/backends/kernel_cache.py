@@ -11,6 +11,7 @@ private (0700).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -28,8 +29,17 @@ _memory: dict[str, Callable] = {}
 _lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=1)
+def _versions() -> str:
+    # Numba's own disk cache does not see changes to inlined helpers: version them in the key
+    from .vmath import vmath_version
+
+    return (f"tracefuse {_VERSION} numba {numba.__version__} numpy {np.__version__} "
+            f"vmath {vmath_version()}")
+
+
 def kernel_key(source: str) -> str:
-    text = f"tracefuse {_VERSION} numba {numba.__version__} numpy {np.__version__}\n{source}"
+    text = f"{_versions()}\n{source}"
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

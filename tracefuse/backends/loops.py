@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ir import Graph, Op, OpCode, Value
+from ..ir import dtypes as dt
 from ..ir.dtypes import DType
 from ..ir.rules import operand_dtype
 from ..passes.fuse import AXIS_REDUCTIONS, VIEWS, Axes
 
 G = OpCode
+_COMPARISONS = frozenset({G.EQUAL, G.NOT_EQUAL, G.LESS, G.LESS_EQUAL, G.GREATER, G.GREATER_EQUAL})
 
 
 @dataclass(frozen=True)
@@ -236,6 +238,15 @@ class _Lowering:
         promoted = operand_dtype([(v.type.dtype, v.type.weak) for v in op.inputs]) \
             if code is not G.WHERE else operand_dtype([(v.type.dtype, v.type.weak)
                                                        for v in op.inputs[1:]])
+        if (code in _COMPARISONS and promoted.is_integer
+                and any(v.type.weak and v.type.dtype.is_integer for v in op.inputs)):
+            # NEP 50: a Python int compares exactly even when it does not fit the array's
+            # dtype (int8_x < 1000 is all True): compare in int64, which holds both; against
+            # uint64 the renderer's exact signed/unsigned comparison takes over (float64 marks it)
+            if promoted.itemsize < 8:
+                promoted = dt.int64
+            elif promoted.kind == "u":
+                promoted = dt.float64
         self.node_of[out] = self.add(kind="op", dtype=out.type.dtype, args=args, code=code,
                                      arg_dtypes=tuple(v.type.dtype for v in op.inputs),
                                      attrs=op.attrs, operand_dtype=promoted)

@@ -39,6 +39,10 @@ _INFIX = {
     G.BITWISE_OR: "|", G.BITWISE_XOR: "^",
 }
 
+# the comparison that holds with the operands swapped
+_MIRROR = {G.LESS: G.GREATER, G.GREATER: G.LESS, G.LESS_EQUAL: G.GREATER_EQUAL,
+           G.GREATER_EQUAL: G.LESS_EQUAL, G.EQUAL: G.EQUAL, G.NOT_EQUAL: G.NOT_EQUAL}
+
 
 def _vmath_table():
     try:
@@ -173,6 +177,8 @@ class NumbaRenderer(Renderer):
             x, lo, hi = (self.cast(a, s, out) for a, s in zip(args, n.arg_dtypes))
             return self._maxmin(False, self._maxmin(True, x, lo, out), hi, out)
         od = n.operand_dtype
+        if code in _MIRROR and od.is_float and all(d.is_integer for d in n.arg_dtypes):
+            return self._mixed_sign_compare(code, args, n.arg_dtypes)
         if code in (G.SQRT, G.RECIPROCAL, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10,
                     G.SIN, G.COS, G.TAN, G.ASIN, G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH,
                     G.ASINH, G.ACOSH, G.ATANH, G.DIVIDE, G.ATAN2, G.HYPOT, G.LOGADDEXP,
@@ -181,6 +187,18 @@ class NumbaRenderer(Renderer):
         ops = [self.cast(a, s, od) for a, s in zip(args, n.arg_dtypes)]
         text = self._op(code, ops, od, out)
         return text
+
+    def _mixed_sign_compare(self, code: OpCode, args: list[str], dtypes) -> str:
+        """A signed int against a uint64 (promoted to float64, which rounds above 2**53):
+        compared exactly, as NumPy 2 does."""
+        a, b = args
+        if dtypes[0].kind == "u":  # put the signed operand first
+            a, b, code = b, a, _MIRROR[code]
+        s, u = f"np.int64({a})", f"np.uint64({b})"
+        exact = f"(np.uint64({s}) {_INFIX[code]} {u})"
+        if code in (G.LESS, G.LESS_EQUAL, G.NOT_EQUAL):
+            return f"(({s} < 0) | {exact})"
+        return f"(({s} >= 0) & {exact})"
 
     def _op(self, code: OpCode, ops: list[str], od: DType, out: DType) -> str:
         a = ops[0]

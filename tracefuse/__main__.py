@@ -1,4 +1,4 @@
-"""The command line: `python -m tracefuse demo | ir FILE | bench`.
+"""The command line: `python -m tracefuse demo | ir FILE | bench | cache info|clear`.
 
 - `demo`: a few eager ops, then a compiled function, its IR at each stage, and its result
   checked against NumPy. Exits non-zero if any result disagrees.
@@ -117,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     p_demo.add_argument("--backend", default=None, help="backend for the compiled part (default: TRACEFUSE_BACKEND or cpu)")
     p_ir = sub.add_parser("ir", help="parse, verify and print an IR text file")
     p_ir.add_argument("file")
+    p_cache = sub.add_parser("cache", help="show or empty the on-disk kernel cache")
+    p_cache.add_argument("action", choices=("info", "clear"))
     p_bench = sub.add_parser("bench", help="time tracefuse against NumPy eager (and numexpr, JAX)")
     from .bench.runner import add_arguments as add_bench_arguments
 
@@ -126,6 +128,16 @@ def main(argv: list[str] | None = None) -> int:
         from . import config
 
         return demo(args.backend or config.default_backend())
+    if args.command == "cache":
+        from .backends import kernel_cache
+
+        if args.action == "clear":
+            print(f"removed {kernel_cache.clear_cache()} cached kernels")
+        else:
+            info = kernel_cache.cache_info()
+            print(f"kernel cache: {info['folder']}\n  {info['kernels']} kernels, "
+                  f"{info['bytes'] / 2**20:.1f} MiB of {info['limit'] / 2**20:.0f} MiB allowed")
+        return 0
     if args.command == "bench":
         from .bench.runner import run_from_args
 

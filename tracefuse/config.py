@@ -7,6 +7,7 @@ Environment variables (read when first needed, so tests may set them with monkey
 - ``TRACEFUSE_DUMP_DIR``: a folder; when set, every concrete function writes its IR after each
   stage there as numbered ``.ir`` files.
 - ``TRACEFUSE_CACHE_DIR``: where compiled kernels are kept on disk (used by compiling backends).
+- ``TRACEFUSE_CACHE_MAX_MB``: the most the on-disk kernel cache may hold (default 512).
 - ``TRACEFUSE_VERIFY_PASSES``: ``1`` runs the IR verifier after every pass (the test suite sets
   it; off by default, since a trace is verified once anyway).
 
@@ -50,6 +51,10 @@ def dump_dir() -> str | None:
 
 def verify_passes() -> bool:
     return os.environ.get("TRACEFUSE_VERIFY_PASSES", "") not in ("", "0")
+
+
+def cache_max_bytes() -> int:
+    return int(float(os.environ.get("TRACEFUSE_CACHE_MAX_MB", "512")) * 2**20)
 
 
 def cache_dir() -> str:

@@ -200,3 +200,25 @@ def test_buffer_reuse_never_changes_a_result_the_user_holds(rng):
         del out  # freed: its buffer may serve the next call
     np.testing.assert_array_equal(held.numpy(), expected)
     np.testing.assert_array_equal(view, view_expected)
+
+
+def test_damaged_cache_entry_is_rebuilt_and_cache_cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACEFUSE_CACHE_DIR", str(tmp_path))
+    kernel_cache.clear_memory()
+    f = tx.function(lambda x: tx.exp(x) * 5 + 3, backend="cpu")
+    x = np.linspace(-1, 1, 9, dtype=np.float32)
+    expected = f(x).numpy()
+    (entry,) = (tmp_path / "kernels").glob("tf_*.py")
+    entry.write_text("garbage = (")  # truncated / corrupted
+    kernel_cache.clear_memory()
+    g = tx.function(lambda x: tx.exp(x) * 5 + 3, backend="cpu")
+    np.testing.assert_array_equal(g(x).numpy(), expected)
+    assert "garbage" not in entry.read_text()
+    out = subprocess.run([sys.executable, "-m", "tracefuse", "cache", "info"], capture_output=True,
+                         text=True, env=dict(os.environ, TRACEFUSE_CACHE_DIR=str(tmp_path)))
+    assert "1 kernels" in out.stdout
+    out = subprocess.run([sys.executable, "-m", "tracefuse", "cache", "clear"], capture_output=True,
+                         text=True, env=dict(os.environ, TRACEFUSE_CACHE_DIR=str(tmp_path)))
+    assert "removed 1" in out.stdout
+    assert kernel_cache.cache_info()["kernels"] == 0
+    kernel_cache.clear_memory()

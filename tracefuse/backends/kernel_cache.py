@@ -6,7 +6,9 @@ tracefuse, Numba and NumPy. On disk, each kernel is a small Python module
 `<cache dir>/kernels/tf_<key>.py`, written once (atomically: a temporary file renamed into
 place; a second process racing to write the same key loses harmlessly), and imported with
 Numba's own `cache=True`, which keeps the machine code beside it. The folder is created
-private (0700).
+private (0700). A damaged entry is rebuilt with a warning; the folder is kept under
+`TRACEFUSE_CACHE_MAX_MB` (least recently used kernels go first). `python -m tracefuse cache
+info | clear` shows or empties it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import importlib.util
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 
 import numba
@@ -72,14 +75,111 @@ def load_kernel(source: str, name: str = "kernel") -> Callable:
             return fn
         path = os.path.join(_folder(), f"tf_{key}.py")
         _write_once(path, source)
-        module_name = f"tracefuse_kernels.tf_{key}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
-        spec.loader.exec_module(module)
-        fn = getattr(module, name)
+        try:
+            fn = _import(path, key, name)
+        except Exception as e:  # a damaged entry is rebuilt, never trusted
+            warnings.warn(f"tracefuse: kernel cache entry {path} was damaged ({type(e).__name__}:"
+                          f" {e}); rebuilding it", RuntimeWarning, stacklevel=2)
+            _remove_entry(path)
+            _write_once(path, source)
+            fn = _import(path, key, name)
         _memory[key] = fn
+        _evict(os.path.dirname(path), keep=path)
         return fn
+
+
+def _import(path: str, key: str, name: str) -> Callable:
+    module_name = f"tracefuse_kernels.tf_{key}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sys.modules[module_name] = module
+    return getattr(module, name)
+
+
+def _entries(folder: str) -> dict[str, list[str]]:
+    """Each cached module's path -> its files (the module and Numba's cache files for it, in
+    __pycache__, named after the module)."""
+    entries = {os.path.join(folder, f): [os.path.join(folder, f)] for f in os.listdir(folder)
+               if f.startswith("tf_") and f.endswith(".py")}
+    pycache = os.path.join(folder, "__pycache__")
+    if os.path.isdir(pycache):
+        for f in os.listdir(pycache):
+            stem = f.split(".")[0]
+            path = os.path.join(folder, stem + ".py")
+            if path in entries:
+                entries[path].append(os.path.join(pycache, f))
+    return entries
+
+
+def _size(files: list[str]) -> int:
+    total = 0
+    for f in files:
+        try:
+            total += os.path.getsize(f)
+        except OSError:
+            pass
+    return total
+
+
+def _remove_entry(path: str) -> None:
+    files = _entries(os.path.dirname(path)).get(path, [path])
+    for f in files:
+        try:
+            os.remove(f)
+        except OSError:
+            pass
+
+
+_writes = 0
+
+
+def _evict(folder: str, keep: str) -> None:
+    """Keep the cache under `config.cache_max_bytes()`: least recently used entries go first.
+    Checked every 32 compiles in a process (a scan of the folder is not free)."""
+    global _writes
+    _writes += 1
+    if _writes % 32 != 1:
+        return
+    limit = config.cache_max_bytes()
+    entries = [(os.stat(p).st_atime, p, files, _size(files))
+               for p, files in _entries(folder).items() if os.path.exists(p)]
+    total = sum(e[3] for e in entries)
+    for _, path, files, size in sorted(entries):
+        if total <= limit:
+            break
+        if path != keep:
+            for f in files:
+                try:
+                    os.remove(f)
+                except OSError:
+                    pass
+            total -= size
+
+
+def cache_info() -> dict:
+    """Where the kernel cache is, how many kernels it holds, and their size in bytes."""
+    folder = os.path.join(config.cache_dir(), "kernels")
+    entries = _entries(folder) if os.path.isdir(folder) else {}
+    return {"folder": folder, "kernels": len(entries),
+            "bytes": sum(_size(files) for files in entries.values()),
+            "limit": config.cache_max_bytes()}
+
+
+def clear_cache() -> int:
+    """Delete every cached kernel on disk (and forget them in this process); returns how many."""
+    folder = os.path.join(config.cache_dir(), "kernels")
+    _memory.clear()
+    if not os.path.isdir(folder):
+        return 0
+    entries = _entries(folder)
+    for files in entries.values():
+        for f in files:
+            try:
+                os.remove(f)
+            except OSError:
+                pass
+    return len(entries)
 
 
 def clear_memory() -> None:

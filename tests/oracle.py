@@ -120,3 +120,19 @@ def check(tx_fn: Callable, np_fn: Callable, *inputs: Any, rtol: float | None = N
         for x, orig in zip(inputs, np_inputs):
             if isinstance(x, np.ndarray):
                 np.testing.assert_array_equal(x, orig, err_msg=f"{mode} modified an input")
+
+
+def check_with_types(tx_fn, np_fn, *inputs, **kwargs):
+    """oracle.check, plus: the types the tracer inferred (what later ops see) are NumPy's."""
+    check(tx_fn, np_fn, *inputs, **kwargs)
+    with np.errstate(all="ignore"):
+        expected = np_fn(*[np.array(x, copy=True) if isinstance(x, np.ndarray) else x
+                           for x in inputs])
+    traced = []
+    tx.function(lambda *a: traced.append(tx_fn(*a)) or traced[-1], backend="numpy")(*inputs)
+    outs, exps = traced[0], expected
+    if not isinstance(exps, (tuple, list)):
+        outs, exps = [outs], [exps]
+    for t, e in zip(outs, exps):
+        e = np.asarray(e)
+        assert (t.shape, t.dtype) == (e.shape, e.dtype), f"traced {t!r}, NumPy {e.dtype}{e.shape}"

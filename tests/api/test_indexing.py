@@ -11,25 +11,12 @@ import pytest
 
 import tracefuse as tx
 import oracle
+from oracle import check_with_types as check
 from oracle import ALL_DTYPES, layouts, rand
 
 THIS_FILE = os.path.basename(__file__)
 
 
-def check(tx_fn, np_fn, *inputs, **kwargs):
-    """oracle.check, plus: the types the tracer inferred (what later ops see) are NumPy's."""
-    oracle.check(tx_fn, np_fn, *inputs, **kwargs)
-    with np.errstate(all="ignore"):
-        expected = np_fn(*[np.array(x, copy=True) if isinstance(x, np.ndarray) else x
-                           for x in inputs])
-    traced = []
-    tx.function(lambda *a: traced.append(tx_fn(*a)) or traced[-1], backend="numpy")(*inputs)
-    outs, exps = traced[0], expected
-    if not isinstance(exps, (tuple, list)):
-        outs, exps = [outs], [exps]
-    for t, e in zip(outs, exps):
-        e = np.asarray(e)
-        assert (t.shape, t.dtype) == (e.shape, e.dtype), f"traced {t!r}, NumPy {e.dtype}{e.shape}"
 E = Ellipsis
 
 KEYS_1D = [

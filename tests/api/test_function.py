@@ -179,6 +179,7 @@ def test_explain_shows_the_backend_and_its_kernels():
     f(np.ones(2))
     text = f.explain(np.ones(2))
     assert "Numba: 1 kernels" in text and "generated kernel sources: 1" in text
+    assert "kernel @k0 elementwise: serial loops over 2; ops exp, constant, add" in text
     assert "fusion refusals: 0" in text
 
 

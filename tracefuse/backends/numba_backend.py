@@ -196,9 +196,18 @@ class NumbaBackend:
                 sources.append(source)
         sources = [s for s in sources if s]
         n_lib = sum(op.code is not G.KERNEL for op in graph.ops)
-        note = (f"Numba: {len(kernels)} kernels compiled per structure, {n_lib} library or "
-                "NumPy ops (matmul via BLAS, views, concat, argmax)")
-        return LoweredGraph(self.name, graph, tuple(sources), (note,), plan=kernels)
+        notes = [f"Numba: {len(kernels)} kernels compiled per structure, {n_lib} library or "
+                 "NumPy ops (matmul via BLAS, views, concat, argmax)"]
+        for op, (k, _, parallel) in kernels.items():
+            body = op.attrs["body"]
+            ops = ", ".join(o.code.value for o in body.ops)
+            lines = sorted({o.loc.short() for o in body.ops if o.loc.line})
+            how = ("run by NumPy (float16)" if k is None else
+                   f"{'parallel' if parallel else 'serial'} loops over "
+                   f"{' x '.join(str(k.sizes[a]) for a in k.outer + k.reduced) or 'one element'}")
+            notes.append(f"kernel @{op.attrs['name']} {op.attrs['kind']}: {how}; ops {ops}"
+                         + (f"; from {', '.join(lines)}" if lines else ""))
+        return LoweredGraph(self.name, graph, tuple(sources), tuple(notes), plan=kernels)
 
     def load(self, lowered: LoweredGraph) -> Executor:
         graph = lowered.graph

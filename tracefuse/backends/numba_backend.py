@@ -154,6 +154,13 @@ class BufferPool:
             return buf
 
 
+def _readonly(a: np.ndarray) -> np.ndarray:
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
 class Executor:
     """Runs a concrete function: the generated `run`, then copies any output that shares
     memory with an input (an input returned as is, or a view of one)."""
@@ -162,6 +169,10 @@ class Executor:
         self.run, self.check_aliasing = run, check_aliasing
 
     def __call__(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+        # Numba compiles a kernel once per argument type, and a read-only array (every Tensor)
+        # is another type than a writable one: hand kernels read-only inputs always, so one
+        # compile serves both (and no kernel can write into an argument)
+        arrays = [_readonly(a) for a in arrays]
         outs = self.run(arrays)
         if self.check_aliasing:
             outs = [o.copy() if any(np.may_share_memory(o, a) for a in arrays) else o

@@ -222,3 +222,14 @@ def test_damaged_cache_entry_is_rebuilt_and_cache_cli(tmp_path, monkeypatch):
     assert "removed 1" in out.stdout
     assert kernel_cache.cache_info()["kernels"] == 0
     kernel_cache.clear_memory()
+
+
+def test_unusable_cache_dir_warns_once_and_still_computes(tmp_path, monkeypatch):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    monkeypatch.setenv("TRACEFUSE_CACHE_DIR", str(not_a_dir))
+    kernel_cache.clear_memory()
+    with pytest.warns(RuntimeWarning, match="cannot use the kernel cache"):
+        out = tx.function(lambda x: x * 3 + 1, backend="cpu")(np.ones(3, np.float32))
+    np.testing.assert_array_equal(out.numpy(), [4.0, 4.0, 4.0])
+    kernel_cache.clear_memory()

@@ -18,6 +18,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import tempfile
 import threading
 import warnings
 from collections.abc import Callable
@@ -47,8 +48,24 @@ def kernel_key(source: str) -> str:
 
 
 def _folder() -> str:
-    folder = os.path.join(config.cache_dir(), "kernels")
-    os.makedirs(folder, mode=0o700, exist_ok=True)
+    return _usable_folder(os.path.join(config.cache_dir(), "kernels"))
+
+
+@functools.lru_cache(maxsize=8)
+def _usable_folder(folder: str) -> str:
+    """`folder`, created private; or, if it cannot be used, a private temporary one (warned
+    about once)."""
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(f"{folder} is not writable")
+    except OSError as e:
+        fallback = os.path.join(tempfile.gettempdir(), f"tracefuse-{os.getuid()}", "kernels")
+        warnings.warn(f"tracefuse: cannot use the kernel cache {folder} ({e}); using {fallback} "
+                      "for this process (set TRACEFUSE_CACHE_DIR to a writable folder)",
+                      RuntimeWarning, stacklevel=4)
+        os.makedirs(fallback, mode=0o700, exist_ok=True)
+        folder = fallback
     return folder
 
 

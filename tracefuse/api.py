@@ -34,7 +34,6 @@ from .tensor import Tensor
 from .tracer import pytree
 from .tracer.tracer import GraphBuilder, Tracer, current_builder, tracing
 
-STAGES = ("traced", "optimized", "fused")
 _PY_KEYS = {bool: ((), np.dtype(bool), True), int: ((), np.dtype(np.int64), True),
             float: ((), np.dtype(np.float64), True)}
 _PY_NAMES = {bool: "Python bool", int: "Python int", float: "Python float"}

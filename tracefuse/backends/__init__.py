@@ -9,8 +9,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from ..errors import BackendUnavailableError
 from ..ir import Graph
 from .base import Backend, CompileOptions, Executable, LoweredGraph

@@ -113,13 +113,16 @@ class _Lowering:
 
     # --- nodes ------------------------------------------------------------------------------
     def add(self, **fields) -> int:
-        # repr keeps 0.0 and -0.0 (equal as floats) apart
-        key = tuple(sorted((k, repr(v)) for k, v in fields.items() if k != "attrs")) \
-            + (id(fields.get("attrs")),)
-        if fields["kind"] in ("load", "const", "index") and key in self.dedup:
-            return self.dedup[key]
+        """A new node; loads, constants and indices that already exist are shared."""
+        shareable = fields["kind"] in ("load", "const", "index")
+        if shareable:
+            # repr keeps 0.0 and -0.0 (equal as floats) apart
+            key = tuple(sorted((k, repr(v)) for k, v in fields.items()))
+            if key in self.dedup:
+                return self.dedup[key]
         self.nodes.append(fields)
-        self.dedup[key] = len(self.nodes) - 1
+        if shareable:
+            self.dedup[key] = len(self.nodes) - 1
         return len(self.nodes) - 1
 
     def array_index(self, v: Value) -> int:

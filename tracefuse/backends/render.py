@@ -225,5 +225,4 @@ class Renderer:
 
     def store_output(self, j: int, o) -> None:
         index = [self.axis_var(a) if a is not None else "0" for a in o.index] or ["0"]
-        n = self.k.nodes[o.node]
-        self.store(f"o{j}", index, f"v{o.node}" if n.kind != "const" else self.scalar(n))
+        self.store(f"o{j}", index, f"v{o.node}")  # compute() assigned it, constants included

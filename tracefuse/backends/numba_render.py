@@ -19,6 +19,8 @@ from ..ir.dtypes import DType
 from .loops import Node
 from .render import Renderer
 
+CHUNK = 65536  # elements per parallel chunk of a full reduction
+
 G = OpCode
 
 _NP_FUNCS = {
@@ -134,8 +136,55 @@ class NumbaRenderer(Renderer):
     def end_block(self) -> None:
         self.depth -= 1
 
-    def assign(self, var: str, text: str) -> None:
+    def declare(self, var: str, text: str, d: DType) -> None:
         self.line(f"{var} = {text}")
+
+    def update(self, var: str, text: str) -> None:
+        self.line(f"{var} = {text}")
+
+    # --- the iteration space --------------------------------------------------------------------
+    def open_outer(self, parallel: bool) -> None:
+        k = self.k
+        # a full reduction (no outer loop to run in parallel) splits its first reduced axis
+        # into CHUNK-element chunks that run in parallel, combined in order afterwards
+        self.full_parallel = parallel and not k.outer and bool(k.reduced) and k.max_level == 1
+        super().open_outer(parallel)
+
+    def reduction_pass(self, reds: list[int]) -> None:
+        if self.full_parallel:
+            self.parallel_full_reduction(reds)
+        else:
+            super().reduction_pass(reds)
+
+    def parallel_full_reduction(self, reds: list[int]) -> None:
+        first = self.k.reduced[0]
+        size = self.extent(first)
+        self.update("nchunks", f"({size} + {CHUNK - 1}) // {CHUNK}")
+        for r in reds:
+            self.declare_partials(f"part{r}", "nchunks", self.acc_dtype(self.k.nodes[r]))
+        self.begin_loop("chunk", "0", "nchunks", True)
+        for r in reds:
+            n = self.k.nodes[r]
+            self.update(f"acc{r}", self.identity(n.code, self.acc_dtype(n)))
+        lo, hi = f"chunk * {CHUNK}", f"min(chunk * {CHUNK} + {CHUNK}, {size})"
+        self.reduced_loops(reds, first_range=(lo, hi))
+        for r in reds:
+            self.store(f"part{r}", ["chunk"], f"acc{r}")
+        self.end_block()
+        for r in reds:
+            n = self.k.nodes[r]
+            d = self.acc_dtype(n)
+            self.update(f"acc{r}", self.identity(n.code, d))
+        self.begin_loop("chunk", "0", "nchunks", False)
+        for r in reds:
+            n = self.k.nodes[r]
+            d = self.acc_dtype(n)
+            self.update(f"acc{r}", self.combine(n.code, d, f"acc{r}", self.load(f"part{r}", ["chunk"])))
+        self.end_block()
+        for r in reds:
+            n = self.k.nodes[r]
+            self.update(f"v{r}", self.cast(f"acc{r}", self.acc_dtype(n), n.dtype))
+
 
     @staticmethod
     def _index(index: list[str]) -> str:

@@ -9,12 +9,15 @@ round trip through memory).
 
 Float sums accumulate in blocks of `BLOCK` elements in the value's dtype (a vectorizable inner
 loop) and add the blocks in a wider accumulator, which keeps a float32 sum of 50M elements
-within 1e-7 of the exact result. A full reduction (no outer axes) splits its first reduced axis
-into `CHUNK`-element chunks that run in parallel and combines the per-chunk results in order.
+within 1e-7 of the exact result.
 
 A target subclass provides: `type_name`, `literal`, `expr` (the per-op table), `identity`,
 `combine`, `cast`, and the statement syntax (`begin_function`, `begin_loop`, `end_block`,
-`assign`, `store`, `load`).
+`declare`, `update`, `store`, `load`). The places where targets map the iteration space onto
+their hardware differently are methods too: `open_outer` (Numba: nested loops, the first one
+`prange`; CUDA: a grid-stride loop or one block per row), `reduced_loops` (Numba: blocked
+loops; CUDA: the block's threads striding over the reduced space), `finish_reductions` (CUDA:
+combine the threads' partial results), and `begin_flat_stores` / `begin_row_pass`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from .loops import LoopKernel, Node
 
 G = OpCode
 BLOCK = 1024  # elements per inner accumulation block
-CHUNK = 65536  # elements per parallel chunk of a full reduction
 
 
 class Renderer:
@@ -46,7 +48,8 @@ class Renderer:
     def begin_function(self, name: str, params: list[str], parallel: bool) -> None: raise NotImplementedError
     def begin_loop(self, var: str, start: str, stop: str, parallel: bool, step: str = "1") -> None: raise NotImplementedError
     def end_block(self) -> None: raise NotImplementedError
-    def assign(self, var: str, text: str) -> None: raise NotImplementedError
+    def declare(self, var: str, text: str, d: DType) -> None: raise NotImplementedError
+    def update(self, var: str, text: str) -> None: raise NotImplementedError
     def load(self, array: str, index: list[str]) -> str: raise NotImplementedError
     def store(self, array: str, index: list[str], text: str) -> None: raise NotImplementedError
     def declare_partials(self, var: str, count: str, d: DType) -> None: raise NotImplementedError
@@ -70,30 +73,31 @@ class Renderer:
         return node.dtype
 
     # --- the walk -------------------------------------------------------------------------------
-    def render(self, k: LoopKernel, name: str, parallel: bool) -> str:
-        self.k, self.lines, self.depth = k, [], 0
+    def params(self, k: LoopKernel) -> list[str]:
         params = [f"a{i}" for i in range(len(k.arrays))] + [f"o{i}" for i in range(len(k.outputs))]
         params += [self.extent(a) for a in k.outer + k.reduced]
+        return params + list(self.const_names.values())
+
+    def render(self, k: LoopKernel, name: str, parallel: bool) -> str:
+        self.k, self.lines, self.depth = k, [], 0
         # constants are arguments too, so kernels differing only in a constant (a mean's
         # element count, a scale) share one compiled function
         self.const_names = {id(k.nodes[i]): f"c{j}" for j, i in enumerate(k.constants)}
-        params += list(self.const_names.values())
-        self.begin_function(name, params, parallel)
-        full_parallel = parallel and not k.outer and k.reduced and k.max_level == 1
-        for i, a in enumerate(k.outer):
-            self.begin_loop(self.axis_var(a), "0", self.extent(a), parallel and i == 0)
-        self.emitted: set[int] = set()
+        self.begin_function(name, self.params(k), parallel)
+        self.open_outer(parallel)
         for level in range(1, k.max_level + 1):
             reds = [i for i, n in enumerate(k.nodes) if n.kind == "reduce" and n.level == level]
-            if full_parallel:
-                self.parallel_full_reduction(reds)
-            else:
-                self.reduction_pass(reds)
+            self.reduction_pass(reds)
         self.write_outputs()
         while self.depth > 1:
             self.end_block()
         self.end_block()
         return "\n".join(self.lines) + "\n"
+
+    def open_outer(self, parallel: bool) -> None:
+        """Open the loops over the outer (not reduced) axes: nested, the first parallel."""
+        for i, a in enumerate(self.k.outer):
+            self.begin_loop(self.axis_var(a), "0", self.extent(a), parallel and i == 0)
 
     def needed(self, targets: list[int]) -> list[int]:
         """The nodes to compute for `targets`, in order, stopping at finished reductions."""
@@ -113,7 +117,7 @@ class Renderer:
             n = self.k.nodes[i]
             if n.kind == "reduce":
                 continue  # its value is the variable its pass finished
-            self.assign(f"v{i}", self.scalar(n))
+            self.declare(f"v{i}", self.scalar(n), n.dtype)
 
     def scalar(self, n: Node) -> str:
         if n.kind == "load":
@@ -133,7 +137,7 @@ class Renderer:
             value = self.cast(f"v{n.args[0]}", n.arg_dtypes[0], n.dtype)
             acc = f"b{r}" if blk else f"acc{r}"
             d = n.dtype if blk else self.acc_dtype(n)
-            self.assign(acc, self.combine(n.code, d, acc, self.cast(value, n.dtype, d)))
+            self.update(acc, self.combine(n.code, d, acc, self.cast(value, n.dtype, d)))
 
     def reduced_loops(self, reds: list[int], first_range: tuple[str, str] | None = None) -> None:
         """Loops over the reduced axes accumulating `reds`; the innermost loop is blocked."""
@@ -152,7 +156,7 @@ class Renderer:
         self.begin_loop(f"blk{last}", start, stop, False, step=str(BLOCK))
         for r in reds:
             n = k.nodes[r]
-            self.assign(f"b{r}", self.identity(n.code, n.dtype))
+            self.declare(f"b{r}", self.identity(n.code, n.dtype), n.dtype)
         self.begin_loop(self.axis_var(last), f"blk{last}", f"min(blk{last} + {BLOCK}, {stop})",
                         False)
         self.accumulate_body(reds, blk=True)
@@ -160,7 +164,7 @@ class Renderer:
         for r in reds:
             n = k.nodes[r]
             acc_d = self.acc_dtype(n)
-            self.assign(f"acc{r}", self.combine(n.code, acc_d, f"acc{r}",
+            self.update(f"acc{r}", self.combine(n.code, acc_d, f"acc{r}",
                                                self.cast(f"b{r}", n.dtype, acc_d)))
         self.end_block()
         for _ in range(opened):
@@ -169,59 +173,48 @@ class Renderer:
     def reduction_pass(self, reds: list[int]) -> None:
         for r in reds:
             n = self.k.nodes[r]
-            self.assign(f"acc{r}", self.identity(n.code, self.acc_dtype(n)))
+            self.declare(f"acc{r}", self.identity(n.code, self.acc_dtype(n)), self.acc_dtype(n))
         self.reduced_loops(reds)
+        self.finish_reductions(reds)
         for r in reds:
             n = self.k.nodes[r]
-            self.assign(f"v{r}", self.cast(f"acc{r}", self.acc_dtype(n), n.dtype))
+            self.declare(f"v{r}", self.cast(f"acc{r}", self.acc_dtype(n), n.dtype), n.dtype)
 
-    def parallel_full_reduction(self, reds: list[int]) -> None:
-        first = self.k.reduced[0]
-        size = self.extent(first)
-        self.assign("nchunks", f"({size} + {CHUNK - 1}) // {CHUNK}")
-        for r in reds:
-            self.declare_partials(f"part{r}", "nchunks", self.acc_dtype(self.k.nodes[r]))
-        self.begin_loop("chunk", "0", "nchunks", True)
-        for r in reds:
-            n = self.k.nodes[r]
-            self.assign(f"acc{r}", self.identity(n.code, self.acc_dtype(n)))
-        lo, hi = f"chunk * {CHUNK}", f"min(chunk * {CHUNK} + {CHUNK}, {size})"
-        self.reduced_loops(reds, first_range=(lo, hi))
-        for r in reds:
-            self.store(f"part{r}", ["chunk"], f"acc{r}")
-        self.end_block()
-        for r in reds:
-            n = self.k.nodes[r]
-            d = self.acc_dtype(n)
-            self.assign(f"acc{r}", self.identity(n.code, d))
-        self.begin_loop("chunk", "0", "nchunks", False)
-        for r in reds:
-            n = self.k.nodes[r]
-            d = self.acc_dtype(n)
-            self.assign(f"acc{r}", self.combine(n.code, d, f"acc{r}", self.load(f"part{r}", ["chunk"])))
-        self.end_block()
-        for r in reds:
-            n = self.k.nodes[r]
-            self.assign(f"v{r}", self.cast(f"acc{r}", self.acc_dtype(n), n.dtype))
+    def finish_reductions(self, reds: list[int]) -> None:
+        """Combine partial accumulators after the reduced loops (nothing in a serial loop)."""
 
     def write_outputs(self) -> None:
         k = self.k
         reduced = set(k.reduced)
         flat = [o for o in k.outputs if not (set(o.index) & reduced)]
         rows = [o for o in k.outputs if set(o.index) & reduced]
-        self.compute(self.needed([o.node for o in flat]))
-        for j, o in enumerate(k.outputs):
-            if o in flat:
-                self.store_output(j, o)
+        if flat:
+            opened = self.begin_flat_stores()
+            self.compute(self.needed([o.node for o in flat]))
+            for j, o in enumerate(k.outputs):
+                if o in flat:
+                    self.store_output(j, o)
+            if opened:
+                self.end_block()
         if rows:
-            for a in k.reduced:
-                self.begin_loop(self.axis_var(a), "0", self.extent(a), False)
+            opened = self.begin_row_pass()
             self.compute(self.needed([o.node for o in rows]))
             for j, o in enumerate(k.outputs):
                 if o in rows:
                     self.store_output(j, o)
-            for _ in k.reduced:
+            for _ in range(opened):
                 self.end_block()
+
+    def begin_flat_stores(self) -> bool:
+        """Open a block around the stores of results that do not vary along reduced axes
+        (CUDA: one thread of the block writes them); True if a block was opened."""
+        return False
+
+    def begin_row_pass(self) -> int:
+        """Open a pass over the reduced axes that writes the row results; blocks opened."""
+        for a in self.k.reduced:
+            self.begin_loop(self.axis_var(a), "0", self.extent(a), False)
+        return len(self.k.reduced)
 
     def store_output(self, j: int, o) -> None:
         index = [self.axis_var(a) if a is not None else "0" for a in o.index] or ["0"]

@@ -17,6 +17,7 @@ from ..ir import OpCode
 from ..ir import dtypes as dt
 from ..ir.dtypes import DType
 from .loops import Node
+from .render import MIRROR as _MIRROR
 from .render import Renderer
 
 CHUNK = 65536  # elements per parallel chunk of a full reduction
@@ -41,9 +42,6 @@ _INFIX = {
     G.BITWISE_OR: "|", G.BITWISE_XOR: "^",
 }
 
-# the comparison that holds with the operands swapped
-_MIRROR = {G.LESS: G.GREATER, G.GREATER: G.LESS, G.LESS_EQUAL: G.GREATER_EQUAL,
-           G.GREATER_EQUAL: G.LESS_EQUAL, G.EQUAL: G.EQUAL, G.NOT_EQUAL: G.NOT_EQUAL}
 
 
 def _vmath_table():
@@ -208,34 +206,14 @@ class NumbaRenderer(Renderer):
             return f"({text})"
         return f"{self.type_name(d)}({text})"
 
+    def select(self, cond: str, x: str, y: str) -> str:
+        return f"({x} if {cond} else {y})"
+
     def _maxmin(self, is_max: bool, a: str, b: str, d: DType) -> str:
         op = ">" if is_max else "<"
         if d.is_float:  # NaN in either propagates; a tie returns b, as NumPy's loop does
             return f"({a} if (({a} {op} {b}) | ({a} != {a})) else {b})"
         return f"({a} if {a} {op} {b} else {b})"
-
-    def expr(self, n: Node, args: list[str]) -> str:
-        code, out = n.code, n.dtype
-        if code is G.CAST:
-            return self.cast(args[0], n.arg_dtypes[0], out)
-        if code is G.WHERE:
-            c = self.cast(args[0], n.arg_dtypes[0], dt.bool_)
-            x, y = (self.cast(a, s, out) for a, s in zip(args[1:], n.arg_dtypes[1:]))
-            return f"({x} if {c} else {y})"
-        if code is G.CLIP:
-            x, lo, hi = (self.cast(a, s, out) for a, s in zip(args, n.arg_dtypes))
-            return self._maxmin(False, self._maxmin(True, x, lo, out), hi, out)
-        od = n.operand_dtype
-        if code in _MIRROR and od.is_float and all(d.is_integer for d in n.arg_dtypes):
-            return self._mixed_sign_compare(code, args, n.arg_dtypes)
-        if code in (G.SQRT, G.RECIPROCAL, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10,
-                    G.SIN, G.COS, G.TAN, G.ASIN, G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH,
-                    G.ASINH, G.ACOSH, G.ATANH, G.DIVIDE, G.ATAN2, G.HYPOT, G.LOGADDEXP,
-                    G.COPYSIGN, G.NEXTAFTER):
-            od = out  # float-result functions compute in their result's float dtype
-        ops = [self.cast(a, s, od) for a, s in zip(args, n.arg_dtypes)]
-        text = self._op(code, ops, od, out)
-        return text
 
     def _mixed_sign_compare(self, code: OpCode, args: list[str], dtypes) -> str:
         """A signed int against a uint64 (promoted to float64, which rounds above 2**53):

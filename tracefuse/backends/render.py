@@ -28,6 +28,15 @@ from ..ir.dtypes import DType
 from .loops import LoopKernel, Node
 
 G = OpCode
+# the comparison that holds with the operands swapped
+MIRROR = {G.LESS: G.GREATER, G.GREATER: G.LESS, G.LESS_EQUAL: G.GREATER_EQUAL,
+          G.GREATER_EQUAL: G.LESS_EQUAL, G.EQUAL: G.EQUAL, G.NOT_EQUAL: G.NOT_EQUAL}
+# ops computed in their (float) result dtype whatever the operands' dtypes
+FLOAT_RESULT = frozenset({
+    G.SQRT, G.RECIPROCAL, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN,
+    G.ASIN, G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.DIVIDE,
+    G.ATAN2, G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER,
+})
 BLOCK = 1024  # elements per inner accumulation block
 
 
@@ -41,7 +50,10 @@ class Renderer:
     # --- target hooks (overridden) -----------------------------------------------------------
     def type_name(self, d: DType) -> str: raise NotImplementedError
     def literal(self, value, d: DType) -> str: raise NotImplementedError
-    def expr(self, node: Node, args: list[str]) -> str: raise NotImplementedError
+    def select(self, cond: str, x: str, y: str) -> str: raise NotImplementedError
+    def _op(self, code: OpCode, ops: list[str], od: DType, out: DType) -> str: raise NotImplementedError
+    def _maxmin(self, is_max: bool, a: str, b: str, d: DType) -> str: raise NotImplementedError
+    def _mixed_sign_compare(self, code: OpCode, args: list[str], dtypes) -> str: raise NotImplementedError
     def cast(self, text: str, src: DType, dst: DType) -> str: raise NotImplementedError
     def identity(self, code: OpCode, d: DType) -> str: raise NotImplementedError
     def combine(self, code: OpCode, d: DType, acc: str, value: str) -> str: raise NotImplementedError
@@ -53,6 +65,28 @@ class Renderer:
     def load(self, array: str, index: list[str]) -> str: raise NotImplementedError
     def store(self, array: str, index: list[str], text: str) -> None: raise NotImplementedError
     def declare_partials(self, var: str, count: str, d: DType) -> None: raise NotImplementedError
+
+    # --- the op semantics every target shares ------------------------------------------------
+    def expr(self, n: Node, args: list[str]) -> str:
+        """One elementwise op: which operands convert to which dtype is the same on every
+        target (NumPy's rules); the target's `_op` table spells the operation."""
+        code, out = n.code, n.dtype
+        if code is G.CAST:
+            return self.cast(args[0], n.arg_dtypes[0], out)
+        if code is G.WHERE:
+            c = self.cast(args[0], n.arg_dtypes[0], dt.bool_)
+            x, y = (self.cast(a, s, out) for a, s in zip(args[1:], n.arg_dtypes[1:]))
+            return self.select(c, x, y)
+        if code is G.CLIP:
+            x, lo, hi = (self.cast(a, s, out) for a, s in zip(args, n.arg_dtypes))
+            return self._maxmin(False, self._maxmin(True, x, lo, out), hi, out)
+        od = n.operand_dtype
+        if code in MIRROR and od.is_float and all(d.is_integer for d in n.arg_dtypes):
+            return self._mixed_sign_compare(code, args, n.arg_dtypes)
+        if code in FLOAT_RESULT:
+            od = out  # float-result functions compute in their result's float dtype
+        ops = [self.cast(a, s, od) for a, s in zip(args, n.arg_dtypes)]
+        return self._op(code, ops, od, out)
 
     # --- helpers ------------------------------------------------------------------------------
     def line(self, text: str) -> None:

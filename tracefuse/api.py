@@ -125,7 +125,11 @@ class ConcreteFunction:
 
     def _run(self, leaves: list[Any]):
         if self._executable is None:
-            self._executable = get_backend(self.lowered.backend).load(self.lowered)
+            backend = get_backend(self.lowered.backend)
+            reason = backend.unavailable()
+            if reason is not None:  # traced by f.lower() on a machine without the device
+                raise BackendUnavailableError(reason)
+            self._executable = backend.load(self.lowered)
         arrays = []
         for leaf, t in zip(leaves, self.in_types):
             if isinstance(leaf, Tensor):
@@ -370,10 +374,11 @@ class Function:
             self._maybe_warn()
             return cf
 
-    def _trace(self, key: tuple, args: tuple, kwargs: dict) -> ConcreteFunction:
+    def _trace(self, key: tuple, args: tuple, kwargs: dict,
+               need_device: bool = True) -> ConcreteFunction:
         backend_name, options, names, treedef, leaf_keys, static = key
         backend = get_backend(backend_name)
-        reason = backend.unavailable()
+        reason = backend.unavailable() if need_device else None
         if reason is not None:
             raise BackendUnavailableError(reason)
         paths = self._paths(names, treedef)
@@ -506,12 +511,13 @@ class Function:
         return cf if cf is not None else self._compile(key, args, kwargs)
 
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
-        """Trace, optimize and render kernel source without running anything."""
+        """Trace, optimize and render kernel source without running anything (and without
+        a device: `backend="gpu"` renders its CUDA C on a machine with no GPU)."""
         key, _, _ = self._key(args, kwargs)
         cf = self._cache.get(key)
         if cf is None:
             with self._lock:
-                cf = self._trace(key, args, kwargs)
+                cf = self._trace(key, args, kwargs, need_device=False)
         return Lowered(cf)
 
     def explain(self, *args: Any, **kwargs: Any) -> str:

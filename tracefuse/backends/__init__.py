@@ -3,43 +3,27 @@
 - `numpy`: the reference interpreter (numpy_backend.py).
 - `cpu`: Numba kernels (numba_backend.py: lowering in loops.py, source from render.py and
   numba_render.py, compiled once per structure by kernel_cache.py).
-- `gpu`, `gpu-sim`: CUDA C through CuPy, and the same CUDA C run on the CPU for tests; not
-  built yet, they raise `BackendUnavailableError`.
+- `gpu`: CUDA C (cuda_render.py) launched through CuPy (cuda_backend.py); CuPy is imported
+  only when the backend is first used, and without it or a device `unavailable()` says what
+  to install.
+- `gpu-sim`: the same CUDA C and the same executor, the kernels built with the host C++
+  compiler and our shim header and run on the CPU (cuda_sim.py): the GPU backend's tests run
+  on machines with no GPU.
 """
 
 from __future__ import annotations
 
-from ..errors import BackendUnavailableError
-from ..ir import Graph
 from .base import Backend, CompileOptions, Executable, LoweredGraph
+from .cuda_backend import CudaBackend, CupyRuntime, SimRuntime
 from .numba_backend import NumbaBackend
 from .numpy_backend import Interpreter, NumpyBackend
 
 
-class MissingBackend:
-    """A backend that cannot run in this build; `unavailable()` says why."""
-
-    def __init__(self, name: str, device: str, reason: str):
-        self.name, self.device, self.reason = name, device, reason
-
-    def unavailable(self) -> str | None:
-        return self.reason
-
-    def lower(self, graph: Graph, options: CompileOptions) -> LoweredGraph:
-        raise BackendUnavailableError(self.reason)
-
-    def load(self, lowered: LoweredGraph) -> Executable:
-        raise BackendUnavailableError(self.reason)
-
-
-_GPU_REASON = ("backend {0!r}: the CUDA backend is not part of this build yet; use backend='cpu' "
-               "or 'numpy' (GPU support will need: pip install \"tracefuse[gpu]\" and a CUDA device)")
-
 BACKENDS: dict[str, Backend] = {
     "numpy": NumpyBackend(),
     "cpu": NumbaBackend(),
-    "gpu": MissingBackend("gpu", "gpu", _GPU_REASON.format("gpu")),
-    "gpu-sim": MissingBackend("gpu-sim", "cpu", _GPU_REASON.format("gpu-sim")),
+    "gpu": CudaBackend(CupyRuntime(), device="gpu"),
+    "gpu-sim": CudaBackend(SimRuntime(), device="cpu"),
 }
 
 

@@ -1,0 +1,309 @@
+"""The `"gpu"` and `"gpu-sim"` backends: fused kernels as CUDA C (cuda_render.py), launched by
+one executor through a small `Runtime` interface, so the same text and the same launch logic
+run on a GPU through CuPy and on the CPU through the simulator (cuda_sim.py).
+
+`lower` renders every kernel without touching a device (it works on machines with no GPU and
+no CuPy). `load` builds a plan: one step per graph op. A kernel step applies the kernel's
+input views with the array library (free: views), passes each array's pointer and element
+strides, allocates the results, picks the launch configuration from the sizes at call time
+and launches; `matmul` and the other library ops (`concat`, `argmax`) run through the array
+library (`cupy.matmul` is cuBLAS), and kernels with float16 run their body with it too.
+
+Runtimes:
+- `CupyRuntime` (`"gpu"`): `cupy.RawModule` per kernel module (CuPy keeps compiled binaries
+  in its own disk cache), device arrays; NumPy inputs are copied to the device once per call.
+  CuPy is imported only when the backend is first used.
+- `SimRuntime` (`"gpu-sim"`): `cuda_sim.SimModule` (g++ and our shim header); small blocks
+  and grids, so grid-stride loops and cross-warp reductions are exercised cheaply.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..ir import NUMPY_IMPL, Graph, OpCode
+from .base import CompileOptions, LoweredGraph
+from .cuda_render import INT32_LIMIT, CudaKernel, cuda_can_compile, render_cuda
+from .loops import LoopKernel, lower_kernel
+from .numpy_backend import Interpreter
+
+G = OpCode
+
+
+# --- runtimes -------------------------------------------------------------------------------
+class SimRuntime:
+    """Runs the CUDA C on the CPU (tier 2 of TESTING.md): correct, not fast."""
+
+    name = "gpu-sim"
+    xp = np
+    block_elementwise = 32
+    max_block = 64  # two warps: the cross-warp step of every block reduction runs
+    max_grid = 3  # grid-stride loops wrap around at small sizes
+
+    def __init__(self) -> None:
+        self._modules: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def unavailable(self) -> str | None:
+        from .cuda_sim import compiler_unavailable
+
+        reason = compiler_unavailable()
+        return None if reason is None else f'backend "gpu-sim": {reason}'
+
+    def module(self, ck: CudaKernel):
+        with self._lock:
+            mod = self._modules.get(ck.source)
+            if mod is None:
+                from .cuda_sim import SimModule
+
+                mod = self._modules[ck.source] = SimModule(ck.source, ck.kernels)
+        return mod
+
+    def launch(self, mod, name: str, grid: int, block: int, args: list) -> None:
+        mod.launch(name, grid, block, args)
+
+    def to_device(self, a):
+        return a
+
+    def is_device_array(self, a) -> bool:
+        return isinstance(a, np.ndarray)
+
+
+class CupyRuntime:
+    """Runs the CUDA C on the GPU through CuPy."""
+
+    name = "gpu"
+    block_elementwise = 256
+    max_block = 512
+
+    def __init__(self) -> None:
+        self._modules: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @functools.cached_property
+    def xp(self):
+        import cupy
+
+        return cupy
+
+    @functools.cached_property
+    def max_grid(self) -> int:
+        sms = self.xp.cuda.Device().attributes["MultiProcessorCount"]
+        return sms * 16
+
+    def unavailable(self) -> str | None:
+        try:
+            import cupy
+        except ImportError as e:
+            return ('backend "gpu" needs CuPy and a CUDA device: pip install "tracefuse[gpu]" '
+                    f"(CuPy did not import: {e}); backend=\"gpu-sim\" runs the same kernels on "
+                    "the CPU")
+        try:
+            if not cupy.cuda.is_available():
+                raise RuntimeError("cupy.cuda.is_available() is False")
+        except Exception as e:  # noqa: BLE001 - CuPy raises several kinds here
+            return (f'backend "gpu" needs a CUDA device, and none is usable here ({e}); '
+                    'backend="gpu-sim" runs the same kernels on the CPU')
+        return None
+
+    def module(self, ck: CudaKernel):
+        with self._lock:
+            mod = self._modules.get(ck.source)
+            if mod is None:
+                from .cuda_render import NVRTC_OPTIONS
+
+                raw = self.xp.RawModule(code=ck.source, options=NVRTC_OPTIONS)
+                mod = self._modules[ck.source] = {name: raw.get_function(name)
+                                                  for name in ck.kernels}
+        return mod
+
+    def launch(self, mod, name: str, grid: int, block: int, args: list) -> None:
+        mod[name]((grid,), (block,), tuple(args))
+
+    def to_device(self, a):
+        return self.xp.asarray(a)
+
+    def is_device_array(self, a) -> bool:
+        return isinstance(a, self.xp.ndarray)
+
+
+# --- launching one kernel ---------------------------------------------------------------------
+def _pow2_at_least(n: int) -> int:
+    return 1 << max(0, (n - 1).bit_length())
+
+
+class KernelStep:
+    """Launches one rendered kernel: views, arguments, results, launch configuration."""
+
+    def __init__(self, op, k: LoopKernel, ck: CudaKernel, rt):
+        self.k, self.ck, self.rt = k, ck, rt
+        self.mod = None
+        self.views = [(NUMPY_IMPL[v.code], [t.type for t in v.inputs], v.attrs, v.output.type,
+                       v.inputs, v.output) for v in k.views]
+        self.idx = np.int32 if ck.index_type == "int" else np.int64
+        self.out_types = [(v.type.shape, v.type.dtype.np) for v in op.outputs]
+        self.sizes = [self.idx(k.sizes[a]) for a in k.outer + k.reduced]
+        self.consts = [k.nodes[c].dtype.np.type(k.nodes[c].value) for c in k.constants]
+        self.n_outer = math.prod(k.sizes[a] for a in k.outer)
+        self.n_red = math.prod(k.sizes[a] for a in k.reduced)
+        self.inputs = k.inputs
+
+    def arrays(self, inputs: Sequence) -> list:
+        local = dict(zip(self.inputs, inputs))
+        for impl, types, attrs, out_type, ins, out in self.views:
+            local[out] = impl([local[v] for v in ins], types, attrs, out_type)
+        return [local[v] for v in self.k.arrays]
+
+    def __call__(self, inputs: Sequence) -> list:
+        rt, ck, xp = self.rt, self.ck, self.rt.xp
+        if self.mod is None:
+            self.mod = rt.module(ck)
+        arrays = self.arrays(inputs)
+        args: list = []
+        contiguous = True
+        for a, dims in zip(arrays, ck.strided_dims):
+            a = xp.asarray(a)
+            item = a.itemsize
+            if ck.index_type == "int" and a.size and \
+                    sum(abs(a.strides[d]) // item * (a.shape[d] - 1) for d in dims) >= INT32_LIMIT:
+                a = xp.ascontiguousarray(a)  # its strided extent needs 64-bit offsets
+            contiguous = contiguous and a.flags.c_contiguous
+            args.append(a)
+            args += [self.idx(a.strides[d] // item) for d in dims]
+        outs = [xp.empty(shape, dtype) for shape, dtype in self.out_types]
+        args += outs
+        args += self.sizes
+        args += self.consts
+        mapping = ck.mapping
+        if mapping == "elementwise":
+            if self.n_outer == 0:
+                return outs
+            block = rt.block_elementwise
+            grid = min(-(-self.n_outer // block), rt.max_grid)
+            name = f"{ck.name}_flat" if ck.flat and contiguous else ck.name
+            rt.launch(self.mod, name, grid, block, args)
+        elif mapping == "rows":
+            if self.n_outer == 0:
+                return outs
+            block = min(max(32, _pow2_at_least(self.n_red // 4)), rt.max_block)
+            grid = min(self.n_outer, rt.max_grid)
+            rt.launch(self.mod, ck.name, grid, block, args)
+        else:  # "full": two stages, deterministic for a given device
+            block = rt.max_block
+            grid = max(1, min(-(-self.n_red // block), rt.max_grid))
+            parts = [xp.empty(grid, d) for d in ck.partials]
+            args += parts + [np.int32(grid)]
+            rt.launch(self.mod, ck.name, grid, block, args)
+            rt.launch(self.mod, f"{ck.name}_final", 1, min(rt.max_block, 256), args)
+        return outs
+
+
+class LibraryStep:
+    """A graph op run by the array library (matmul, concat, argmax...)."""
+
+    def __init__(self, op):
+        self.impl = NUMPY_IMPL[op.code]
+        self.types = [v.type for v in op.inputs]
+        self.attrs, self.out_type = op.attrs, op.outputs[0].type
+
+    def __call__(self, inputs: Sequence) -> list:
+        return [self.impl(list(inputs), self.types, self.attrs, self.out_type)]
+
+
+class BodyStep:
+    """A kernel the CUDA target cannot compile (float16): its body, op by op, with the array
+    library."""
+
+    def __init__(self, op):
+        self.interp = Interpreter(op.attrs["body"])
+
+    def __call__(self, inputs: Sequence) -> list:
+        return self.interp.run(list(inputs))
+
+
+class CudaExecutor:
+    """Runs a plan: each step reads its inputs' slots and fills its outputs' slots."""
+
+    def __init__(self, graph: Graph, plan: dict, rt):
+        self.rt = rt
+        slots = {v: i for i, v in enumerate(graph.inputs)}
+        for op in graph.ops:
+            for v in op.outputs:
+                slots.setdefault(v, len(slots))
+        self.n_inputs, self.n_slots = len(graph.inputs), len(slots)
+        self.steps = []
+        for op in graph.ops:
+            if op.code is G.KERNEL and plan[op] is not None:
+                k, ck = plan[op]
+                step = KernelStep(op, k, ck, rt)
+            elif op.code is G.KERNEL:
+                step = BodyStep(op)
+            else:
+                step = LibraryStep(op)
+            self.steps.append((step, tuple(slots[v] for v in op.inputs),
+                               tuple(slots[v] for v in op.outputs)))
+        self.out_slots = tuple(slots[v] for v in graph.outputs)
+        produced = {v for op in graph.ops if op.code is G.KERNEL for v in op.outputs}
+        self.check_aliasing = any(v not in produced for v in graph.outputs)
+
+    def __call__(self, arrays: Sequence) -> list:
+        rt = self.rt
+        arrays = [a if rt.is_device_array(a) else rt.to_device(a) for a in arrays]
+        env: list = list(arrays) + [None] * (self.n_slots - self.n_inputs)
+        with np.errstate(all="ignore"):
+            for step, ins, outs in self.steps:
+                for s, value in zip(outs, step([env[i] for i in ins])):
+                    env[s] = value
+        results = [env[s] for s in self.out_slots]
+        if self.check_aliasing:
+            xp = rt.xp
+            results = [r.copy() if any(xp.may_share_memory(r, a) for a in arrays) else r
+                       for r in results]
+        return results
+
+
+# --- the backends -------------------------------------------------------------------------------
+class CudaBackend:
+    """`lower` renders CUDA C (no device needed); `load` runs it through a runtime."""
+
+    def __init__(self, runtime, device: str):
+        self.runtime, self.name, self.device = runtime, runtime.name, device
+
+    def unavailable(self) -> str | None:
+        return self.runtime.unavailable()
+
+    def lower(self, graph: Graph, options: CompileOptions) -> LoweredGraph:
+        plan: dict = {}
+        for op in graph.ops:
+            if op.code is not G.KERNEL:
+                continue
+            k = lower_kernel(op)
+            plan[op] = (k, render_cuda(k, op.attrs["name"])) if cuda_can_compile(k) else None
+        sources = tuple(ck.source for k_ck in plan.values() if k_ck for ck in k_ck[1:])
+        n_lib = sum(op.code is not G.KERNEL for op in graph.ops)
+        notes = [f"CUDA ({self.name}): {len(plan)} kernels, {n_lib} library ops "
+                 "(matmul via cuBLAS, views, concat, argmax)"]
+        for op, k_ck in plan.items():
+            body = op.attrs["body"]
+            ops = ", ".join(o.code.value for o in body.ops)
+            lines = sorted({o.loc.short() for o in body.ops if o.loc.line})
+            if k_ck is None:
+                how = "run by the array library (float16)"
+            else:
+                k, ck = k_ck
+                shape = " x ".join(str(k.sizes[a]) for a in k.outer + k.reduced) or "one element"
+                how = {"elementwise": "grid-stride loop", "rows": "one block per row",
+                       "full": "two-stage block reduction"}[ck.mapping]
+                how += f" over {shape}, {ck.index_type} indices"
+            notes.append(f"kernel @{op.attrs['name']} {op.attrs['kind']}: {how}; ops {ops}"
+                         + (f"; from {', '.join(lines)}" if lines else ""))
+        return LoweredGraph(self.name, graph, sources, tuple(notes), plan=plan)
+
+    def load(self, lowered: LoweredGraph) -> CudaExecutor:
+        return CudaExecutor(lowered.graph, lowered.plan, self.runtime)

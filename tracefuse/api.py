@@ -24,6 +24,7 @@ import numpy as np
 
 from . import config
 from .backends import CompileOptions, LoweredGraph, get_backend
+from .device import is_gpu_array
 from .errors import (BackendUnavailableError, DTypeError, RetraceWarning, SignatureError,
                      TracefuseError, user_location, with_location)
 from .ir import TensorType, print_graph
@@ -96,6 +97,7 @@ class ConcreteFunction:
         self._out_treedef = out_treedef
         self.static = static
         self._executable = executable
+        self._host = get_backend(lowered.backend).device != "gpu"  # arrays go to the host
 
     @property
     def graph(self):
@@ -133,9 +135,11 @@ class ConcreteFunction:
         arrays = []
         for leaf, t in zip(leaves, self.in_types):
             if isinstance(leaf, Tensor):
-                arrays.append(leaf._array)
-            elif isinstance(leaf, np.ndarray):
+                leaf = leaf._array
+            if isinstance(leaf, np.ndarray):
                 arrays.append(leaf)
+            elif is_gpu_array(leaf):  # a host backend copies GPU arguments to the host
+                arrays.append(leaf.get() if self._host else leaf)
             else:
                 arrays.append(np.asarray(leaf, dtype=t.dtype.np))
         outs = self._executable(arrays)
@@ -274,8 +278,10 @@ class Function:
                 if t is Tensor:
                     a = leaf._array
                     leaf_keys.append((a.shape, a.dtype, False))
-                elif t is np.ndarray or isinstance(leaf, np.ndarray):
-                    leaf_keys.append((leaf.shape, leaf.dtype, False))
+                elif t is np.ndarray or isinstance(leaf, np.ndarray) or is_gpu_array(leaf):
+                    # a CuPy array keys like a NumPy array of its shape and dtype: where the
+                    # data lives is the backend's business (gpu copies host inputs over)
+                    leaf_keys.append((leaf.shape, np.dtype(leaf.dtype), False))
                 elif t in _PY_KEYS:
                     leaf_keys.append(_PY_KEYS[t])
                 elif isinstance(leaf, np.generic):
@@ -323,7 +329,7 @@ class Function:
         for path, leaf, spec in zip(paths, leaves, self._spec_leaves):
             if type(leaf) in _PY_KEYS or isinstance(leaf, np.generic):
                 shape, dtype = (), spec.dtype.np  # scalars convert to the spec's dtype
-            elif isinstance(leaf, (Tensor, np.ndarray)):
+            elif isinstance(leaf, (Tensor, np.ndarray)) or is_gpu_array(leaf):
                 shape, dtype = leaf.shape, np.dtype(getattr(leaf, "_array", leaf).dtype)
             else:
                 raise SignatureError(with_location(

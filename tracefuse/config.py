@@ -8,6 +8,9 @@ Environment variables (read when first needed, so tests may set them with monkey
   stage there as numbered ``.ir`` files.
 - ``TRACEFUSE_CACHE_DIR``: where compiled kernels are kept on disk (used by compiling backends).
 - ``TRACEFUSE_CACHE_MAX_MB``: the most the on-disk kernel cache may hold (default 512).
+- ``TRACEFUSE_NVRTC_GATE``: ``1`` compiles every CUDA kernel the ``gpu`` / ``gpu-sim``
+  backends render to cubin for sm_80 and sm_90 with NVRTC as it is lowered (the CI compile
+  gate, TESTING.md tier 1; needs ``pip install -e '.[gate]'``).
 - ``TRACEFUSE_VERIFY_PASSES``: ``1`` runs the IR verifier after every pass (the test suite sets
   it; off by default, since a trace is verified once anyway).
 
@@ -51,6 +54,10 @@ def dump_dir() -> str | None:
 
 def verify_passes() -> bool:
     return os.environ.get("TRACEFUSE_VERIFY_PASSES", "") not in ("", "0")
+
+
+def nvrtc_gate() -> bool:
+    return os.environ.get("TRACEFUSE_NVRTC_GATE", "") not in ("", "0")
 
 
 def cache_max_bytes() -> int:

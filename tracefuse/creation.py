@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from . import device as _device
 from . import tensor as _tensor
 from .dispatch import bind, type_of
 from .errors import BackendUnavailableError, DTypeError, user_location, with_location
@@ -29,12 +30,13 @@ from .tracer.tracer import Tracer, current_builder
 G = OpCode
 
 
-def _check_device(device) -> None:
-    if device not in (None, "cpu"):
-        raise BackendUnavailableError(
-            f"device {device!r} is not available yet: only 'cpu' tensors exist in this build "
-            '(GPU tensors come with the GPU backend: pip install "tracefuse[gpu]")'
-        )
+def _check_device(device) -> str | None:
+    """The normalized device; for "gpu", CuPy and a device must be there (else
+    BackendUnavailableError saying what to install)."""
+    device = _device.normalize(device)
+    if device == "gpu":
+        _device.cupy()
+    return device
 
 
 def _shape(shape) -> tuple[int, ...]:
@@ -46,8 +48,8 @@ def _shape(shape) -> tuple[int, ...]:
     return shape
 
 
-def _wrap(array: np.ndarray):
-    return _tensor.Tensor._wrap(array)
+def _wrap(array: np.ndarray, device: str | None = None):
+    return _tensor.Tensor._wrap(_device.move(array, device))
 
 
 def _checked_array(value: Any, dtype=None) -> np.ndarray:
@@ -66,23 +68,29 @@ def asarray(obj, /, *, dtype=None, device=None, copy: bool | None = None):
     Python scalars take the array API defaults (bool, int64, float64). `copy=None` shares memory
     with a NumPy input when it can (the Tensor is read-only; changing the NumPy array changes it).
     """
-    _check_device(device)
+    device = _check_device(device)
     if isinstance(obj, Tracer):
         return obj if dtype is None else astype(obj, dtype, copy=False)
     if isinstance(obj, _tensor.Tensor):
+        if device is not None and device != obj.device:
+            obj = obj.to(device)
         if dtype is not None and dt.as_dtype(dtype) != obj.dtype:
             return astype(obj, dtype)
         return _wrap(obj._array.copy()) if copy else obj
+    if _device.is_gpu_array(obj):  # a CuPy array: a GPU tensor (zero-copy unless copy=True)
+        dt.as_dtype(obj.dtype)
+        arr = obj.astype(dt.as_dtype(dtype).np, copy=False) if dtype is not None else obj
+        return _wrap(arr.copy() if copy else arr, device)
     if copy is False and not isinstance(obj, np.ndarray):
         raise ValueError("asarray(copy=False): this input cannot be wrapped without a copy")
     arr = _checked_array(obj, dtype)
-    return _wrap(np.array(arr, copy=True) if copy else arr)
+    return _wrap(np.array(arr, copy=True) if copy else arr, device)
 
 
 def constant(value, dtype=None, device=None):
     """A tensor holding `value` (always copied). Dtypes are inferred as TensorFlow does: a Python
     float becomes float32, a Python int int32, a bool bool; NumPy values keep their dtype."""
-    _check_device(device)
+    device = _check_device(device)
     if isinstance(value, (_tensor.Tensor, Tracer)):
         return value if dtype is None else astype(value, dtype, copy=False)
     from_python = not isinstance(value, (np.ndarray, np.generic))
@@ -95,7 +103,7 @@ def constant(value, dtype=None, device=None):
             arr = arr.astype(np.int32)
     elif dtype is not None:
         arr = arr.astype(dt.as_dtype(dtype).np)
-    return _wrap(np.array(arr, copy=True))
+    return _wrap(np.array(arr, copy=True), device)
 
 
 def _fill_dtype(fill_value, dtype):
@@ -108,7 +116,7 @@ def _fill_dtype(fill_value, dtype):
 
 def full(shape, fill_value, *, dtype=None, device=None):
     """An array of `shape` with every element `fill_value` (dtype inferred from it)."""
-    _check_device(device)
+    device = _check_device(device)
     shape = _shape(shape)
     d = _fill_dtype(fill_value, dtype)
     value = np.asarray(fill_value, dtype=d.np).item() if not isinstance(fill_value, Tracer) else None
@@ -116,7 +124,7 @@ def full(shape, fill_value, *, dtype=None, device=None):
         if value is None:
             return bind(G.BROADCAST_TO, (astype(fill_value, d),), Attrs(shape=shape))
         return bind(G.FULL, (), Attrs(shape=shape, dtype=d, value=value))
-    return _wrap(np.full(shape, value, dtype=d.np))
+    return _wrap(np.full(shape, value, dtype=d.np), device)
 
 
 def zeros(shape, *, dtype=None, device=None):
@@ -139,14 +147,21 @@ def _like(x, dtype):
     return t.shape, (dtype if dtype is not None else t.dtype)
 
 
+def _like_device(x, device):
+    """The array API's default for `*_like`: the device of `x`."""
+    if device is not None or isinstance(x, Tracer):
+        return device
+    return _device.device_of(x._array if isinstance(x, _tensor.Tensor) else x)
+
+
 def zeros_like(x, /, *, dtype=None, device=None):
     shape, d = _like(x, dtype)
-    return full(shape, 0, dtype=d, device=device)
+    return full(shape, 0, dtype=d, device=_like_device(x, device))
 
 
 def ones_like(x, /, *, dtype=None, device=None):
     shape, d = _like(x, dtype)
-    return full(shape, 1, dtype=d, device=device)
+    return full(shape, 1, dtype=d, device=_like_device(x, device))
 
 
 def empty_like(x, /, *, dtype=None, device=None):
@@ -155,18 +170,18 @@ def empty_like(x, /, *, dtype=None, device=None):
 
 def full_like(x, /, fill_value, *, dtype=None, device=None):
     shape, d = _like(x, dtype)
-    return full(shape, fill_value, dtype=d, device=device)
+    return full(shape, fill_value, dtype=d, device=_like_device(x, device))
 
 
 def arange(start, /, stop=None, step=1, *, dtype=None, device=None):
     """Evenly spaced values in [start, stop): int64 for ints, else float64 (as NumPy)."""
-    _check_device(device)
+    device = _check_device(device)
     if stop is None:
         start, stop = 0, start
     d = dt.as_dtype(dtype).np if dtype is not None else None
     if d is None and _all_int(start, stop, step):
         d = np.int64
-    return _wrap(np.arange(start, stop, step, dtype=d))
+    return _wrap(np.arange(start, stop, step, dtype=d), device)
 
 
 def _all_int(*values) -> bool:
@@ -175,18 +190,18 @@ def _all_int(*values) -> bool:
 
 def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True):
     """`num` evenly spaced values from start to stop (stop included unless endpoint=False)."""
-    _check_device(device)
+    device = _check_device(device)
     d = dt.as_dtype(dtype).np if dtype is not None else np.float64
-    return _wrap(np.linspace(start, stop, num, endpoint=endpoint, dtype=d))
+    return _wrap(np.linspace(start, stop, num, endpoint=endpoint, dtype=d), device)
 
 
 def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None):
     """A 2-D array with ones on diagonal `k` and zeros elsewhere (default float64)."""
-    _check_device(device)
+    device = _check_device(device)
     n_cols = n_rows if n_cols is None else n_cols
     d = dt.as_dtype(dtype) if dtype is not None else dt.DEFAULT_FLOAT
     if current_builder() is None:
-        return _wrap(np.eye(n_rows, n_cols, k=k, dtype=d.np))
+        return _wrap(np.eye(n_rows, n_cols, k=k, dtype=d.np), device)
     shape = _shape((n_rows, n_cols))
     rows = bind(G.IOTA, (), Attrs(shape=shape, dtype=dt.int64, axis=0))
     cols = bind(G.IOTA, (), Attrs(shape=shape, dtype=dt.int64, axis=1))

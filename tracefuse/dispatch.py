@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from . import device as _device
 from . import tensor as _tensor
 from .errors import DTypeError, ShapeError, user_location, with_location
 from .ir import EMPTY_ATTRS, OpCode, TensorType, evaluate, infer_type
 from .ir.convert import to_array
+from .ir.dtypes import as_dtype
 from .tracer.tracer import Tracer, current_builder
 
 
@@ -31,6 +33,11 @@ def eager_operand(x: Any) -> tuple[Any, TensorType]:
     if isinstance(x, _tensor.Tensor):
         arr = x._array
         return arr, TensorType(arr.shape, x.dtype)
+    if _device.is_gpu_array(x):
+        try:
+            return x, TensorType(x.shape, as_dtype(x.dtype))
+        except TypeError as e:
+            raise DTypeError(f"operand: {e}") from None
     return to_array(x)
 
 
@@ -41,7 +48,9 @@ def eager_bind(code: OpCode, args: Sequence[Any], attrs: Mapping = EMPTY_ATTRS):
         out = infer_type(code, types, attrs)
     except (ShapeError, DTypeError) as e:
         raise type(e)(with_location(str(e), user_location())) from None
-    result = evaluate(code, [a for a, _ in operands], types, attrs, out)
+    # an op with a GPU operand runs on the GPU (through CuPy), its host operands copied there
+    arrays = _device.same_device([a for a, _ in operands])
+    result = evaluate(code, arrays, types, attrs, out)
     return _tensor.Tensor._wrap(result)
 
 
@@ -51,6 +60,8 @@ def type_of(x: Any) -> TensorType:
         return x._value.type
     if isinstance(x, _tensor.Tensor):
         return TensorType(x.shape, x.dtype)
+    if _device.is_gpu_array(x):
+        return eager_operand(x)[1]
     return to_array(x)[1]
 
 

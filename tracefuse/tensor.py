@@ -1,21 +1,25 @@
-"""The eager `Tensor`: an immutable array on a device (for now the CPU, a NumPy array).
+"""The eager `Tensor`: an immutable array on a device: the host (a NumPy array, device "cpu")
+or the GPU (a CuPy array, device "gpu"; device.py).
 
 Operators and methods come from `ArrayMethods`, so a Tensor behaves like the `Tracer` that
 stands for it under `@tx.function`. The wrapped array is read-only: tensors are values, and
-a compiled function may hand out buffers it owns. `.numpy()` returns a writable copy;
-`np.asarray(t)` returns the read-only array without copying.
+a compiled function may hand out buffers it owns. `.numpy()` returns a writable host copy;
+`np.asarray(t)` returns the read-only array without copying (a host copy for a GPU tensor).
+`.to("cpu" | "gpu")` moves it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from . import device as _device
 from .arraymethods import ArrayMethods
-from .errors import BackendUnavailableError
 from .ir.dtypes import DType, as_dtype
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:
+    if _device.is_gpu_array(arr):
+        return arr  # CuPy arrays have no read-only flag: tracefuse never writes into them
     if arr.flags.writeable:
         arr = arr.view()
         arr.flags.writeable = False
@@ -28,14 +32,16 @@ class Tensor(ArrayMethods):
     __slots__ = ("_array",)
 
     def __init__(self, array: np.ndarray):
-        if not isinstance(array, np.ndarray):
+        if not isinstance(array, np.ndarray) and not _device.is_gpu_array(array):
             array = np.asarray(array)
         self._array = _readonly(array)
 
     @classmethod
     def _wrap(cls, array: np.ndarray) -> "Tensor":
         t = object.__new__(cls)
-        t._array = _readonly(array) if isinstance(array, np.ndarray) else _readonly(np.asarray(array))
+        if not isinstance(array, np.ndarray) and not _device.is_gpu_array(array):
+            array = np.asarray(array)
+        t._array = _readonly(array)
         return t
 
     @property
@@ -56,14 +62,19 @@ class Tensor(ArrayMethods):
 
     @property
     def device(self) -> str:
-        return "cpu"
+        return _device.device_of(self._array)
 
     def numpy(self) -> np.ndarray:
         """A writable NumPy copy on the host."""
+        if _device.is_gpu_array(self._array):
+            return self._array.get()
         return self._array.copy()
 
     def __array__(self, dtype=None, copy=None):
         arr = self._array
+        if _device.is_gpu_array(arr):
+            arr = arr.get()
+            copy = False
         if dtype is not None and np.dtype(dtype) != arr.dtype:
             return arr.astype(dtype)
         if copy:
@@ -71,12 +82,11 @@ class Tensor(ArrayMethods):
         return arr
 
     def to(self, device: str) -> "Tensor":
-        if device == "cpu":
+        """This tensor on `device` ("cpu" or "gpu"): itself if it is there, else a copy."""
+        device = _device.normalize(device)
+        if device == self.device:
             return self
-        raise BackendUnavailableError(
-            f"device {device!r} is not available: GPU tensors need the GPU backend "
-            '(pip install "tracefuse[gpu]" on a machine with a CUDA device)'
-        )
+        return Tensor._wrap(_device.move(self._array, device))
 
     def item(self):
         if self._array.size != 1:
@@ -109,14 +119,14 @@ class Tensor(ArrayMethods):
         return int(self._array)
 
     def __repr__(self) -> str:
-        body = np.array2string(self._array, separator=" ", threshold=100).replace("\n", "")
+        body = np.array2string(_device.to_host(self._array), separator=" ", threshold=100).replace("\n", "")
         return f"tx.Tensor({body}, shape={self.shape}, dtype={self.dtype.name}, device={self.device})"
 
     def __str__(self) -> str:
-        return str(self._array)
+        return str(_device.to_host(self._array))
 
-    def __reduce__(self):
-        return (Tensor, (self._array.copy(),))
+    def __reduce__(self):  # pickles as a host tensor
+        return (Tensor, (self.numpy(),))
 
     def __dlpack__(self, **kwargs):
         return self._array.__dlpack__(**kwargs)

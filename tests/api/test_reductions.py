@@ -91,9 +91,13 @@ def test_reduction_every_axis_form_shape_and_dtype(name, dtype, rng):
 def test_reduction_on_noncontiguous_and_negative_stride_inputs(name, dtype, rng):
     tx_fn, np_fn, _, _ = REDUCTIONS[name]
     base = values_for(name, rng, (6, 7, 5), dtype)
+    # a sum that cancels to near zero differs from NumPy's float32 pairwise sum by a few ulps
+    # of the terms, not of the result: the absolute tolerance is eps * n * max|x|
+    atol = 0.0 if np.dtype(dtype).kind != "f" or name not in ("sum", "mean", "var", "std") else \
+        float(np.finfo(dtype).eps * base.size * np.abs(base).max())
     for x in layouts(base) + [base.transpose(2, 0, 1), base[::-2, 1::3, ::-1]]:
         for axis in (None, 0, -1, (0, 2), (1,)):
-            check(lambda a: tx_fn(a, axis=axis), lambda a: np_fn(a, axis=axis), x)
+            check(lambda a: tx_fn(a, axis=axis), lambda a: np_fn(a, axis=axis), x, atol=atol)
 
 
 def test_small_int_sums_accumulate_in_64_bits_like_numpy(rng):

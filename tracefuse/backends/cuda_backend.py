@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import config
+from ..errors import BackendUnavailableError
 from ..ir import NUMPY_IMPL, Graph, OpCode
 from .base import CompileOptions, LoweredGraph
 from .cuda_render import INT32_LIMIT, CudaKernel, cuda_can_compile, render_cuda
@@ -268,6 +270,19 @@ class CudaExecutor:
         return results
 
 
+def gate(ck: CudaKernel, origin: Sequence[str]) -> None:
+    """The compile gate: `ck` must compile to cubin for sm_80 and sm_90 with the runtime's
+    NVRTC options; a failure shows NVRTC's log and the user's lines the kernel came from."""
+    from . import nvrtc_gate
+    from .cuda_render import NVRTC_OPTIONS
+
+    reason = nvrtc_gate.unavailable()
+    if reason is not None:
+        raise BackendUnavailableError(f"TRACEFUSE_NVRTC_GATE=1 but {reason}")
+    header = "".join(f"// from {loc}\n" for loc in origin)
+    nvrtc_gate.check_sources([header + ck.source], options=NVRTC_OPTIONS)
+
+
 # --- the backends -------------------------------------------------------------------------------
 class CudaBackend:
     """`lower` renders CUDA C (no device needed); `load` runs it through a runtime."""
@@ -303,6 +318,11 @@ class CudaBackend:
                 how += f" over {shape}, {ck.index_type} indices"
             notes.append(f"kernel @{op.attrs['name']} {op.attrs['kind']}: {how}; ops {ops}"
                          + (f"; from {', '.join(lines)}" if lines else ""))
+        if config.nvrtc_gate():
+            for op, k_ck in plan.items():
+                if k_ck is not None:
+                    gate(k_ck[1], sorted({o.loc.short() for o in op.attrs["body"].ops
+                                          if o.loc.line}))
         return LoweredGraph(self.name, graph, sources, tuple(notes), plan=plan)
 
     def load(self, lowered: LoweredGraph) -> CudaExecutor:

@@ -386,7 +386,7 @@ class CudaRenderer(Renderer):
             self.line(f"const {idx} step = ({idx})gridDim.x * blockDim.x;")
             self.begin_loop("lin", f"({idx})blockIdx.x * blockDim.x + threadIdx.x", "total",
                             True, step="step")
-            if not self.flat:
+            if not self.flat or any(n.kind == "index" for n in k.nodes):
                 self.split("lin", k.outer)
             return
         self.line(f"const {idx} nred = {self.product(k.reduced)};")
@@ -396,8 +396,11 @@ class CudaRenderer(Renderer):
             self.split("row", k.outer)
 
     def reduced_loops(self, reds: list[int], first_range=None) -> None:
-        if not self.k.reduced:
+        if not self.k.reduced:  # every reduced dimension has size 1: one value each
+            self.line("{")  # a scope of its own, as a loop body would be
+            self.depth += 1
             self.accumulate_body(reds, blk=False)
+            self.end_block()
             return
         if self.mapping == "full":
             start = f"({self.idx})blockIdx.x * blockDim.x + threadIdx.x"

@@ -324,6 +324,15 @@ static int fail_outside(char* err, int errlen, const char* fmt, ...) {
     return 1;
 }
 
+// Give the stacks back after each launch: a process loads thousands of kernel libraries (a test
+// suite does), and stacks kept per library would pin memory and, with a guard page each, exhaust
+// the kernel's limit on memory mappings (vm.max_map_count, 65530: seen as MemoryError).
+static void release() {
+    if (g_stacks) munmap(g_stacks, (size_t)kMaxBlock * (kGuard + kStack));
+    g_stacks = nullptr;
+    g_capacity = 0;
+}
+
 static bool reserve(unsigned block) {
     if (!g_fibers) {
         g_fibers = (Fiber*)calloc(kMaxBlock, sizeof(Fiber));
@@ -488,6 +497,7 @@ static int run_grid(const char* kernel, unsigned grid, unsigned block, void (*bo
     blockIdx = {0, 0, 0};
     int rc = 0;
     for (unsigned b = 0; b < grid && rc == 0; b++) rc = run_block(b);
+    release();
     if (rc && err && errlen > 0) snprintf(err, (size_t)errlen, "%s", L.msg);
     fflush(stdout);  // a kernel's printf shows up by the time the launch returns, as after a sync
     __atomic_store_n(&g_busy, 0, __ATOMIC_RELEASE);

@@ -29,7 +29,8 @@ def _convert(args: Sequence[np.ndarray], dtype: np.dtype) -> list[np.ndarray]:
 
 
 def _finish(result, out: TensorType) -> np.ndarray:
-    result = np.asarray(result)
+    if not hasattr(result, "astype") or isinstance(result, np.generic):
+        result = np.asarray(result)  # a NumPy or Python scalar (a CuPy array stays one)
     if result.dtype != out.dtype.np:
         result = result.astype(out.dtype.np)
     return result

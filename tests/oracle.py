@@ -17,12 +17,15 @@ import numpy as np
 
 import tracefuse as tx
 
-# Compiled backends every oracle test also runs on. The default keeps CI fast; the full
-# conformance run of the Numba backend is `TRACEFUSE_TEST_BACKENDS=numpy,cpu python -m pytest`
-# (it compiles a few thousand kernel variants: 18 minutes on 2 cores with -n 2, cold cache).
-# tests/backends/test_numba_backend.py runs the CPU backend in every run.
+# Compiled backends every oracle test also runs on. The default, the reference interpreter and
+# the GPU backend's CUDA C run on the CPU (gpu-sim: TESTING.md tier 2), is what CI runs; the
+# full conformance run of the Numba backend is `TRACEFUSE_TEST_BACKENDS=numpy,cpu python -m
+# pytest -n 2` (a few thousand Numba kernels: 18 minutes on 2 cores, cold cache), and on a
+# machine with a GPU `TRACEFUSE_TEST_BACKENDS=gpu`. tests/backends/test_numba_backend.py runs
+# the CPU backend in every run.
 BACKENDS: tuple[str, ...] = tuple(
-    b.strip() for b in os.environ.get("TRACEFUSE_TEST_BACKENDS", "numpy").split(",") if b.strip())
+    b.strip() for b in os.environ.get("TRACEFUSE_TEST_BACKENDS", "numpy,gpu-sim").split(",")
+    if b.strip())
 MODES = ("eager",) + BACKENDS
 
 # relative tolerance per dtype: a few ulps of elementwise math, more for long reductions

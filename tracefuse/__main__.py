@@ -133,10 +133,15 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.action == "clear":
             print(f"removed {kernel_cache.clear_cache()} cached kernels")
+            for name, what in kernel_cache.OTHER_FOLDERS.items():
+                print(f"removed {kernel_cache.clear_folder(name)} files: {what}")
         else:
             info = kernel_cache.cache_info()
             print(f"kernel cache: {info['folder']}\n  {info['kernels']} kernels, "
                   f"{info['bytes'] / 2**20:.1f} MiB of {info['limit'] / 2**20:.0f} MiB allowed")
+            for name, what in kernel_cache.OTHER_FOLDERS.items():
+                folder, n, size = kernel_cache.folder_info(name)
+                print(f"{what}: {folder}\n  {n} files, {size / 2**20:.1f} MiB")
         return 0
     if args.command == "bench":
         from .bench.runner import run_from_args

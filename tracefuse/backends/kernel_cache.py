@@ -199,6 +199,32 @@ def clear_cache() -> int:
     return len(entries)
 
 
+# the other folders of the cache dir, owned by the CUDA backends' builders
+OTHER_FOLDERS = {"sim": "gpu-sim kernel libraries (cuda_sim.py)",
+                 "nvrtc": "kernels that passed the NVRTC compile gate (nvrtc_gate.py)"}
+
+
+def folder_info(name: str) -> tuple[str, int, int]:
+    """(path, files, bytes) of one of OTHER_FOLDERS."""
+    folder = os.path.join(config.cache_dir(), name)
+    files = [os.path.join(folder, f) for f in os.listdir(folder)] if os.path.isdir(folder) else []
+    return folder, len(files), _size(files)
+
+
+def clear_folder(name: str) -> int:
+    """Delete the files of one of OTHER_FOLDERS; returns how many. (A gpu-sim library loaded
+    in a running process stays usable: its file is unlinked, not changed.)"""
+    folder, _, _ = folder_info(name)
+    removed = 0
+    for f in os.listdir(folder) if os.path.isdir(folder) else []:
+        try:
+            os.remove(os.path.join(folder, f))
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
 def clear_memory() -> None:
     """Forget the in-process cache (the disk cache stays)."""
     _memory.clear()

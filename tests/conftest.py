@@ -19,9 +19,19 @@ def _gate_reason() -> str | None:
 
 
 # Tier 1 (TESTING.md): every CUDA kernel the tests make is compiled to cubin for sm_80 and
-# sm_90 as it is lowered, where NVRTC is installed (pip install -e '.[gate]'; CI does).
+# sm_90, where NVRTC is installed (pip install -e '.[gate]'; CI does): in batches, flushed
+# after each test module (a failure shows as an error in that module's teardown, with NVRTC's
+# log and the user's lines of the kernel).
 if "TRACEFUSE_NVRTC_GATE" not in os.environ:
-    os.environ["TRACEFUSE_NVRTC_GATE"] = "0" if _gate_reason() else "1"
+    os.environ["TRACEFUSE_NVRTC_GATE"] = "0" if _gate_reason() else "batch"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _flush_nvrtc_gate():
+    yield
+    from tracefuse.backends.cuda_backend import flush_gate
+
+    flush_gate()
 
 
 def pytest_report_header(config):

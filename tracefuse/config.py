@@ -10,7 +10,9 @@ Environment variables (read when first needed, so tests may set them with monkey
 - ``TRACEFUSE_CACHE_MAX_MB``: the most the on-disk kernel cache may hold (default 512).
 - ``TRACEFUSE_NVRTC_GATE``: ``1`` compiles every CUDA kernel the ``gpu`` / ``gpu-sim``
   backends render to cubin for sm_80 and sm_90 with NVRTC as it is lowered (the CI compile
-  gate, TESTING.md tier 1; needs ``pip install -e '.[gate]'``).
+  gate, TESTING.md tier 1; needs ``pip install -e '.[gate]'``); ``batch`` queues them and
+  compiles them together when ``backends.cuda_backend.flush_gate()`` is called or 64 are
+  waiting (half the cost; the test suite flushes after each test module).
 - ``TRACEFUSE_VERIFY_PASSES``: ``1`` runs the IR verifier after every pass (the test suite sets
   it; off by default, since a trace is verified once anyway).
 
@@ -56,8 +58,12 @@ def verify_passes() -> bool:
     return os.environ.get("TRACEFUSE_VERIFY_PASSES", "") not in ("", "0")
 
 
-def nvrtc_gate() -> bool:
-    return os.environ.get("TRACEFUSE_NVRTC_GATE", "") not in ("", "0")
+def nvrtc_gate() -> str:
+    """"off", "on" or "batch" (TRACEFUSE_NVRTC_GATE: unset/0, 1, batch)."""
+    value = os.environ.get("TRACEFUSE_NVRTC_GATE", "").strip().lower()
+    if value in ("", "0", "off"):
+        return "off"
+    return "batch" if value == "batch" else "on"
 
 
 def cache_max_bytes() -> int:

@@ -12,7 +12,10 @@ import os
 import stat
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
+
+import tracefuse as tx
 
 from tracefuse.backends import nvrtc_gate
 from tracefuse.backends.nvrtc_gate import NvrtcCompileError, check_sources, compile_cubin
@@ -188,3 +191,35 @@ def test_unavailable_says_what_to_install(monkeypatch):
     assert "pip install" in why and "nvidia-cuda-nvrtc" in why and "cuda-bindings" in why
     with pytest.raises(RuntimeError, match="pip install"):
         compile_cubin(ELEMENTWISE)
+
+
+def _rendered(fn, x):
+    return tx.function(fn, backend="gpu").lower(x).kernels
+
+
+def test_batch_gate_merges_kernels_and_names_the_one_that_fails():
+    from tracefuse.backends.cuda_render import NVRTC_OPTIONS, combine_sources
+
+    x = np.ones((3, 40), np.float32)
+    good = (_rendered(lambda a: tx.exp(a) * 2.0, x)
+            + _rendered(lambda a: tx.sum(a * a, axis=1), x)
+            + _rendered(lambda a: tx.sum(a), x))
+    assert len(good) == 3 and all(s.count("k0") for s in good)  # same names: merged apart
+    ran = nvrtc_gate.check_batch(good, combine_sources, options=NVRTC_OPTIONS)
+    assert ran == 2  # one merged program per arch
+    assert nvrtc_gate.check_batch(good, combine_sources, options=NVRTC_OPTIONS) == 0
+    broken = "// from user_model.py:7\n" + good[0].replace("expf(", "expf_missing(")
+    with pytest.raises(nvrtc_gate.NvrtcCompileError) as info:
+        nvrtc_gate.check_batch(good + [broken], combine_sources, options=NVRTC_OPTIONS)
+    assert "user_model.py:7" in str(info.value) and "expf_missing" in str(info.value)
+
+
+def test_backend_batch_mode_queues_until_flushed(monkeypatch):
+    from tracefuse.backends import cuda_backend
+
+    monkeypatch.setenv("TRACEFUSE_NVRTC_GATE", "batch")
+    cuda_backend.flush_gate()
+    x = np.ones(5, np.int16)
+    tx.function(lambda a: a * 3 + 1, backend="gpu").lower(x)
+    assert len(cuda_backend._pending) == 1
+    assert cuda_backend.flush_gate() == 2 and not cuda_backend._pending

@@ -8,6 +8,8 @@ input views with the array library (free: views), passes each array's pointer an
 strides, allocates the results, picks the launch configuration from the sizes at call time
 and launches; `matmul` and the other library ops (`concat`, `argmax`) run through the array
 library (`cupy.matmul` is cuBLAS), and kernels with float16 run their body with it too.
+Constants (and `full`/`iota` outside a kernel) are made with NumPy and copied to the device
+once, on the first call.
 
 Runtimes:
 - `CupyRuntime` (`"gpu"`): `cupy.RawModule` per kernel module (CuPy keeps compiled binaries
@@ -30,10 +32,10 @@ import numpy as np
 from .. import config
 from ..errors import BackendUnavailableError
 from ..ir import NUMPY_IMPL, Graph, OpCode
+from ..ir.opcodes import SOURCES
 from .base import CompileOptions, LoweredGraph
 from .cuda_render import INT32_LIMIT, CudaKernel, cuda_can_compile, render_cuda
 from .loops import LoopKernel, lower_kernel
-from .numpy_backend import Interpreter
 
 G = OpCode
 
@@ -218,15 +220,31 @@ class LibraryStep:
         return [self.impl(list(inputs), self.types, self.attrs, self.out_type)]
 
 
-class BodyStep:
-    """A kernel the CUDA target cannot compile (float16): its body, op by op, with the array
-    library."""
+class SourceStep:
+    """An op without inputs (a constant, `full`, `iota`): made with NumPy and copied to the
+    device on the first call; later calls reuse that device array (never written: the executor
+    copies a result that shares its memory)."""
 
-    def __init__(self, op):
-        self.interp = Interpreter(op.attrs["body"])
+    def __init__(self, op, rt):
+        self.op, self.rt, self.value = op, rt, None
 
     def __call__(self, inputs: Sequence) -> list:
-        return self.interp.run(list(inputs))
+        if self.value is None:
+            op = self.op
+            self.value = self.rt.to_device(NUMPY_IMPL[op.code]([], [], op.attrs,
+                                                               op.outputs[0].type))
+        return [self.value]
+
+
+class BodyStep:
+    """A kernel the CUDA target cannot compile (float16): its body, op by op, with the array
+    library (a plan of library and source steps, so its constants are device arrays too)."""
+
+    def __init__(self, op, rt):
+        self.body = CudaExecutor(op.attrs["body"], {}, rt)
+
+    def __call__(self, inputs: Sequence) -> list:
+        return self.body(list(inputs))
 
 
 class CudaExecutor:
@@ -245,7 +263,9 @@ class CudaExecutor:
                 k, ck = plan[op]
                 step = KernelStep(op, k, ck, rt)
             elif op.code is G.KERNEL:
-                step = BodyStep(op)
+                step = BodyStep(op, rt)
+            elif op.code in SOURCES:
+                step = SourceStep(op, rt)
             else:
                 step = LibraryStep(op)
             self.steps.append((step, tuple(slots[v] for v in op.inputs),
@@ -253,6 +273,7 @@ class CudaExecutor:
         self.out_slots = tuple(slots[v] for v in graph.outputs)
         produced = {v for op in graph.ops if op.code is G.KERNEL for v in op.outputs}
         self.check_aliasing = any(v not in produced for v in graph.outputs)
+        self.sources = [step for step, _, _ in self.steps if isinstance(step, SourceStep)]
 
     def __call__(self, arrays: Sequence) -> list:
         rt = self.rt
@@ -263,24 +284,52 @@ class CudaExecutor:
                 for s, value in zip(outs, step([env[i] for i in ins])):
                     env[s] = value
         results = [env[s] for s in self.out_slots]
-        if self.check_aliasing:
+        if self.check_aliasing:  # no result shares memory with an argument or a kept constant
             xp = rt.xp
-            results = [r.copy() if any(xp.may_share_memory(r, a) for a in arrays) else r
+            kept = arrays + [s.value for s in self.sources]
+            results = [r.copy() if any(xp.may_share_memory(r, a) for a in kept) else r
                        for r in results]
         return results
 
 
+_pending: list[str] = []  # TRACEFUSE_NVRTC_GATE=batch: kernels waiting for flush_gate()
+_pending_lock = threading.Lock()
+GATE_BATCH = 64
+
+
 def gate(ck: CudaKernel, origin: Sequence[str]) -> None:
     """The compile gate: `ck` must compile to cubin for sm_80 and sm_90 with the runtime's
-    NVRTC options; a failure shows NVRTC's log and the user's lines the kernel came from."""
+    NVRTC options; a failure shows NVRTC's log and the user's lines the kernel came from.
+    In batch mode the kernel waits for `flush_gate()` (or for GATE_BATCH others)."""
     from . import nvrtc_gate
     from .cuda_render import NVRTC_OPTIONS
 
     reason = nvrtc_gate.unavailable()
     if reason is not None:
-        raise BackendUnavailableError(f"TRACEFUSE_NVRTC_GATE=1 but {reason}")
+        raise BackendUnavailableError(f"TRACEFUSE_NVRTC_GATE is on but {reason}")
     header = "".join(f"// from {loc}\n" for loc in origin)
-    nvrtc_gate.check_sources([header + ck.source], options=NVRTC_OPTIONS)
+    if config.nvrtc_gate() != "batch":
+        nvrtc_gate.check_sources([header + ck.source], options=NVRTC_OPTIONS)
+        return
+    with _pending_lock:
+        _pending.append(header + ck.source)
+        full = len(_pending) >= GATE_BATCH
+    if full:
+        flush_gate()
+
+
+def flush_gate() -> int:
+    """Compile the kernels waiting for the batch gate; raises NvrtcCompileError naming the
+    first that fails. Returns how many NVRTC compiles ran."""
+    with _pending_lock:
+        sources = list(_pending)
+        _pending.clear()
+    if not sources:
+        return 0
+    from . import nvrtc_gate
+    from .cuda_render import NVRTC_OPTIONS, combine_sources
+
+    return nvrtc_gate.check_batch(sources, combine_sources, options=NVRTC_OPTIONS)
 
 
 # --- the backends -------------------------------------------------------------------------------
@@ -318,7 +367,7 @@ class CudaBackend:
                 how += f" over {shape}, {ck.index_type} indices"
             notes.append(f"kernel @{op.attrs['name']} {op.attrs['kind']}: {how}; ops {ops}"
                          + (f"; from {', '.join(lines)}" if lines else ""))
-        if config.nvrtc_gate():
+        if config.nvrtc_gate() != "off":
             for op, k_ck in plan.items():
                 if k_ck is not None:
                     gate(k_ck[1], sorted({o.loc.short() for o in op.attrs["body"].ops

@@ -32,6 +32,7 @@ input whose strided extent would not), else `long long`.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -655,3 +656,16 @@ def render_cuda(k: LoopKernel, name: str = "kernel") -> CudaKernel:
         partials = ()
     source = "\n".join(parts)
     return CudaKernel(name, source, mapping, idx, kernels, strided_dims(k), flat, partials)
+
+
+def combine_sources(sources: list[str]) -> str:
+    """Several rendered modules as one program (for the compile gate): one preamble, each
+    module's kernels renamed apart, its `// from` lines kept above it."""
+    parts = [PREAMBLE]
+    for i, src in enumerate(sources):
+        head, sep, body = src.partition(PREAMBLE)
+        if not sep:
+            raise ValueError("combine_sources: a source without the tracefuse preamble")
+        body = re.sub(r'__global__ void (\w+)\(', rf'__global__ void \1__m{i}(', body)
+        parts.append(head + body)
+    return "\n".join(parts)

@@ -52,6 +52,8 @@ class TensorSpec:
 
     @classmethod
     def from_tensor(cls, x: Any, name: str | None = None) -> "TensorSpec":
+        if isinstance(x, Tensor) or is_gpu_array(x):  # no copy (CuPy refuses np.asarray)
+            return cls(x.shape, x.dtype, name)
         arr = np.asarray(x)
         return cls(arr.shape, arr.dtype, name)
 
@@ -406,7 +408,8 @@ class Function:
             out_paths = pytree.leaf_paths(out_treedef, "result")
             out_values = []
             for path, leaf in zip(out_paths, out_leaves):
-                if not isinstance(leaf, (Tracer, Tensor, np.ndarray, np.generic) + PY_SCALARS):
+                if not isinstance(leaf, (Tracer, Tensor, np.ndarray, np.generic) + PY_SCALARS) \
+                        and not is_gpu_array(leaf):
                     raise DTypeError(
                         f"{self.__name__} returned {path} = a {type(leaf).__name__}; a compiled "
                         "function may return arrays, Python numbers and tuples/lists/dicts of them")

@@ -89,7 +89,10 @@ def asarray(obj, /, *, dtype=None, device=None, copy: bool | None = None):
 
 def constant(value, dtype=None, device=None):
     """A tensor holding `value` (always copied). Dtypes are inferred as TensorFlow does: a Python
-    float becomes float32, a Python int int32, a bool bool; NumPy values keep their dtype."""
+    float becomes float32, a Python int int32, a bool bool; NumPy values keep their dtype. A CuPy
+    array stays on the GPU unless `device` says otherwise."""
+    if device is None and _device.is_gpu_array(value):
+        device = "gpu"
     device = _check_device(device)
     if isinstance(value, (_tensor.Tensor, Tracer)):
         return value if dtype is None else astype(value, dtype, copy=False)
@@ -119,7 +122,8 @@ def full(shape, fill_value, *, dtype=None, device=None):
     device = _check_device(device)
     shape = _shape(shape)
     d = _fill_dtype(fill_value, dtype)
-    value = np.asarray(fill_value, dtype=d.np).item() if not isinstance(fill_value, Tracer) else None
+    value = (np.asarray(_device.to_host(fill_value), dtype=d.np).item()
+             if not isinstance(fill_value, Tracer) else None)
     if current_builder() is not None:
         if value is None:
             return bind(G.BROADCAST_TO, (astype(fill_value, d),), Attrs(shape=shape))

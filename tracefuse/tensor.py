@@ -73,6 +73,9 @@ class Tensor(ArrayMethods):
     def __array__(self, dtype=None, copy=None):
         arr = self._array
         if _device.is_gpu_array(arr):
+            if copy is False:
+                raise ValueError("a GPU tensor has no host memory to view: np.asarray(t, "
+                                 "copy=False) cannot avoid a copy (t.numpy() makes one)")
             arr = arr.get()
             copy = False
         if dtype is not None and np.dtype(dtype) != arr.dtype:

@@ -2,7 +2,8 @@
 its `TensorType`, the one place both eager mode and the tracer do it.
 
 Python `bool`/`int`/`float` become *weak* 0-d values (NEP 50); NumPy scalars and arrays are
-strong and keep their dtype; anything with `__array__` (a `tx.Tensor`) is asked for its array.
+strong and keep their dtype; anything with `__array__` (a `tx.Tensor`) is asked for its array,
+and a CuPy array is copied to the host (a constant captured by a traced function).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..device import is_gpu_array
 from ..errors import DTypeError
 from . import dtypes as dt
 from .types import TensorType
@@ -43,6 +45,9 @@ def to_array(value: Any, what: str = "argument") -> tuple[np.ndarray, TensorType
         weak = False
     elif isinstance(value, PY_SCALARS):
         return scalar_array(value), scalar_type(value)
+    elif is_gpu_array(value):  # CuPy refuses np.asarray: an explicit device-to-host copy
+        arr = value.get()
+        weak = False
     else:
         if isinstance(value, (str, bytes)) or value is None:
             raise DTypeError(f"{what} is a {type(value).__name__}, not an array or number")

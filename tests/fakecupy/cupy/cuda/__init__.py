@@ -18,15 +18,32 @@ class CUDADriverError(RuntimeError):
     pass
 
 
+def _device_properties(device_id: int = 0) -> dict:
+    Device(device_id)
+    return {"name": b"fake CuPy device (CPU simulator)", "totalGlobalMem": 8 << 30,
+            "multiProcessorCount": _ATTRIBUTES["MultiProcessorCount"], "warpSize": 32,
+            "maxThreadsPerBlock": 1024, "major": 9, "minor": 0}
+
+
 runtime = types.SimpleNamespace(
     CUDARuntimeError=CUDARuntimeError,
     getDeviceCount=lambda: 1,
     getDevice=lambda: 0,
+    getDeviceProperties=_device_properties,
+    deviceSynchronize=lambda: None,
     runtimeGetVersion=lambda: 12080,
     driverGetVersion=lambda: 12080,
     is_hip=False,
 )
 driver = types.SimpleNamespace(CUDADriverError=CUDADriverError)
+
+
+def set_allocator(allocator=None) -> None:
+    pass
+
+
+def set_pinned_memory_allocator(allocator=None) -> None:
+    pass
 
 _ATTRIBUTES = {
     "MultiProcessorCount": 4,

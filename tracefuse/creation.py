@@ -20,7 +20,7 @@ import numpy as np
 from . import device as _device
 from . import tensor as _tensor
 from .dispatch import bind, type_of
-from .errors import BackendUnavailableError, DTypeError, user_location, with_location
+from .errors import DTypeError, user_location, with_location
 from .functions import astype, equal, add
 from .ir import Attrs, OpCode
 from .ir import dtypes as dt

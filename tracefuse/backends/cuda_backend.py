@@ -349,10 +349,10 @@ class CudaBackend:
                 continue
             k = lower_kernel(op)
             plan[op] = (k, render_cuda(k, op.attrs["name"])) if cuda_can_compile(k) else None
-        sources = tuple(ck.source for k_ck in plan.values() if k_ck for ck in k_ck[1:])
+        sources = tuple(k_ck[1].source for k_ck in plan.values() if k_ck is not None)
         n_lib = sum(op.code is not G.KERNEL for op in graph.ops)
-        notes = [f"CUDA ({self.name}): {len(plan)} kernels, {n_lib} library ops "
-                 "(matmul via cuBLAS, views, concat, argmax)"]
+        notes = [(f"CUDA ({self.name}): {len(plan)} kernels, {n_lib} library ops "
+                  "(matmul via cuBLAS, views, concat, argmax)")]
         for op, k_ck in plan.items():
             body = op.attrs["body"]
             ops = ", ".join(o.code.value for o in body.ops)

@@ -35,10 +35,8 @@ import math
 import re
 from dataclasses import dataclass
 
-import numpy as np
 
 from ..ir import OpCode
-from ..ir import dtypes as dt
 from ..ir.dtypes import DType
 from .loops import LoopKernel
 from .render import MIRROR, Renderer
@@ -264,18 +262,6 @@ class CudaRenderer(Renderer):
             if dst.itemsize < 4 or dst.kind == "u":  # via int64: wraps like NumPy's cast
                 return f"(({c_type(dst)})(long long)({text}))"
         return f"(({c_type(dst)})({text}))"
-
-    def identity(self, code: OpCode, d: DType) -> str:
-        if code in (G.SUM, G.ANY):
-            return self.literal(0, d)
-        if code in (G.PROD, G.ALL):
-            return self.literal(1, d)
-        if d.is_bool:
-            return "false" if code is G.MAX else "true"
-        if d.is_integer:
-            info = np.iinfo(d.np)
-            return self.literal(info.min if code is G.MAX else info.max, d)
-        return self.literal(-math.inf if code is G.MAX else math.inf, d)
 
     def combine(self, code: OpCode, d: DType, acc: str, value: str) -> str:
         if code is G.SUM:

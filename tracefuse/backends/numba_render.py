@@ -14,9 +14,7 @@ from __future__ import annotations
 import math
 
 from ..ir import OpCode
-from ..ir import dtypes as dt
 from ..ir.dtypes import DType
-from .loops import Node
 from .render import MIRROR as _MIRROR
 from .render import Renderer
 
@@ -86,20 +84,6 @@ class NumbaRenderer(Renderer):
         if dst.is_bool:
             return f"({text} != 0)"
         return f"{self.type_name(dst)}({text})"
-
-    def identity(self, code: OpCode, d: DType) -> str:
-        if code in (G.SUM, G.ANY):
-            return self.literal(0, d)
-        if code in (G.PROD, G.ALL):
-            return self.literal(1, d)
-        if d.is_bool:
-            return "False" if code is G.MAX else "True"
-        if d.is_integer:
-            import numpy as np
-
-            info = np.iinfo(d.np)
-            return self.literal(info.min if code is G.MAX else info.max, d)
-        return self.literal(-math.inf if code is G.MAX else math.inf, d)
 
     def combine(self, code: OpCode, d: DType, acc: str, value: str) -> str:
         if code is G.SUM:

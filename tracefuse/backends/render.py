@@ -22,6 +22,10 @@ combine the threads' partial results), and `begin_flat_stores` / `begin_row_pass
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from ..ir import OpCode
 from ..ir import dtypes as dt
 from ..ir.dtypes import DType
@@ -55,7 +59,6 @@ class Renderer:
     def _maxmin(self, is_max: bool, a: str, b: str, d: DType) -> str: raise NotImplementedError
     def _mixed_sign_compare(self, code: OpCode, args: list[str], dtypes) -> str: raise NotImplementedError
     def cast(self, text: str, src: DType, dst: DType) -> str: raise NotImplementedError
-    def identity(self, code: OpCode, d: DType) -> str: raise NotImplementedError
     def combine(self, code: OpCode, d: DType, acc: str, value: str) -> str: raise NotImplementedError
     def begin_function(self, name: str, params: list[str], parallel: bool) -> None: raise NotImplementedError
     def begin_loop(self, var: str, start: str, stop: str, parallel: bool, step: str = "1") -> None: raise NotImplementedError
@@ -65,6 +68,19 @@ class Renderer:
     def load(self, array: str, index: list[str]) -> str: raise NotImplementedError
     def store(self, array: str, index: list[str], text: str) -> None: raise NotImplementedError
     def declare_partials(self, var: str, count: str, d: DType) -> None: raise NotImplementedError
+
+    def identity(self, code: OpCode, d: DType) -> str:
+        """The starting value of a reduction's accumulator."""
+        if code in (G.SUM, G.ANY):
+            return self.literal(0, d)
+        if code in (G.PROD, G.ALL):
+            return self.literal(1, d)
+        if d.is_bool:
+            return self.literal(code is not G.MAX, d)  # max starts False, min True
+        if d.is_integer:
+            info = np.iinfo(d.np)
+            return self.literal(info.min if code is G.MAX else info.max, d)
+        return self.literal(-math.inf if code is G.MAX else math.inf, d)
 
     # --- the op semantics every target shares ------------------------------------------------
     def expr(self, n: Node, args: list[str]) -> str:

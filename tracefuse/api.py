@@ -25,9 +25,10 @@ import numpy as np
 from . import config
 from .backends import CompileOptions, LoweredGraph, get_backend
 from .device import is_gpu_array
-from .errors import (BackendUnavailableError, DTypeError, RetraceWarning, SignatureError,
-                     TracefuseError, user_location, with_location)
+from .errors import (BackendUnavailableError, ConcretizationError, DTypeError, Loc,
+                     RetraceWarning, SignatureError, TracefuseError, user_location, with_location)
 from .ir import TensorType, print_graph
+from .ir.printer import sanitize_name
 from .ir import dtypes as dt
 from .ir.convert import PY_SCALARS
 from .passes import build_pipeline, dump_stages, run_pipeline
@@ -38,6 +39,31 @@ from .tracer.tracer import GraphBuilder, Tracer, current_builder, tracing
 _PY_KEYS = {bool: ((), np.dtype(bool), True), int: ((), np.dtype(np.int64), True),
             float: ((), np.dtype(np.float64), True)}
 _PY_NAMES = {bool: "Python bool", int: "Python int", float: "Python float"}
+
+
+def _none_paths(names: tuple, treedef: Any) -> list[str]:
+    """The argument paths that are None (empty pytree nodes), for error hints."""
+    out: list[str] = []
+
+    def walk(td: Any, prefix: str) -> None:
+        if td == pytree.LEAF:
+            return
+        kind = td[0]
+        if kind == "none":
+            out.append(prefix)
+        elif kind in ("tuple", "list"):
+            for i, c in enumerate(td[1:]):
+                walk(c, f"{prefix}[{i}]")
+        elif kind == "dict":
+            for k, c in zip(td[1], td[2:]):
+                walk(c, f"{prefix}[{k!r}]")
+        elif kind == "namedtuple":
+            for name, c in zip(td[1]._fields, td[2:]):
+                walk(c, f"{prefix}.{name}")
+
+    for name, sub in zip(names, treedef[1:]):
+        walk(sub, name)
+    return out
 
 
 class TensorSpec:
@@ -285,6 +311,8 @@ class Function:
                     # data lives is the backend's business (gpu copies host inputs over)
                     leaf_keys.append((leaf.shape, np.dtype(leaf.dtype), False))
                 elif t in _PY_KEYS:
+                    if t is int and not -(2**63) <= leaf < 2**63:
+                        raise self._int_error(names, treedef, i, leaf)
                     leaf_keys.append(_PY_KEYS[t])
                 elif isinstance(leaf, np.generic):
                     leaf_keys.append(((), leaf.dtype, False))
@@ -307,8 +335,20 @@ class Function:
             raise
         return key, leaves, names
 
+    def _int_error(self, names, treedef, i, leaf) -> OverflowError:
+        path = self._paths(names, treedef)[i]
+        return OverflowError(with_location(
+            f"{self.__name__}(): argument {path} is the Python int {leaf}, which does not fit "
+            f"int64 (Python ints are passed as int64); pass np.uint64({leaf}) or an array of the "
+            "dtype you need", user_location()))
+
     def _leaf_error(self, names, treedef, i, leaf) -> TracefuseError:
         path = self._paths(names, treedef)[i]
+        if isinstance(leaf, Tracer):
+            return ConcretizationError(with_location(
+                f"{self.__name__}(): argument {path} is a traced value (a Tracer) that escaped the "
+                "@tx.function trace that made it (through a global, a closure or an attribute); "
+                "return arrays from a compiled function and pass those instead", user_location()))
         return DTypeError(with_location(
             f"{self.__name__}(): argument {path} is a {type(leaf).__name__}, not an array or a "
             "number; pass arrays (tx.Tensor, NumPy), Python scalars, or tuples/lists/dicts of "
@@ -331,9 +371,18 @@ class Function:
         for path, leaf, spec in zip(paths, leaves, self._spec_leaves):
             if type(leaf) in _PY_KEYS or isinstance(leaf, np.generic):
                 shape, dtype = (), spec.dtype.np  # scalars convert to the spec's dtype
+                try:
+                    with np.errstate(all="ignore"):
+                        np.asarray(leaf, dtype=dtype)
+                except (OverflowError, ValueError, TypeError) as e:
+                    raise SignatureError(with_location(
+                        f"{self.__name__}(): argument {path} = {leaf!r} cannot be converted to "
+                        f"{spec}: {e}", user_location())) from None
             elif isinstance(leaf, (Tensor, np.ndarray)) or is_gpu_array(leaf):
                 shape, dtype = leaf.shape, np.dtype(getattr(leaf, "_array", leaf).dtype)
             else:
+                if isinstance(leaf, Tracer):
+                    raise self._leaf_error(names, treedef, len(keys), leaf)
                 raise SignatureError(with_location(
                     f"{self.__name__}(): argument {path} is a {type(leaf).__name__}, expected "
                     f"an array matching {spec}", user_location()))
@@ -397,22 +446,31 @@ class Function:
             except TypeError as e:
                 raise DTypeError(with_location(f"{self.__name__}(): argument {path}: {e}",
                                                user_location())) from None
-        builder = GraphBuilder(self.__name__, backend.device)
+        builder = GraphBuilder(sanitize_name(self.__name__), backend.device)
         tracers = [builder.new_input(t) for t in in_types]
         values = pytree.unflatten(treedef, tracers)
         call_args, call_kwargs = self._rebuild(names, values, static)
         self.trace_count += 1
         with tracing(builder):
-            out = self.python_function(*call_args, **call_kwargs)
+            try:
+                out = self.python_function(*call_args, **call_kwargs)
+            except Exception as e:  # the user's own exception, unchanged, perhaps with a hint
+                nones = _none_paths(names, treedef)
+                if nones and isinstance(e, (TypeError, AttributeError)):
+                    e.add_note(f"note: {self.__name__} was traced with None for "
+                               f"{', '.join(nones)}; tracefuse passes None through as an "
+                               "empty structure, not an array")
+                raise
             out_leaves, out_treedef = pytree.flatten(out)
             out_paths = pytree.leaf_paths(out_treedef, "result")
             out_values = []
             for path, leaf in zip(out_paths, out_leaves):
                 if not isinstance(leaf, (Tracer, Tensor, np.ndarray, np.generic) + PY_SCALARS) \
                         and not is_gpu_array(leaf):
-                    raise DTypeError(
+                    raise DTypeError(with_location(
                         f"{self.__name__} returned {path} = a {type(leaf).__name__}; a compiled "
-                        "function may return arrays, Python numbers and tuples/lists/dicts of them")
+                        "function may return arrays, Python numbers and tuples/lists/dicts of "
+                        "them", self._def_location()))
                 out_values.append(builder.lift(leaf, what=path))
         traced = builder.build(out_values)
         result = run_pipeline(traced, build_pipeline(options), verify_each=config.verify_passes())
@@ -426,8 +484,12 @@ class Function:
             texts = [("traced", print_graph(traced))]
             texts += [(name, print_graph(graph)) for name, graph in result.after]
             texts += [(f"kernel{i}", src) for i, src in enumerate(lowered.kernels)]
-            dump_stages(folder, f"{self.__name__}.{self.trace_count}", texts)
+            dump_stages(folder, f"{sanitize_name(self.__name__)}.{self.trace_count}", texts)
         return cf
+
+    def _def_location(self) -> Loc | None:
+        code = getattr(inspect.unwrap(self.python_function), "__code__", None)
+        return Loc(code.co_filename, code.co_firstlineno) if code is not None else None
 
     def _rebuild(self, names, values, static) -> tuple[list, dict]:
         given = dict(zip(names, values))

@@ -4,7 +4,8 @@ A trace is thread-local: `tracing(builder)` makes `builder` the current trace of
 so creation functions (`tx.zeros`) called inside a traced function add ops to it, and two
 threads can trace at once. A Tracer knows its static type (shape, dtype) but not its value:
 asking for one (`bool(t)`, `float(t)`, `np.asarray(t)`, a Python `if`) raises
-`ConcretizationError` naming the user's line.
+`ConcretizationError` naming the user's line. So does any use of a Tracer after its trace has
+ended (one kept in a global, say): ops are recorded only into the trace in progress.
 
 Anything that is not a Tracer of the current trace (a `tx.Tensor`, a NumPy array captured from a
 closure, a Python scalar) enters the graph as a `constant` op; arrays are copied at trace time,
@@ -19,7 +20,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..arraymethods import ArrayMethods
-from ..errors import ConcretizationError, concretization_error, user_location
+from ..errors import ConcretizationError, DTypeError, concretization_error, user_location, with_location
 from ..ir import Attrs, Graph, Literal, Op, OpCode, TensorType, Value, infer_type
 from ..ir.convert import to_array
 from ..ir.verifier import verify
@@ -50,6 +51,8 @@ class Tracer(ArrayMethods):
         return f"Tracer<{self._value.type}>"
 
     def _concrete(self, what: str):
+        if self._builder.finished:
+            self._builder._check_active()  # the clearer error: this value escaped its trace
         raise concretization_error(what, user_location())
 
     def __bool__(self):
@@ -89,6 +92,18 @@ class GraphBuilder:
         self.inputs: list[Value] = []
         self.ops: list[Op] = []
         self._lifted: dict[int, tuple[Any, Value]] = {}  # id(array) -> (array, constant value)
+        self.finished = False  # set when the trace ends (returned or raised)
+
+    def _check_active(self) -> None:
+        """Ops may only be recorded while this trace is the current one of this thread: a
+        Tracer kept past its trace (in a global, a closure, an attribute) is refused."""
+        if current_builder() is not self:
+            when = "after that trace ended" if self.finished else "outside that trace"
+            raise ConcretizationError(with_location(
+                f"a traced value of @tx.function {self.name} was used {when}. It escaped the "
+                "function through a global, a closure, an attribute or a container; a traced "
+                "value only exists while its function is being traced. Return it from the "
+                "function instead and use the returned array", user_location()))
 
     def new_input(self, type: TensorType) -> Tracer:
         v = Value(type)
@@ -109,7 +124,10 @@ class GraphBuilder:
         hit = self._lifted.get(key)
         if hit is not None and hit[0] is x:
             return hit[1]
-        arr, t = to_array(x, what)
+        try:
+            arr, t = to_array(x, what)
+        except DTypeError as e:
+            raise DTypeError(with_location(str(e), user_location())) from None
         attrs = Attrs(value=Literal(arr), weak=True) if t.weak else Attrs(value=Literal(arr))
         v = self._append(OpCode.CONSTANT, (), attrs, t, user_location())
         if not t.weak:
@@ -117,6 +135,7 @@ class GraphBuilder:
         return v
 
     def bind(self, code: OpCode, args: Sequence[Any], attrs: Mapping = Attrs()) -> Tracer:
+        self._check_active()
         loc = user_location()
         values = tuple(self.lift(a) for a in args)
         out_type = infer_type(code, [v.type for v in values], attrs, loc)
@@ -151,3 +170,4 @@ def tracing(builder: GraphBuilder):
         yield builder
     finally:
         stack.pop()
+        builder.finished = True

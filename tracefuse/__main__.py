@@ -1,4 +1,4 @@
-"""The command line: `python -m tracefuse demo | ir FILE | bench | cache info|clear`.
+"""The command line: `python -m tracefuse demo | ir FILE | bench | fuzz | cache info|clear`.
 
 - `demo`: a few eager ops, then a compiled function, its IR at each stage, and its result
   checked against NumPy. Exits non-zero if any result disagrees.
@@ -123,6 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     from .bench.runner import add_arguments as add_bench_arguments
 
     add_bench_arguments(p_bench)
+    p_fuzz = sub.add_parser("fuzz", help="differential fuzzing: random programs vs NumPy (tracefuse/fuzz.py)")
+    from .fuzz import add_arguments as add_fuzz_arguments
+
+    add_fuzz_arguments(p_fuzz)
     args = parser.parse_args(argv)
     if args.command == "demo":
         from . import config
@@ -143,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
                 folder, n, size = kernel_cache.folder_info(name)
                 print(f"{what}: {folder}\n  {n} files, {size / 2**20:.1f} MiB")
         return 0
+    if args.command == "fuzz":
+        from . import fuzz
+
+        return fuzz.main(args)
     if args.command == "bench":
         from .bench.runner import run_from_args
 

@@ -196,6 +196,11 @@ class _Fuser:
         for g in reducing:
             if {axes.find(a) for a in g.space} != space:
                 return "the reductions would run over a different iteration space"
+        empty = {a for a in space if axes.size[a] == 0 and a not in reduced}
+        if empty and any(not empty & {a for a in axes.root_map(m) if a is not None}
+                         for m in list(maps.values()) + [result]):
+            # an empty loop would never write a value that does not run along the empty axis
+            return "an empty iteration space would leave a non-empty value unwritten"
         return _Plan(groups, axes, result, reduced, space)
 
     def _broadcast_map(self, op: Op, axes: Axes, maps, reduced: set[int]) -> Map | str:

@@ -1,0 +1,73 @@
+"""Regression tests for what the differential fuzzer (tracefuse/fuzz.py) found: each is the
+minimal program, run on every backend. Bugs not fixed yet are strict xfails on the backends
+they break (an XPASS fails: remove the mark when the bug is fixed). docs/reliability.md lists
+them with the fuzz runs that found them."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import tracefuse as tx
+from oracle import assert_same
+
+ALL = ("numpy", "cpu", "gpu-sim")
+
+
+def broken_on(*backends, reason):
+    return [pytest.param(b, marks=pytest.mark.xfail(strict=True, reason=reason))
+            if b in backends else b for b in ALL]
+
+
+def run(fn, backend, *args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tx.function(fn, backend=backend)(*args)
+
+
+@pytest.mark.parametrize("backend", ALL)
+def test_empty_kernel_still_writes_its_0d_result(backend):
+    """Fixed (passes/fuse.py): a 0-d result joined an elementwise kernel whose iteration space
+    was empty (a size-0 sibling result), so the loop never wrote it (uninitialized memory)."""
+    x0 = np.zeros((0,), np.uint32)
+    x1 = np.array(0, np.int16)
+
+    def f(x0, x1):
+        v = tx.bitwise_left_shift(x1, True)
+        return tx.equal(x0, tx.clip(v, 0, 3)), tx.abs(v)
+
+    got = run(f, backend, x0, x1)
+    assert_same(got[0], np.zeros((0,), bool))
+    assert_same(got[1], np.int16(0))
+
+
+@pytest.mark.parametrize("backend", broken_on(
+    "cpu", "gpu-sim", reason="a sum and a max (or min) over the same axes in one reduction "
+    "kernel: the sum is accumulated once per element (loop lowering, tracefuse/backends)"))
+def test_sum_and_max_in_one_reduction_kernel(backend):
+    x = np.array([1.0, 2.0])
+    assert_same(run(lambda x: tx.sum(x) + tx.max(x), backend, x), np.float64(5.0))
+
+
+@pytest.mark.parametrize("backend", broken_on(
+    "cpu", "gpu-sim", reason="mean + min in one reduction kernel: the same bug (the mean's sum "
+    "is accumulated once per element)"))
+def test_mean_and_min_in_one_reduction_kernel(backend):
+    x = np.array([1.0, 2.0])
+    assert_same(run(lambda x: tx.mean(x) + tx.min(x), backend, x), np.float64(2.5))
+
+
+@pytest.mark.parametrize("backend", broken_on(
+    "cpu", "gpu-sim", reason="x - x on ints simplifies to a constant (simplify runs after fold-constants); a kernel that reshapes "
+    "that constant fails to lower: KeyError in tracefuse/backends/loops.py lower_op"))
+def test_reshape_of_a_simplified_constant(backend):
+    x = np.array(-5, np.int32)
+    assert_same(run(lambda x: tx.reshape(x - x, (1,)), backend, x), np.zeros(1, np.int32))
+
+
+@pytest.mark.parametrize("backend", broken_on(
+    "cpu", "gpu-sim", reason="x ^ x on ints simplifies to a constant; a kernel that flips "
+    "(slices) that constant fails: NotImplementedError: no template for slice"))
+def test_flip_of_a_simplified_constant(backend):
+    x = np.array([3], np.uint64)
+    assert_same(run(lambda x: tx.flip(x ^ x), backend, x), np.zeros(1, np.uint64))

@@ -686,30 +686,12 @@ def available_backends(wanted: Sequence[str] = ("numpy", "cpu", "gpu-sim", "gpu"
 # Bugs found by the fuzzer and not fixed yet, each with a strict-xfail regression test in
 # tests/fuzz/test_regressions.py. `known_bug` recognizes a failure as one of them, so the CI
 # test skips it and the CLI labels it. Remove an entry when its bug is fixed.
-_REDUCE_FAMILIES = ({"reduce_max", "reduce_min"}, {"reduce_all", "reduce_any"})
-
-
 def known_bug(prog: Program, mode: str, message: str) -> str | None:
     """The name of the known, unfixed bug this failure of `mode` is, or None."""
-    import re
-
     if mode in ("eager", "numpy"):
         return None
     if ("KeyError" in message and "lower_op" in message) or "no template for slice" in message:
         return "view-of-simplified-constant (a reshape/slice of a constant in a kernel)"
-    try:
-        import tracefuse as tx
-
-        f_tx, _ = prog.functions()
-        with np.errstate(all="ignore"):
-            fused = tx.function(f_tx, backend="numpy").get_concrete_function(
-                *prog.make_inputs()).ir("fused")
-    except Exception:  # noqa: BLE001
-        return None
-    for body in fused.split("\nkernel @")[1:]:
-        kinds = set(re.findall(r"= (reduce_[a-z]+) ", body))
-        if len(kinds) > 1 and not any(kinds <= fam for fam in _REDUCE_FAMILIES):
-            return "mixed-reductions-in-one-kernel (" + ", ".join(sorted(kinds)) + ")"
     return None
 
 

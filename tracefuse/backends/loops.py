@@ -210,7 +210,19 @@ class _Lowering:
                 m = tuple(self.axes.new(d) for d in v.type.shape)
             red = op.attrs["axes"]
             for a in red:
-                if m[a] is not None and self.axes.find(m[a]) not in self.reduced:
+                if m[a] is None or self.axes.find(m[a]) in self.reduced:
+                    continue
+                # every reduction of a kernel walks the same reduced space: an axis not yet
+                # reduced joins an already reduced one of the same size that this value does
+                # not use (sum(x) + max(x) is one pass over x, not a pass per element of x)
+                mine = {self.axes.find(b) for b in m if b is not None}
+                size = self.axes.size[self.axes.find(m[a])]
+                joins = [r for r in dict.fromkeys(self.axes.find(r) for r in self.red_order)
+                         if self.axes.size[r] == size and r not in mine]
+                if joins:
+                    root = self.axes.union(joins[0], m[a])
+                    self.reduced = {self.axes.find(r) for r in self.reduced} | {root}
+                else:
                     self.reduced.add(self.axes.find(m[a]))
                     self.red_order.append(self.axes.find(m[a]))
             arg = self.operand(v, m, v.type.shape)

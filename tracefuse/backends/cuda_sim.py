@@ -15,9 +15,16 @@ errlen)`, CUDA's own parameter convention (an array of pointers to each argument
 
 Builds are cached: in this process by key, and on disk as `<cache dir>/sim/sim_<key>.so` (with
 the compiled source `sim_<key>.cu` beside it), key = SHA-256 of source + wrapper + shim +
-compiler version + flags. A build is written to a temporary name and renamed into place, so
-processes racing on the same key are safe; a cached library that fails to load is rebuilt with
-a warning; the folder is kept under `TRACEFUSE_CACHE_MAX_MB` like the kernel cache's. Flags: `-std=c++17 -O1 -fPIC -shared -fvisibility=hidden -fno-strict-aliasing
+compiler version + flags. A build is written to a temporary name and renamed into place, and
+then its record `sim_<key>.sha256` (size and SHA-256 of the library, also written atomically);
+building, checking and loading one key hold an `flock` on `sim_<key>.lock`, so processes racing
+on a key build it once and never pair one's library with another's record. A library is
+dlopen'ed only when it matches its record: a truncated, zeroed or garbage file (or a non-ELF
+file with no record) is rebuilt with a warning, never loaded (an ELF file with no record, an
+older tracefuse's, is rebuilt quietly); one that still fails to load is rebuilt with a warning
+too. The folder is private (the kernel cache's rule, `kernel_cache.private_folder`: a
+folder others can write to is refused) and kept under `TRACEFUSE_CACHE_MAX_MB` like the kernel
+cache's. Flags: `-std=c++17 -O1 -fPIC -shared -fvisibility=hidden -fno-strict-aliasing
 -ffp-contract=off -fno-weak` (no FMA contraction and no fast-math: results round as NumPy's
 do).
 
@@ -54,6 +61,7 @@ launching from one library at once (they take turns).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import hashlib
@@ -255,7 +263,8 @@ class _Library:
 
 
 def _folder() -> str:
-    from .kernel_cache import _usable_folder  # the kernel cache's private-folder rule
+    from .kernel_cache import _usable_folder  # the kernel cache's private-folder rule (refuses
+    # a folder others can write to, with a warning and a private temporary one instead)
 
     return _usable_folder(os.path.join(config.cache_dir(), "sim"))
 
@@ -279,6 +288,51 @@ def _write_atomic(path: str, data: str) -> None:
     with open(tmp, "w") as f:
         f.write(data)
     os.replace(tmp, path)
+
+
+def _same_text(path: str, text: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read() == text
+    except OSError:
+        return False
+
+
+def _record_path(so: str) -> str:
+    return so[:-3] + ".sha256"
+
+
+def _digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return f"{os.path.getsize(path)} {h.hexdigest()}\n"
+
+
+_NO_RECORD = "no record"  # an ELF file built by an older tracefuse, or an interrupted build
+
+
+def _damage(so: str) -> str | None:
+    """None when library `so` matches the record written after it was built; else why not."""
+    try:
+        with open(_record_path(so)) as f:
+            record = f.read()
+    except FileNotFoundError:
+        try:
+            with open(so, "rb") as f:
+                elf = f.read(4) == b"\x7fELF"
+        except OSError:
+            elf = False
+        return _NO_RECORD if elf else "it is not a shared library, and it has no record"
+    try:
+        actual = _digest(so)
+    except OSError as e:
+        return f"it cannot be read: {e}"
+    if actual != record:
+        return (f"its size and SHA-256 ({actual.strip()}) are not the ones recorded when it was "
+                f"built ({record.strip()[:90] or 'an empty record'}): truncated or damaged")
+    return None
 
 
 def _offending_lines(stderr: str, path: str, text: str, user_lines: int) -> str:
@@ -309,8 +363,8 @@ def _precompiled_shim(cxx: str, flags: tuple[str, ...], folder: str) -> str:
     key = hashlib.sha256("\0".join([text, _compiler_version(cxx), *flags]).encode()).hexdigest()
     header = os.path.join(folder, f"shim_{key[:20]}.h")
     gch = header + ".gch"
-    if os.path.exists(gch) and os.path.exists(header):
-        return header
+    if os.path.exists(gch) and _same_text(header, text):
+        return header  # (g++ checks a .gch itself and parses the header where it is not valid)
     try:
         _write_atomic(header, text)
         tmp = f"{gch}.{os.getpid()}.{threading.get_ident()}.tmp"
@@ -356,6 +410,7 @@ def _build(cxx: str, flags: Sequence[str], text: str, user_lines: int, folder: s
             raise SimBuildError(f"gpu-sim: {os.path.basename(cxx)} could not compile the kernel "
                                 f"source ({src}):\n{err}" + (f"\n\n{shown}" if shown else ""))
         os.replace(tmp, so)
+        _write_atomic(_record_path(so), _digest(so))  # after the library: a record vouches
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
@@ -369,12 +424,12 @@ def _evict(folder: str, keep: str) -> None:
     kernel_cache does for its folder). Removing a library some process has loaded is safe."""
     entries: dict[str, list[tuple[float, int, str]]] = {}
     for f in os.listdir(folder):
-        if f.startswith("sim_") and f.endswith((".so", ".cu")):
+        if f.startswith("sim_") and f.endswith((".so", ".cu", ".sha256", ".lock")):
             try:
                 st = os.stat(os.path.join(folder, f))
             except OSError:
                 continue
-            entries.setdefault(f[4:-3], []).append((st.st_atime, st.st_size, f))
+            entries.setdefault(f[4:].split(".")[0], []).append((st.st_atime, st.st_size, f))
     total = sum(size for files in entries.values() for _, size, _ in files)
     limit = config.cache_max_bytes()
     for key, files in sorted(entries.items(), key=lambda kv: max(t for t, _, _ in kv[1])):
@@ -418,30 +473,46 @@ def _library(text: str, user_lines: int, names: Sequence[str], sanitize: bool) -
         lib = _loaded.get(key)
         if lib is not None:
             return lib
+        from .kernel_cache import _file_lock  # an flock per key, across processes
+
         folder = _folder()
         so = os.path.join(folder, f"sim_{key}.so")
-        if not os.path.exists(so):
-            _build(cxx, flags, text, user_lines, folder, key)
-        try:
-            dll = _open(so, names)
-        except (OSError, AttributeError) as e:
-            warnings.warn(f"tracefuse gpu-sim: cached library {so} did not load ({e}); "
-                          "rebuilding it", RuntimeWarning, stacklevel=3)
-            try:
-                os.remove(so)
-            except OSError:
-                pass
-            _build(cxx, flags, text, user_lines, folder, key)
-            # through a fresh name: the dynamic loader may still hold the broken file by name
-            fresh = f"{so}.{os.getpid()}.load"
-            shutil.copyfile(so, fresh)
-            try:
-                dll = _open(fresh, names)
-            finally:
-                os.remove(fresh)
+        with _file_lock(os.path.join(folder, f"sim_{key}.lock")):
+            dll = _load_or_build(cxx, flags, text, user_lines, names, folder, key, so)
         lib = _Library(so, dll, threading.Lock())
         _loaded[key] = lib
         return lib
+
+
+def _load_or_build(cxx: str, flags: Sequence[str], text: str, user_lines: int,
+                   names: Sequence[str], folder: str, key: str, so: str) -> ctypes.CDLL:
+    """The library of `key`: the cached one where it matches its record, else built first.
+    (The caller holds the key's flock.)"""
+    if os.path.exists(so):
+        damage = _damage(so)
+        if damage is not None:  # never dlopen'ed: a garbage ELF file can crash the loader
+            if damage is not _NO_RECORD:  # (an unrecorded library is rebuilt quietly)
+                warnings.warn(f"tracefuse gpu-sim: cached library {so} did not load ({damage}); "
+                              "rebuilding it", RuntimeWarning, stacklevel=4)
+            with contextlib.suppress(OSError):
+                os.remove(so)
+    if not os.path.exists(so):
+        _build(cxx, flags, text, user_lines, folder, key)
+    try:
+        return _open(so, names)
+    except (OSError, AttributeError) as e:
+        warnings.warn(f"tracefuse gpu-sim: cached library {so} did not load ({e}); "
+                      "rebuilding it", RuntimeWarning, stacklevel=4)
+        with contextlib.suppress(OSError):
+            os.remove(so)
+        _build(cxx, flags, text, user_lines, folder, key)
+        # through a fresh name: the dynamic loader may still hold the broken file by name
+        fresh = f"{so}.{os.getpid()}.load"
+        shutil.copyfile(so, fresh)
+        try:
+            return _open(fresh, names)
+        finally:
+            os.remove(fresh)
 
 
 def library_path(source: str, kernels: Mapping[str, Sequence[str]], *,

@@ -5,18 +5,38 @@ rank, broadcast pattern, flags). The key is the SHA-256 of that text plus the ve
 tracefuse, Numba and NumPy. On disk, each kernel is a small Python module
 `<cache dir>/kernels/tf_<key>.py`, written once (atomically: a temporary file renamed into
 place; a second process racing to write the same key loses harmlessly), and imported with
-Numba's own `cache=True`, which keeps the machine code beside it. The folder is created
-private (0700). A damaged entry is rebuilt with a warning; the folder is kept under
+Numba's own `cache=True`, which keeps the machine code beside it. The folder is kept under
 `TRACEFUSE_CACHE_MAX_MB` (least recently used kernels go first). `python -m tracefuse cache
 info | clear` shows or empties it.
+
+Damage: a module whose text is not its source (truncated, zeroed, garbage) is rewritten with a
+warning; a Numba cache file (`.nbi` / `.nbc`) that does not load is removed with a warning and
+the kernel recompiled. Numba's loads and saves of one kernel's cache files are serialized
+across processes with an `flock` on `__pycache__/tf_<key>.lock` (Numba alone can pair one
+process's index with another's data file when both compile one module at once).
+
+Safety (`private_folder`, used by every folder of the cache dir: `kernels/`, `sim/`,
+`nvrtc/`): loading a module or a library from the cache runs its code, so the cache must be
+writable by this user only. Folders tracefuse creates (the base cache dir, its missing
+parents, each subfolder) are created 0700. The base cache dir and the subfolder must be
+directories owned by this user (the effective uid: root's cache must be root's) and not
+writable by group or others; otherwise they are **refused**: this process does not read or
+write them, warns once (one line: what is wrong, the path, how to fix it) and uses a private
+temporary folder instead (`<tmp>/tracefuse-<uid>/<subfolder>`, itself checked; where someone
+else made that one, a fresh `mkdtemp` folder). The same fallback, with a `cannot use` warning,
+serves a cache dir that cannot be created or written. Nothing is ever loaded from a refused
+folder. Folders above the base (`~/.cache`, `/tmp`) are not checked: 0755 or a sticky 1777
+there is normal. `TRACEFUSE_CACHE_DIR=/tmp` itself is refused (writable by others).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
 import os
+import stat
 import sys
 import tempfile
 import threading
@@ -51,29 +71,103 @@ def _folder() -> str:
     return _usable_folder(os.path.join(config.cache_dir(), "kernels"))
 
 
-@functools.lru_cache(maxsize=8)
-def _usable_folder(folder: str) -> str:
-    """`folder`, created private; or, if it cannot be used, a private temporary one (warned
-    about once)."""
+def _make_private(folder: str) -> None:
+    """Create `folder` and its missing parents, each 0700 (os.makedirs' `mode` does not apply
+    to the parents it creates)."""
+    missing = []
+    path = os.path.abspath(folder)
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:  # another process made it first: checked below like any other
+            continue
+        os.chmod(path, 0o700)  # the umask may have taken bits away; never adds any
+
+
+def unsafe_reason(path: str) -> str | None:
+    """Why `path` (an existing folder) must not hold code this process loads: a one-line
+    message saying what is wrong, the path and how to fix it; None if it is private."""
+    st = os.stat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise NotADirectoryError(f"{path} is not a directory")
+    if st.st_uid != os.geteuid():
+        return (f"tracefuse: refusing the cache folder {path}: it is owned by uid {st.st_uid}, "
+                f"not by this user (uid {os.geteuid()}), and loading compiled code from it would "
+                f"run code they can put there; fix: remove it or set TRACEFUSE_CACHE_DIR to a "
+                f"folder of your own")
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        who = " and ".join(w for w, bit in (("group", stat.S_IWGRP), ("others", stat.S_IWOTH))
+                           if st.st_mode & bit)
+        return (f"tracefuse: refusing the cache folder {path}: it is writable by {who} "
+                f"(mode {stat.S_IMODE(st.st_mode):04o}), and loading compiled code from it "
+                f"would run code they can put there; fix: chmod 700 {path} or set "
+                f"TRACEFUSE_CACHE_DIR to a private folder")
+    return None
+
+
+def private_folder(folder: str) -> tuple[str | None, str | None]:
+    """(`folder`, None) when `folder` (a subfolder of the cache dir) is safe to load code from,
+    creating it and its missing parents 0700; else (None, a one-line reason): refused (not
+    owned by this user, writable by group or others; the base cache dir, `folder`'s parent, is
+    checked too) or unusable (cannot be created or written)."""
+    base = os.path.dirname(os.path.abspath(folder))
     try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        if not os.access(folder, os.W_OK):
+        _make_private(base)
+        reason = unsafe_reason(base)  # before making anything inside it
+        if reason is None:
+            _make_private(folder)
+            reason = unsafe_reason(folder)
+        if reason:
+            return None, reason
+        if not os.access(folder, os.W_OK | os.X_OK):
             raise PermissionError(f"{folder} is not writable")
     except OSError as e:
-        fallback = os.path.join(tempfile.gettempdir(), f"tracefuse-{os.getuid()}", "kernels")
-        warnings.warn(f"tracefuse: cannot use the kernel cache {folder} ({e}); using {fallback} "
-                      "for this process (set TRACEFUSE_CACHE_DIR to a writable folder)",
-                      RuntimeWarning, stacklevel=4)
-        os.makedirs(fallback, mode=0o700, exist_ok=True)
-        folder = fallback
+        return None, (f"tracefuse: cannot use the kernel cache {folder} ({e}); set "
+                      "TRACEFUSE_CACHE_DIR to a writable folder")
+    return folder, None
+
+
+def _fallback(name: str) -> str:
+    """A private temporary folder for subfolder `name`: `<tmp>/tracefuse-<uid>/<name>`, unless
+    someone else owns or can write that (a shared sticky /tmp), then a fresh mkdtemp one."""
+    folder, _ = private_folder(
+        os.path.join(tempfile.gettempdir(), f"tracefuse-{os.geteuid()}", name))
+    if folder is None:
+        folder = os.path.join(tempfile.mkdtemp(prefix="tracefuse-"), name)
+        os.mkdir(folder, 0o700)
     return folder
+
+
+@functools.lru_cache(maxsize=8)
+def _usable_folder(folder: str) -> str:
+    """`folder`, created private; or, if it is refused or cannot be used, a private temporary
+    one (warned about once)."""
+    usable, reason = private_folder(folder)
+    if usable is not None:
+        return usable
+    fallback = _fallback(os.path.basename(folder))
+    warnings.warn(f"{reason}; using {fallback} for this process", RuntimeWarning, stacklevel=4)
+    return fallback
 
 
 def _write_once(path: str, source: str) -> None:
     if os.path.exists(path):
-        with open(path) as f:
-            if f.read() == source:
-                return
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                if f.read() == source:
+                    return
+        except OSError:
+            pass
+        # a key is a hash of the source: any other text is a damaged (truncated, zeroed) file
+        warnings.warn(f"tracefuse: kernel cache entry {path} was damaged (its text is not the "
+                      "kernel's source); rebuilding it", RuntimeWarning, stacklevel=3)
+        _remove_entry(path)
     tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
     with open(tmp, "w") as f:
         f.write(source)
@@ -94,7 +188,7 @@ def load_kernel(source: str, name: str = "kernel") -> Callable:
         _write_once(path, source)
         try:
             fn = _import(path, key, name)
-        except Exception as e:  # a damaged entry is rebuilt, never trusted
+        except Exception as e:  # noqa: BLE001  (a damaged entry is rebuilt, never trusted)
             warnings.warn(f"tracefuse: kernel cache entry {path} was damaged ({type(e).__name__}:"
                           f" {e}); rebuilding it", RuntimeWarning, stacklevel=2)
             _remove_entry(path)
@@ -111,7 +205,82 @@ def _import(path: str, key: str, name: str) -> Callable:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     sys.modules[module_name] = module
-    return getattr(module, name)
+    fn = getattr(module, name)
+    _guard_numba_cache(fn, path)
+    return fn
+
+
+# how many kernels this process took from Numba's disk cache, and how many it compiled
+stats = {"loaded": 0, "compiled": 0}
+
+
+@contextlib.contextmanager
+def _file_lock(path: str):
+    """An exclusive flock on `path` (created if missing); no lock where flock is missing."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _numba_files(path: str) -> list[str]:
+    """Numba's cache files (.nbi / .nbc) of the kernel module `path`."""
+    folder = os.path.join(os.path.dirname(path), "__pycache__")
+    stem = os.path.basename(path)[:-3] + "."
+    try:
+        return [os.path.join(folder, f) for f in os.listdir(folder)
+                if f.startswith(stem) and f.endswith((".nbi", ".nbc"))]
+    except OSError:
+        return []
+
+
+def _guard_numba_cache(fn, path: str) -> None:
+    """Make Numba's disk cache of dispatcher `fn` safe: loads and saves hold a per-kernel
+    flock (processes compiling one module at once), and a cache file that does not load is
+    removed with a warning and the kernel compiled (Numba itself raises at the call)."""
+    cache = getattr(fn, "_cache", None)
+    if cache is None or not hasattr(cache, "load_overload") or not hasattr(cache, "save_overload"):
+        return
+    load, save = cache.load_overload, cache.save_overload
+    folder = os.path.join(os.path.dirname(path), "__pycache__")
+    lock = os.path.join(folder, os.path.basename(path)[:-3] + ".lock")
+
+    def load_overload(sig, target_context):
+        try:
+            os.makedirs(folder, mode=0o700, exist_ok=True)
+            with _file_lock(lock):
+                try:
+                    cres = load(sig, target_context)
+                except Exception as e:  # noqa: BLE001  (truncated, zeroed or garbage .nbi/.nbc)
+                    warnings.warn(f"tracefuse: Numba's cache of kernel {path} was damaged "
+                                  f"({type(e).__name__}: {e}); recompiling it", RuntimeWarning,
+                                  stacklevel=2)
+                    for f in _numba_files(path):
+                        with contextlib.suppress(OSError):
+                            os.remove(f)
+                    cres = None
+        except OSError:
+            cres = None
+        stats["compiled" if cres is None else "loaded"] += 1
+        return cres
+
+    def save_overload(sig, data):
+        try:
+            with _file_lock(lock):
+                save(sig, data)
+        except Exception as e:  # noqa: BLE001  (the disk cache is only a shortcut)
+            warnings.warn(f"tracefuse: could not save Numba's cache of kernel {path} "
+                          f"({type(e).__name__}: {e})", RuntimeWarning, stacklevel=2)
+
+    cache.load_overload = load_overload
+    cache.save_overload = save_overload
 
 
 def _entries(folder: str) -> dict[str, list[str]]:

@@ -30,7 +30,9 @@ API:
 - `check_sources(sources, archs=("sm_80", "sm_90"), options=()) -> int`: compiles each distinct
   source for each arch unless it passed before (an in-process memo, and a file per passed key
   in `<cache dir>/nvrtc`, keyed by the SHA-256 of NVRTC's version, arch, options and source);
-  returns how many compiles ran and raises on the first failure.
+  returns how many compiles ran and raises on the first failure. A memo file that is not
+  exactly the line written for it (truncated, zeroed) is removed with a warning and the source
+  compiled again; a memo folder others can write to is refused (kernel_cache.private_folder).
 - `check_batch(sources, combine, archs, options) -> int`: the same for many sources merged
   into one program per arch (half the cost per kernel); a failing merge is retried source by
   source so the error names the failing kernel.
@@ -255,26 +257,51 @@ def _key(source: str, arch: str, options: Sequence[str]) -> str:
 
 @functools.lru_cache(maxsize=8)
 def _memo_folder(folder: str) -> str | None:
-    """`folder`, created private (0700); None (warned about once) if it cannot be used."""
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        if not os.access(folder, os.W_OK):
-            raise PermissionError(f"{folder} is not writable")
-    except OSError as e:
-        warnings.warn(f"tracefuse: cannot use {folder} for the NVRTC gate's memo ({e}); "
-                      "remembering passed kernels in this process only", RuntimeWarning,
-                      stacklevel=4)
-        return None
-    return folder
+    """`folder`, created private (0700); None (warned about once) if it is refused (not owned
+    by this user, or writable by group or others: kernel_cache.private_folder) or cannot be
+    used."""
+    from .kernel_cache import private_folder
+
+    usable, reason = private_folder(folder)
+    if usable is None:
+        warnings.warn(f"{reason}; the NVRTC gate remembers passed kernels in this process only",
+                      RuntimeWarning, stacklevel=4)
+    return usable
 
 
 def _disk_folder() -> str | None:
     return _memo_folder(os.path.join(config.cache_dir(), "nvrtc"))
 
 
-def _passed_on_disk(key: str) -> bool:
+def _memo_text(arch: str, options: Sequence[str]) -> str:
+    return f"passed nvrtc {nvrtc_version()} {arch} {' '.join(options)}\n"
+
+
+def _passed_on_disk(key: str, arch: str, options: Sequence[str]) -> bool:
+    """Whether the memo file of `key` says it passed; a memo file that does not hold exactly
+    the line written for it (truncated, zeroed, garbage) is removed with a warning, and the
+    source compiled again."""
     folder = _disk_folder()
-    return folder is not None and os.path.exists(os.path.join(folder, key))
+    if folder is None:
+        return False
+    path = os.path.join(folder, key)
+    try:
+        with open(path, "rb") as f:
+            data = f.read(4096)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return False
+    if data == _memo_text(arch, options).encode():
+        return True
+    warnings.warn(f"tracefuse: NVRTC gate memo file {path} was damaged ({len(data)} bytes, not "
+                  "the line written for it); compiling the kernel again", RuntimeWarning,
+                  stacklevel=3)
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    return False
 
 
 def _record_on_disk(key: str, arch: str, options: Sequence[str]) -> None:
@@ -284,7 +311,7 @@ def _record_on_disk(key: str, arch: str, options: Sequence[str]) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
         with os.fdopen(fd, "w") as f:
-            f.write(f"passed nvrtc {nvrtc_version()} {arch} {' '.join(options)}\n")
+            f.write(_memo_text(arch, options))
         os.replace(tmp, os.path.join(folder, key))
     except OSError:
         pass  # the memo is only a shortcut
@@ -312,7 +339,7 @@ def check_sources(sources: Iterable[str], archs: Sequence[str] = ("sm_80", "sm_9
             with _lock:
                 if key in _memo:
                     continue
-            if not _passed_on_disk(key):
+            if not _passed_on_disk(key, arch, opts):
                 compile_cubin(source, arch, opts)
                 ran += 1
                 _record_on_disk(key, arch, opts)
@@ -341,7 +368,7 @@ def check_batch(sources: Iterable[str], combine, archs: Sequence[str] = ("sm_80"
             with _lock:
                 if key in _memo:
                     continue
-            if _passed_on_disk(key):
+            if _passed_on_disk(key, arch, opts):
                 with _lock:
                     _memo.add(key)
                 continue

@@ -356,8 +356,8 @@ def _offending_lines(stderr: str, path: str, text: str, user_lines: int) -> str:
 @functools.lru_cache(maxsize=8)
 def _precompiled_shim(cxx: str, flags: tuple[str, ...], folder: str) -> str:
     """The shim header to include: a copy in the cache folder with its precompiled form beside
-    it (`.gch`, built once per compiler, flags and shim text), which takes about 40 % off every
-    kernel build (the shim's system headers are most of a small kernel's compile time); the
+    it (`.gch`, built once per compiler, flags and shim text), which takes about 30 % off every
+    kernel build (the shim's system headers are a large part of a small kernel's compile time); the
     shim itself where the precompiled header cannot be made (g++ then parses the copy)."""
     text = _shim_text()
     key = hashlib.sha256("\0".join([text, _compiler_version(cxx), *flags]).encode()).hexdigest()

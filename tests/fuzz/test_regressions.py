@@ -42,7 +42,7 @@ def test_empty_kernel_still_writes_its_0d_result(backend):
 
 
 # fixed: the two reductions lowered with two reduced axes, nested, so the sum ran once per
-# element (loops.py now joins a kernel's reduced axes of the same size)
+# element (loops.py now lays a body over the axes fusion chose: fuse.index_maps)
 @pytest.mark.parametrize("backend", ["numpy", "cpu", "gpu-sim"])
 def test_sum_and_max_in_one_reduction_kernel(backend):
     x = np.array([1.0, 2.0])
@@ -62,6 +62,31 @@ def test_reductions_of_two_inputs_and_levels_in_one_kernel(backend):
                 np.float64(7 * 5 + 7 / 3))
     z = np.arange(1.0, 5.0)
     assert_same(run(lambda z: tx.var(z) * tx.prod(z), backend, z), np.float64(1.25 * 24))
+
+
+def _square_row_programs(ns):
+    # found by tests/api/test_random_programs.py: tanh(x) read x transposed (lowering gave its
+    # first dimension the row kernel's reduced axis, the only other axis of that size)
+    return {
+        "row_sum_then_other_use": lambda x: (x + ns.sum(x, axis=-1, keepdims=True)) + ns.tanh(x),
+        "other_use_first": lambda x: ns.tanh(x) * (x - ns.max(x, axis=-1, keepdims=True)),
+        "two_axes": lambda x: ns.sum(x, axis=0) + ns.sum(x, axis=-1),
+        "transpose_in_row": lambda x: ns.matrix_transpose(x) + ns.exp(
+            x - ns.max(x, axis=-1, keepdims=True)),
+        "keepdims_leading": lambda x: ns.abs(x) - ns.mean(x, axis=0, keepdims=True) * x,
+    }
+
+
+@pytest.mark.parametrize("backend", ALL)
+@pytest.mark.parametrize("shape", [(3, 3), (1, 2, 2), (4, 4)])
+@pytest.mark.parametrize("name", sorted(_square_row_programs(np)))
+def test_row_kernels_over_square_inputs_read_each_input_one_way(backend, shape, name):
+    """Fixed (passes/fuse.py index_maps, backends/loops.py): loops.py re-derived a kernel's
+    index maps on its own and, where two axes had one size, could pick the wrong one."""
+    x = np.random.default_rng(7).uniform(-2, 2, shape).astype(np.float32)
+    expected = _square_row_programs(np)[name](x)
+    got = run(_square_row_programs(tx)[name], backend, x)
+    assert_same(got, expected, rtol=1e-5, atol=1e-6, what=backend)
 
 
 @pytest.mark.parametrize("backend", broken_on(

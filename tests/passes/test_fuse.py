@@ -278,3 +278,33 @@ def test_random_programs_fuse_to_the_same_results(program, seed):
     x = rng.uniform(0.1, 2, (rows, cols)).astype(np.float32)
     y = rng.uniform(0.1, 2, (rows, cols)).astype(np.float32)
     fused_of(lambda x, y: run_steps(steps, x, y), x, y)
+
+
+def _programs_for_index_maps():
+    return {
+        "softmax": lambda x: tx.exp(x - tx.max(x, axis=-1, keepdims=True))
+        / tx.sum(tx.exp(x - tx.max(x, axis=-1, keepdims=True)), axis=-1, keepdims=True),
+        "row_then_other_use": lambda x: x + tx.sum(x, axis=-1, keepdims=True) + tx.tanh(x),
+        "sum_and_max": lambda x: tx.sum(x) + tx.max(x) * tx.mean(x * x),
+        "leading_axis": lambda x: tx.abs(x) - tx.mean(x, axis=0, keepdims=True) * x,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_programs_for_index_maps()))
+def test_lowering_follows_fusions_index_maps_and_replays_them_on_parsed_ir(name):
+    """Code generation lays each kernel over the axes fusion chose (`index_maps`, recorded in
+    the body); a body read back from printed IR has none recorded, and replaying fusion on it
+    gives the same loops."""
+    from tracefuse.backends.loops import lower_kernel
+    from tracefuse.backends.numba_render import NumbaRenderer
+    from tracefuse.passes.fuse import index_maps
+
+    x = np.random.default_rng(3).standard_normal((4, 4)).astype(np.float32)
+    _, fused = fused_of(_programs_for_index_maps()[name], x)
+    parsed = parse_graph(print_graph(fused))
+    for op, again in zip(kernels(fused), kernels(parsed)):
+        assert "index_maps" in op.attrs["body"].meta and not again.attrs["body"].meta
+        recorded, replayed = index_maps(op.attrs["body"]), index_maps(again.attrs["body"])
+        assert len(recorded.reduced) == len(replayed.reduced)
+        sources = [NumbaRenderer().render(lower_kernel(k), "kernel", False) for k in (op, again)]
+        assert sources[0] == sources[1]

@@ -105,7 +105,14 @@ def test_a_refused_cache_dir_still_computes_and_is_never_written(cache, monkeypa
 
 def _kernel_files(cache):
     folder = cache / "kernels"
-    return folder, sorted(folder.glob("tf_*.py")), sorted((folder / "__pycache__").glob("tf_*.nb*"))
+    numba_files = sorted((folder / "__pycache__").glob("tf_*.nb*"))
+    modules = {p.stem for p in folder.glob("tf_*.py")}
+    for fn in kernel_cache._memory.values():  # NUMBA_CACHE_DIR sends Numba's files elsewhere
+        where = pathlib.Path(getattr(getattr(fn, "_cache", None), "_cache_path", folder))
+        if where != folder / "__pycache__":
+            numba_files += [p for p in sorted(where.glob("tf_*.nb*"))
+                            if p.name.split(".")[0] in modules]
+    return folder, sorted(folder.glob("tf_*.py")), numba_files
 
 
 def _damage(path, how, in_place=True):

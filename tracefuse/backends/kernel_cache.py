@@ -230,9 +230,8 @@ def _file_lock(path: str):
         os.close(fd)  # releases the lock
 
 
-def _numba_files(path: str) -> list[str]:
-    """Numba's cache files (.nbi / .nbc) of the kernel module `path`."""
-    folder = os.path.join(os.path.dirname(path), "__pycache__")
+def _numba_files(path: str, folder: str) -> list[str]:
+    """Numba's cache files (.nbi / .nbc) of the kernel module `path`, kept in `folder`."""
     stem = os.path.basename(path)[:-3] + "."
     try:
         return [os.path.join(folder, f) for f in os.listdir(folder)
@@ -251,6 +250,8 @@ def _guard_numba_cache(fn, path: str) -> None:
     load, save = cache.load_overload, cache.save_overload
     folder = os.path.join(os.path.dirname(path), "__pycache__")
     lock = os.path.join(folder, os.path.basename(path)[:-3] + ".lock")
+    # Numba keeps its files next to the module unless NUMBA_CACHE_DIR sends them elsewhere
+    numba_folder = getattr(cache, "_cache_path", folder)
 
     def load_overload(sig, target_context):
         try:
@@ -262,7 +263,7 @@ def _guard_numba_cache(fn, path: str) -> None:
                     warnings.warn(f"tracefuse: Numba's cache of kernel {path} was damaged "
                                   f"({type(e).__name__}: {e}); recompiling it", RuntimeWarning,
                                   stacklevel=2)
-                    for f in _numba_files(path):
+                    for f in _numba_files(path, numba_folder):
                         with contextlib.suppress(OSError):
                             os.remove(f)
                     cres = None

@@ -21,6 +21,7 @@ kernel serves every shape of the same structure.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,7 @@ from ..ir import Graph, Op, OpCode, Value
 from ..ir import dtypes as dt
 from ..ir.dtypes import DType
 from ..ir.rules import operand_dtype
-from ..passes.fuse import AXIS_REDUCTIONS, VIEWS, Axes
+from ..passes.fuse import AXIS_REDUCTIONS, VIEWS, index_maps
 
 G = OpCode
 _COMPARISONS = frozenset({G.EQUAL, G.NOT_EQUAL, G.LESS, G.LESS_EQUAL, G.GREATER, G.GREATER_EQUAL})
@@ -102,14 +103,14 @@ def lower_kernel(op: Op) -> LoopKernel:
 class _Lowering:
     def __init__(self, body: Graph, name: str, kind: str, leaves: set, views: tuple[Op, ...]):
         self.body, self.name, self.kind, self.leaves, self.views = body, name, kind, leaves, views
-        self.axes = Axes()
+        self.layout = index_maps(body)  # the axes fusion laid the body over
+        self.axes = self.layout.axes.copy()
         self.maps: dict[Value, tuple] = {}  # index map of each computed value
         self.node_of: dict[Value, int] = {}
         self.nodes: list[dict] = []
         self.dedup: dict[tuple, int] = {}
         self.arrays: list[Value] = []
-        self.reduced: set[int] = set()
-        self.red_order: list[int] = []
+        self.red_order: list[int] = []  # reduced axes, in the order reductions meet them
 
     # --- nodes ------------------------------------------------------------------------------
     def add(self, **fields) -> int:
@@ -157,33 +158,6 @@ class _Lowering:
             result.append(self.axes.find(axis) if d != 1 and axis is not None else None)
         return tuple(result)
 
-    # --- maps -------------------------------------------------------------------------------
-    def broadcast_map(self, op: Op, operands) -> tuple:
-        shape = op.output.type.shape
-        n = len(shape)
-        out: list[int | None] = []
-        for k, size in enumerate(shape):
-            found = []
-            for v in operands:
-                j = k - (n - v.type.ndim)
-                if j >= 0 and v in self.maps and self.maps[v][j] is not None:
-                    a = self.maps[v][j]
-                    if self.axes.size[self.axes.find(a)] == size:
-                        found.append(a)
-            if found:
-                root = found[0]
-                for a in found[1:]:
-                    root = self.axes.union(root, a)
-                out.append(self.axes.find(root))
-            elif size == 1:
-                out.append(None)
-            else:
-                used = {self.axes.find(a) for a in out if a is not None}
-                fits = [r for r in sorted(self.reduced) if self.axes.size[r] == size
-                        and r not in used]
-                out.append(fits[0] if fits else self.axes.new(size))
-        return tuple(out)
-
     def run(self) -> LoopKernel:
         self.producer = {v: op for op in self.body.ops for v in op.outputs}
         for op in self.body.ops:
@@ -203,49 +177,20 @@ class _Lowering:
 
     def lower_op(self, op: Op) -> None:
         code, out = op.code, op.output
+        m = self.maps[out] = self.layout.maps[out]
         if code in AXIS_REDUCTIONS:
             (v,) = op.inputs
-            m = self.maps.get(v)
-            if m is None:
-                m = tuple(self.axes.new(d) for d in v.type.shape)
-            red = op.attrs["axes"]
-            for a in red:
-                if m[a] is None or self.axes.find(m[a]) in self.reduced:
-                    continue
-                # every reduction of a kernel walks the same reduced space: an axis not yet
-                # reduced joins an already reduced one of the same size that this value does
-                # not use (sum(x) + max(x) is one pass over x, not a pass per element of x)
-                mine = {self.axes.find(b) for b in m if b is not None}
-                size = self.axes.size[self.axes.find(m[a])]
-                joins = [r for r in dict.fromkeys(self.axes.find(r) for r in self.red_order)
-                         if self.axes.size[r] == size and r not in mine]
-                if joins:
-                    root = self.axes.union(joins[0], m[a])
-                    self.reduced = {self.axes.find(r) for r in self.reduced} | {root}
-                else:
-                    self.reduced.add(self.axes.find(m[a]))
-                    self.red_order.append(self.axes.find(m[a]))
-            arg = self.operand(v, m, v.type.shape)
-            keep = op.attrs["keepdims"]
-            self.maps[out] = tuple((None if keep else "drop") if i in red else a
-                                   for i, a in enumerate(m))
-            self.maps[out] = tuple(a for a in self.maps[out] if a != "drop")
+            operand_map = self.layout.reads[out]
+            for a in operand_map:
+                if a is not None and a in self.layout.reduced and a not in self.red_order:
+                    self.red_order.append(a)
+            arg = self.operand(v, operand_map, v.type.shape)
             self.node_of[out] = self.add(kind="reduce", dtype=out.type.dtype, args=(arg,),
                                          code=code, arg_dtypes=(v.type.dtype,), attrs=op.attrs)
             return
-        if code is G.PERMUTE:
-            self.maps[out] = tuple(self.maps[op.inputs[0]][a] for a in op.attrs["axes"])
+        if code in (G.PERMUTE, G.RESHAPE):  # a re-mapping of a computed value (fusion checked)
             self.node_of[out] = self.node_of[op.inputs[0]]
             return
-        if code is G.RESHAPE:  # only size-1 dimensions added or dropped (fusion checked it)
-            (v,) = op.inputs
-            kept = iter([a for a, d in zip(self.maps[v], v.type.shape) if d != 1])
-            self.maps[out] = tuple(None if d == 1 else next(kept) for d in out.type.shape)
-            self.node_of[out] = self.node_of[v]
-            return
-        operands = op.inputs[:1] if code is G.BROADCAST_TO else op.inputs
-        m = self.broadcast_map(op, operands)
-        self.maps[out] = m
         if code is G.BROADCAST_TO:
             self.node_of[out] = self.operand(op.inputs[0], m, out.type.shape)
             return
@@ -313,6 +258,17 @@ class _Lowering:
                     if a in reduced and a not in red_order:
                         red_order.append(a)
         red_order += [a for a in reduced if a not in red_order]
-        sizes = {find(a): self.axes.size[find(a)] for a in outer + red_order}
+        # axes renumbered 0, 1, ... in loop order: one kernel structure renders one source
+        # wherever fusion met it (its axis ids are the whole graph's)
+        new = {a: i for i, a in enumerate(outer + red_order)}.__getitem__
+
+        def index(ix):
+            return tuple(None if a is None else new(a) for a in ix)
+
+        nodes = [dataclasses.replace(
+            n, axes=frozenset(map(new, n.axes)), index=index(n.index),
+            value=new(n.value) if n.kind == "index" else n.value) for n in nodes]
+        outs = [dataclasses.replace(o, index=index(o.index)) for o in outs]
+        sizes = {new(a): self.axes.size[a] for a in outer + red_order}
         return LoopKernel(self.name, self.kind, self.body.inputs, self.views, tuple(self.arrays),
-                          tuple(outer), tuple(red_order), sizes, tuple(nodes), tuple(outs))
+                          index(outer), index(red_order), sizes, tuple(nodes), tuple(outs))

@@ -30,7 +30,7 @@ follows it. `concat`, `argmax` and `argmin` are not fused yet.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..ir import Attrs, Graph, Op, OpCode, Value
@@ -85,6 +85,7 @@ class _Group:
     reduced: set[int] = field(default_factory=set)  # reduced iteration axes (any member)
     space: set[int] = field(default_factory=set)  # every iteration axis of the kernel
     has_reduction: bool = False
+    reads: dict[Value, Map] = field(default_factory=dict)  # reduction result -> operand's map
 
 
 @dataclass
@@ -96,6 +97,43 @@ class _Plan:
     out_map: Map
     reduced: set[int]
     space: set[int]
+    operand_map: Map = ()  # a reduction's operand (which may be read from memory)
+
+
+@dataclass(frozen=True)
+class IndexMaps:
+    """How fusion laid one kernel body over its iteration axes; code generation follows it.
+
+    `maps`: each value computed in the body -> its index map; `reads`: each reduction's
+    result -> its operand's map (the operand may be read from memory); `reduced`: the reduced
+    axes. Axes are union-find roots of `axes` (which holds their sizes)."""
+
+    axes: Axes
+    maps: Mapping[Value, Map]
+    reads: Mapping[Value, Map]
+    reduced: frozenset[int]
+
+
+def _index_maps(g: _Group, axes: Axes) -> IndexMaps:
+    return IndexMaps(axes.copy(), {v: axes.root_map(m) for v, m in g.maps.items()},
+                     {v: axes.root_map(m) for v, m in g.reads.items()},
+                     frozenset(axes.find(a) for a in g.reduced))
+
+
+def index_maps(body: Graph) -> IndexMaps:
+    """The index maps of a kernel body: the ones fusion recorded, else fusion replayed on it
+    (a body read back from printed IR)."""
+    recorded = body.meta.get("index_maps")
+    if recorded is not None:
+        return recorded
+    fuser = _Fuser(body)
+    groups = fuser.run()
+    if len(groups) > 1:
+        raise ValueError(f"kernel {body.name}: its ops do not fuse into one kernel "
+                         f"({'; '.join(fuser.refusals)})")
+    if not groups:
+        return IndexMaps(fuser.axes, {}, {}, frozenset())
+    return _index_maps(groups[0], fuser.axes)
 
 
 def profitable(group_ops: int, op: Op) -> bool:
@@ -201,7 +239,7 @@ class _Fuser:
                          for m in list(maps.values()) + [result]):
             # an empty loop would never write a value that does not run along the empty axis
             return "an empty iteration space would leave a non-empty value unwritten"
-        return _Plan(groups, axes, result, reduced, space)
+        return _Plan(groups, axes, result, reduced, space, operand_axes)
 
     def _broadcast_map(self, op: Op, axes: Axes, maps, reduced: set[int]) -> Map | str:
         shape = op.output.type.shape
@@ -273,6 +311,7 @@ class _Fuser:
             for other in plan.groups[1:]:
                 group.ops.extend(other.ops)
                 group.maps.update(other.maps)
+                group.reads.update(other.reads)
                 group.has_reduction |= other.has_reduction
                 for v in other.maps:
                     self.group_of[v] = group
@@ -284,6 +323,8 @@ class _Fuser:
         group.reduced = set(plan.reduced)
         group.space = set(plan.space)
         group.has_reduction |= op.code in AXIS_REDUCTIONS
+        if op.code in AXIS_REDUCTIONS:
+            group.reads[op.output] = plan.operand_map
         self.group_of[op.output] = group
 
     def run(self) -> list[_Group]:
@@ -316,7 +357,7 @@ class _Fuser:
             out, reduced, operand = self._reduce_map(op, axes, {}, set())
         else:
             out, reduced, operand = self._broadcast_map(op, axes, {}, set()), set(), ()
-        return _Plan([], axes, out, reduced, {a for a in out + operand if a is not None})
+        return _Plan([], axes, out, reduced, {a for a in out + operand if a is not None}, operand)
 
     def groups(self) -> list[_Group]:
         seen, result = set(), []
@@ -369,17 +410,18 @@ def fuse(graph: Graph) -> Graph:
 
     # the nodes of the fused graph: kernels, and ops left as they are
     kernel_of: dict[Op, int] = {}
-    bodies: list[tuple[list[Op], str, dict]] = []
+    bodies: list[tuple[list[Op], str, IndexMaps | None]] = []
     for g in groups:
         pulled: dict[Op, None] = {}
         _pull([v for op in g.ops for v in op.inputs], deferred, pulled)
         body_ops = sorted(list(pulled) + g.ops, key=order.__getitem__)
-        bodies.append((body_ops, _kind(g.ops, g.maps, g.reduced, fuser.axes), g.maps))
+        bodies.append((body_ops, _kind(g.ops, g.maps, g.reduced, fuser.axes),
+                       _index_maps(g, fuser.axes)))
         for op in g.ops:
             kernel_of[op] = len(bodies) - 1
     for chain in copies:
         body_ops = sorted(chain, key=order.__getitem__)
-        bodies.append((body_ops, "elementwise", {}))
+        bodies.append((body_ops, "elementwise", None))
         kernel_of[body_ops[-1]] = len(bodies) - 1  # the output's own op is the kernel's
     computed_by = {op.output: kernel_of[op] for op in kernel_of}
 
@@ -439,8 +481,9 @@ def fuse(graph: Graph) -> Graph:
             new_ops.append(payload)
         else:
             k, ins, results = payload
-            body_ops, kernel_kind, _ = bodies[k]
-            body = Graph(tuple(ins), tuple(body_ops), tuple(results), name=f"k{names}")
+            body_ops, kernel_kind, maps = bodies[k]
+            body = Graph(tuple(ins), tuple(body_ops), tuple(results), name=f"k{names}",
+                         meta={"index_maps": maps} if maps is not None else {})
             loc = next((op.loc for op in reversed(body_ops) if op.loc.line), body_ops[-1].loc)
             attrs = Attrs(body=body, kind=kernel_kind, name=f"k{names}")
             new_ops.append(Op(G.KERNEL, tuple(ins), attrs, tuple(results), loc))

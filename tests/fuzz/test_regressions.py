@@ -89,17 +89,15 @@ def test_row_kernels_over_square_inputs_read_each_input_one_way(backend, shape, 
     assert_same(got, expected, rtol=1e-5, atol=1e-6, what=backend)
 
 
-@pytest.mark.parametrize("backend", broken_on(
-    "cpu", "gpu-sim", reason="x - x on ints simplifies to a constant (simplify runs after fold-constants); a kernel that reshapes "
-    "that constant fails to lower: KeyError in tracefuse/backends/loops.py lower_op"))
+# fixed (passes/pipeline.py: fold-simplified): int x - x simplified to a constant after
+# fold-constants had run, and a kernel holding a reshape/slice of it failed to lower
+@pytest.mark.parametrize("backend", ALL)
 def test_reshape_of_a_simplified_constant(backend):
     x = np.array(-5, np.int32)
     assert_same(run(lambda x: tx.reshape(x - x, (1,)), backend, x), np.zeros(1, np.int32))
 
 
-@pytest.mark.parametrize("backend", broken_on(
-    "cpu", "gpu-sim", reason="x ^ x on ints simplifies to a constant; a kernel that flips "
-    "(slices) that constant fails: NotImplementedError: no template for slice"))
+@pytest.mark.parametrize("backend", ALL)
 def test_flip_of_a_simplified_constant(backend):
     x = np.array([3], np.uint64)
     assert_same(run(lambda x: tx.flip(x ^ x), backend, x), np.zeros(1, np.uint64))

@@ -45,6 +45,9 @@ def _pipeline(fastmath: bool) -> tuple[Pass, ...]:
     return (
         Pass("fold-constants", fold_constants),
         Pass("simplify", functools.partial(simplify, fastmath=fastmath)),
+        # again: simplify makes constants (int x - x -> 0) whose users fold in turn (a
+        # reshape or slice of a constant must not reach a kernel)
+        Pass("fold-simplified", fold_constants),
         Pass("cse", cse),
         Pass("dce", dce),
         Pass("fuse", fuse),  # last: the stage before it is "optimized", after it "fused"

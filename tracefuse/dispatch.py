@@ -16,6 +16,7 @@ from .errors import DTypeError, ShapeError, user_location, with_location
 from .ir import EMPTY_ATTRS, OpCode, TensorType, evaluate, infer_type
 from .ir.convert import to_array
 from .ir.dtypes import as_dtype
+from .ir.rules import weak_int_overflow
 from .tracer.tracer import Tracer, current_builder
 
 
@@ -46,7 +47,10 @@ def eager_bind(code: OpCode, args: Sequence[Any], attrs: Mapping = EMPTY_ATTRS):
         operands = [eager_operand(a) for a in args]
         types = [t for _, t in operands]
         out = infer_type(code, types, attrs)
-    except (ShapeError, DTypeError) as e:
+        message = weak_int_overflow(code, [(t, a) for a, t in operands], out)
+        if message:
+            raise OverflowError(message)
+    except (ShapeError, DTypeError, OverflowError) as e:
         raise type(e)(with_location(str(e), user_location())) from None
     # an op with a GPU operand runs on the GPU (through CuPy), its host operands copied there
     arrays = _device.same_device([a for a, _ in operands])

@@ -75,16 +75,10 @@ def min_div(x, y):
     return x // y, x % y, -x, abs(x)
 
 
-_MIN_DIV_XFAIL = pytest.mark.xfail(
-    strict=True, reason="backend bug (numba_render): int64 MIN // -1 gives 0 on the cpu backend, "
-    "NumPy gives MIN (the quotient wraps)")
-
-
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("dtype", ["int8", "int32", "int64"])
-def test_min_floor_divided_by_minus_one_wraps(dtype, mode, request):
-    if dtype == "int64" and mode == "cpu":
-        request.applymarker(_MIN_DIV_XFAIL)
+def test_min_floor_divided_by_minus_one_wraps(dtype, mode):
+    """Fixed (numba_render): int64 MIN // -1 gave 0 on cpu (Numba's own result)."""
     lo = np.iinfo(dtype).min
     a = np.array([lo, lo, lo + 1], dtype)
     b = np.array([-1, -1, -1], dtype)
@@ -188,17 +182,20 @@ def test_closure_captured_arrays_are_snapshotted_at_trace_time(backend):
     assert f.trace_count == 1
 
 
-_WEAK_INT_XFAIL = pytest.mark.xfail(
-    strict=True, reason="compiled backends wrap a Python int constant that does not fit the array's "
-    "integer dtype (int8 + 300 gives 45); NumPy (and the numpy backend, eagerly too) raise "
-    "OverflowError; needs a trace-time check of weak int literals (ir/rules or the renderers)")
-
-
 @pytest.mark.parametrize("mode", MODES)
-def test_python_int_constant_out_of_range_raises_like_numpy(mode, request):
-    if mode in ("cpu", "gpu-sim"):
-        request.applymarker(_WEAK_INT_XFAIL)
+def test_python_int_constant_out_of_range_raises_like_numpy(mode):
+    """Fixed (tracer.bind): compiled backends wrapped it (int8 + 300 gave 45)."""
     with pytest.raises(OverflowError):
         np.ones(3, np.int8) + 300
-    with pytest.raises(OverflowError):
-        np.asarray(run(lambda x: x + 300, mode, np.ones(3, np.int8)))
+    with pytest.raises(OverflowError, match=r"300 out of bounds for int8.*test_semantics.py:\d+"):
+        x = np.ones(3, np.int8)
+        np.asarray(run(lambda x: x + 300, mode, tx.asarray(x) if mode == "eager" else x))
+    for fn in (lambda x: x - (-1), lambda x: tx.maximum(x, 256), lambda x: x << 300):
+        with pytest.raises(OverflowError):
+            np.asarray(run(fn, mode, np.arange(3, dtype=np.uint8)))
+    # what NumPy takes: comparisons, true division, where and clip, and ints that fit
+    x = np.array([-128, 1, 127], np.int8)
+    got = run(lambda x: (x < 300, x / 300, tx.where(x > 0, x, -1), x + 127, x * -128), mode, x)
+    with np.errstate(over="ignore"):
+        expected = (x < 300, x / 300, np.where(x > 0, x, -1).astype(np.int8), x + 127, x * -128)
+    assert_exact(got, tuple(np.asarray(e) for e in expected), mode)

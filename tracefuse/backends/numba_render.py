@@ -235,6 +235,9 @@ class NumbaRenderer(Renderer):
             return f"({self._wrap(f'{a} >> {b}', out)} if 0 <= {b} < {bits} else {fill})"
         if code in (G.BITWISE_AND, G.BITWISE_OR, G.BITWISE_XOR):
             return self._wrap(f"{a} {_INFIX[code]} {b}", out)
+        if code is G.FLOOR_DIVIDE and od.kind == "i" and od.itemsize == 8:
+            # Numba gives 0 for MIN // -1; NumPy wraps the quotient (MIN), as -MIN does
+            return f"({self._wrap(f'-{a}', out)} if {b} == -1 else {self._wrap(f'{a} // {b}', out)})"
         if code in _INFIX:
             return self._wrap(f"{a} {_INFIX[code]} {b}", out)
         if code is G.NEGATIVE:

@@ -295,6 +295,25 @@ _ELEMENTWISE_KINDS: dict[OpCode, tuple[str, str]] = {
 }
 
 
+def weak_int_overflow(code: OpCode, operands: Sequence[tuple[TensorType, Any]],
+                      out: TensorType) -> str | None:
+    """NEP 50: integer arithmetic with a Python int that does not fit the integer dtype
+    raises in NumPy (int8_x + 300); the message for that, else None. `operands` pairs each
+    operand's type with its value where known (None: not a constant). Comparisons, `where`
+    and `clip` take any Python int, as in NumPy; float results (int8_x / 300) too."""
+    if code not in BINARY or not out.dtype.is_integer or out.weak:
+        return None
+    for t, value in operands:
+        if value is not None and t.weak and t.dtype.is_integer:
+            value = int(getattr(value, "array", value).reshape(()).item()) \
+                if not isinstance(value, int) else value
+            if not dt.can_cast_value(value, out.dtype):
+                return (f"Python integer {value} out of bounds for {out.dtype.name} in "
+                        f"{code.value} (as in NumPy): convert the array first, e.g. "
+                        f"x.astype(tx.int64), or use a value that fits")
+    return None
+
+
 def operand_dtype(types: Sequence[DW]) -> DType:
     """The dtype elementwise operands are converted to before the scalar function runs."""
     return dt.promote_all(list(types))[0]

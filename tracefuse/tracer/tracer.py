@@ -23,6 +23,7 @@ from ..arraymethods import ArrayMethods
 from ..errors import ConcretizationError, DTypeError, concretization_error, user_location, with_location
 from ..ir import Attrs, Graph, Literal, Op, OpCode, TensorType, Value, infer_type
 from ..ir.convert import to_array
+from ..ir.rules import weak_int_overflow
 from ..ir.verifier import verify
 
 
@@ -139,7 +140,18 @@ class GraphBuilder:
         loc = user_location()
         values = tuple(self.lift(a) for a in args)
         out_type = infer_type(code, [v.type for v in values], attrs, loc)
+        self._check_weak_ints(code, values, out_type, loc)
         return Tracer(self, self._append(code, values, attrs, out_type, loc))
+
+    def _check_weak_ints(self, code: OpCode, values: tuple[Value, ...], out: TensorType,
+                         loc) -> None:
+        """Out-of-range Python int constants raise as in NumPy (a kernel would wrap them)."""
+        producers = {op.output: op for op in self.ops[-len(values):]} if values else {}
+        known = [(v.type, producers[v].attrs["value"] if v in producers
+                  and producers[v].code is OpCode.CONSTANT else None) for v in values]
+        message = weak_int_overflow(code, known, out)
+        if message:
+            raise OverflowError(with_location(message, loc))
 
     def _append(self, code: OpCode, inputs: tuple[Value, ...], attrs: Mapping,
                 out_type: TensorType, loc) -> Value:

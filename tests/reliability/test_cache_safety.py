@@ -67,6 +67,33 @@ def test_a_folder_others_can_write_is_refused(tmp_path, where):
     assert kernel_cache.private_folder(str(sub)) == (str(sub), None)
 
 
+def test_a_folder_above_the_cache_others_can_write_without_sticky_bit_is_refused(tmp_path):
+    shared = tmp_path / "shared"
+    sub = shared / "me" / "cache" / "kernels"
+    sub.mkdir(parents=True, mode=0o700)
+    os.chmod(shared, 0o777)  # anyone may rename shared/me and put a cache of theirs there
+    folder, reason = kernel_cache.private_folder(str(sub))
+    assert folder is None
+    assert reason.startswith(f"tracefuse: refusing the cache folder {sub.parent}: the folder "
+                             f"{shared} above it is writable by others without the sticky bit "
+                             "(mode 0777)")
+    with pytest.warns(RuntimeWarning, match="without the sticky bit") as w:
+        used = kernel_cache._usable_folder(str(sub))
+    assert len(w) == 1 and not used.startswith(str(shared))
+    os.chmod(shared, 0o1777)  # sticky, like /tmp: nobody else can rename what is ours in it
+    assert kernel_cache.private_folder(str(sub)) == (str(sub), None)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder away needs root")
+def test_a_folder_above_the_cache_owned_by_another_user_is_refused(tmp_path):
+    theirs = tmp_path / "theirs"
+    sub = theirs / "cache" / "kernels"
+    sub.mkdir(parents=True, mode=0o700)
+    os.chown(theirs, 4242, -1)
+    folder, reason = kernel_cache.private_folder(str(sub))
+    assert folder is None and f"the folder {theirs} above it is owned by uid 4242" in reason
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="giving a folder away needs root")
 def test_a_folder_of_another_user_is_refused_even_for_root(tmp_path):
     base = tmp_path / "cache"

@@ -25,8 +25,10 @@ write them, warns once (one line: what is wrong, the path, how to fix it) and us
 temporary folder instead (`<tmp>/tracefuse-<uid>/<subfolder>`, itself checked; where someone
 else made that one, a fresh `mkdtemp` folder). The same fallback, with a `cannot use` warning,
 serves a cache dir that cannot be created or written. Nothing is ever loaded from a refused
-folder. Folders above the base (`~/.cache`, `/tmp`) are not checked: 0755 or a sticky 1777
-there is normal. `TRACEFUSE_CACHE_DIR=/tmp` itself is refused (writable by others).
+folder. Each folder above the base must be owned by root or this user and, if group or
+others can write it, sticky (a 1777 `/tmp` is fine: nobody else can rename the folders in it);
+otherwise someone else could swap the cache folder for their own, and the cache is refused
+too. `TRACEFUSE_CACHE_DIR=/tmp` itself is refused (writable by others).
 """
 
 from __future__ import annotations
@@ -111,15 +113,37 @@ def unsafe_reason(path: str) -> str | None:
     return None
 
 
+def unsafe_ancestor_reason(path: str) -> str | None:
+    """Why a folder above `path` lets someone else replace `path` (they own it, or can write
+    it without the sticky bit): a one-line message; None if every one is safe."""
+    parent = os.path.dirname(os.path.abspath(path))
+    while True:
+        st = os.stat(parent)
+        if st.st_uid not in (0, os.geteuid()):
+            return (f"tracefuse: refusing the cache folder {path}: the folder {parent} above it "
+                    f"is owned by uid {st.st_uid}, who could replace the cache with code of "
+                    f"theirs; fix: set TRACEFUSE_CACHE_DIR to a folder in your own tree")
+        if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not st.st_mode & stat.S_ISVTX:
+            return (f"tracefuse: refusing the cache folder {path}: the folder {parent} above it "
+                    f"is writable by others without the sticky bit (mode "
+                    f"{stat.S_IMODE(st.st_mode):04o}), so they could replace the cache with code "
+                    f"of theirs; fix: chmod go-w (or +t) {parent}, or set TRACEFUSE_CACHE_DIR "
+                    f"elsewhere")
+        up = os.path.dirname(parent)
+        if up == parent:
+            return None
+        parent = up
+
+
 def private_folder(folder: str) -> tuple[str | None, str | None]:
     """(`folder`, None) when `folder` (a subfolder of the cache dir) is safe to load code from,
     creating it and its missing parents 0700; else (None, a one-line reason): refused (not
     owned by this user, writable by group or others; the base cache dir, `folder`'s parent, is
-    checked too) or unusable (cannot be created or written)."""
+    checked too, and the folders above it) or unusable (cannot be created or written)."""
     base = os.path.dirname(os.path.abspath(folder))
     try:
         _make_private(base)
-        reason = unsafe_reason(base)  # before making anything inside it
+        reason = unsafe_reason(base) or unsafe_ancestor_reason(base)  # before making anything
         if reason is None:
             _make_private(folder)
             reason = unsafe_reason(folder)

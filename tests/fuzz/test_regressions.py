@@ -101,3 +101,60 @@ def test_reshape_of_a_simplified_constant(backend):
 def test_flip_of_a_simplified_constant(backend):
     x = np.array([3], np.uint64)
     assert_same(run(lambda x: tx.flip(x ^ x), backend, x), np.zeros(1, np.uint64))
+
+
+@pytest.mark.parametrize("backend", ALL)
+@pytest.mark.parametrize("dtype", ["int8", "int32", "int64", "uint16", "uint64"])
+def test_integer_power_with_huge_exponents_wraps(backend, dtype):
+    """Fixed (numba_render + vmath.ipow): Numba's int `**` goes through float pow for large
+    exponents (3 ** 2**40 gave -2**63 on cpu); NumPy squares and wraps. Fuzz seed 2 #58:
+    `power(astype(x @ x.mT, uint32), (x @ x.mT) << flip(argmin(x)))`."""
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(58)
+    a = rng.integers(info.min, info.max, 40, dtype=dtype, endpoint=True)
+    b = rng.integers(0, min(info.max, 2**62), 40, dtype=dtype, endpoint=True)
+    a[:4], b[:4] = np.array([0, 1, 3, 2], dtype), np.array([0, 5, 2**6 if info.max > 64 else 5, 0], dtype)
+    with np.errstate(all="ignore"):
+        expected = np.power(a, b)
+    assert_same(run(lambda a, b: a ** b, backend, a, b), expected, what=backend)
+
+
+@pytest.mark.parametrize("backend", ALL)
+def test_reduction_over_size_1_dimension_then_a_real_one(backend):
+    """Fixed (passes/fuse.py): a reduction over only size-1 dimensions of a value computed in
+    a kernel reduced nothing, yet lowered as if it reduced the kernel's (later) reduced axes,
+    so var(mean(x, axis=-1)) over (4, 1) gave 0.0. Fuzz seed 2 #191."""
+    x = np.array([[3.412073], [-3.0], [1.0], [1.9364825]], np.float32)
+
+    def f(ns, x):
+        v = ns.mean(ns.round(x), axis=-1, keepdims=True)
+        return ns.maximum(0.0, ns.prod(ns.var(v, axis=-2, keepdims=True), axis=(1,), keepdims=True))
+
+    assert_same(run(lambda x: f(tx, x), backend, x), f(np, x), what=backend)
+    y = np.random.default_rng(191).standard_normal((5, 1, 3))
+    g = lambda ns, y: ns.sum(ns.max(ns.exp(y), axis=1) * 2, axis=0)  # noqa: E731
+    assert_same(run(lambda y: g(tx, y), backend, y), g(np, y), rtol=1e-12, what=backend)
+
+
+INT64_UB_PROGRAMS = {  # name: (tracefuse/NumPy function of the namespace and x)
+    "sign_of_square": lambda ns, x: ns.sign(ns.square(x)),
+    "x_plus_1_above_x": lambda ns, x: (x + 1) > x,
+    "x_times_x_is_0": lambda ns, x: x * x == 0,
+    "negative_below_0": lambda ns, x: -x < 0,
+    "abs_below_0": lambda ns, x: ns.abs(x) < 0,
+    "sum_of_squares_sign": lambda ns, x: ns.sign(ns.sum(x * x)),
+    "power_2_is_0": lambda ns, x: x ** 2 == 0,
+}
+
+
+@pytest.mark.parametrize("backend", ALL)
+@pytest.mark.parametrize("name", sorted(INT64_UB_PROGRAMS))
+def test_int64_overflow_wraps_under_llvm(backend, name):
+    """Fixed (numba_render._arith): Numba marks int64 + - * no-signed-wrap, so LLVM assumed
+    no overflow: sign(square(2**62)) gave 1 on cpu (NumPy 0), x + 1 > x was always True.
+    int64 arithmetic now goes through uint64. Fuzz seed 1128 #491."""
+    x = np.array([2**62, -6, 3, -2**63, 2**63 - 1, 0, 2**32], np.int64)
+    fn = INT64_UB_PROGRAMS[name]
+    with np.errstate(all="ignore"):
+        expected = np.asarray(fn(np, x))
+    assert_same(run(lambda x: fn(tx, x), backend, x), expected, what=backend)

@@ -42,6 +42,10 @@ _INFIX = {
 
 
 
+def _is_int64(d: DType) -> bool:
+    return d.kind == "i" and d.itemsize == 8
+
+
 def _vmath_table():
     try:
         from . import vmath
@@ -87,9 +91,9 @@ class NumbaRenderer(Renderer):
 
     def combine(self, code: OpCode, d: DType, acc: str, value: str) -> str:
         if code is G.SUM:
-            return f"{acc} | {value}" if d.is_bool else self._wrap(f"{acc} + {value}", d)
+            return f"{acc} | {value}" if d.is_bool else self._arith("+", acc, value, d)
         if code is G.PROD:
-            return f"{acc} & {value}" if d.is_bool else self._wrap(f"{acc} * {value}", d)
+            return f"{acc} & {value}" if d.is_bool else self._arith("*", acc, value, d)
         if code is G.ALL:
             return f"{acc} & ({value} != 0)"
         if code is G.ANY:
@@ -184,6 +188,17 @@ class NumbaRenderer(Renderer):
         self.line(f"{var} = np.empty({count}, {self.type_name(d)})")
 
     # --- the op table --------------------------------------------------------------------------
+    def _arith(self, sym: str, a: str, b: str, d: DType) -> str:
+        """`a sym b` (+ - *) in dtype d, wrapping as NumPy does. Numba marks int64 arithmetic
+        no-signed-wrap, so LLVM may assume it never overflows (sign(x * x) became x != 0):
+        int64 goes through uint64, whose wraparound is defined."""
+        if _is_int64(d):
+            return f"np.int64(np.uint64({a}) {sym} np.uint64({b}))"
+        return self._wrap(f"{a} {sym} {b}", d)
+
+    def _neg(self, a: str, d: DType) -> str:
+        return self._arith("-", "0", a, d) if _is_int64(d) else self._wrap(f"-{a}", d)
+
     def _wrap(self, text: str, d: DType) -> str:
         """Numba computes small ints in int64 and bool arithmetic in ints: convert back."""
         if d.is_bool:
@@ -235,21 +250,31 @@ class NumbaRenderer(Renderer):
             return f"({self._wrap(f'{a} >> {b}', out)} if 0 <= {b} < {bits} else {fill})"
         if code in (G.BITWISE_AND, G.BITWISE_OR, G.BITWISE_XOR):
             return self._wrap(f"{a} {_INFIX[code]} {b}", out)
-        if code is G.FLOOR_DIVIDE and od.kind == "i" and od.itemsize == 8:
+        if code is G.POW and od.is_integer:
+            self.imports.add("ipow")
+            if _is_int64(od):  # squaring in uint64: signed overflow is undefined in LLVM
+                return f"np.int64(ipow(np.uint64({a}), np.uint64({b}), np.uint64(1)))"
+            return self._wrap(f"ipow({a}, {b}, {self.literal(1, od)})", out)
+        if code is G.FLOOR_DIVIDE and _is_int64(od):
             # Numba gives 0 for MIN // -1; NumPy wraps the quotient (MIN), as -MIN does
-            return f"({self._wrap(f'-{a}', out)} if {b} == -1 else {self._wrap(f'{a} // {b}', out)})"
+            return f"({self._neg(a, od)} if {b} == -1 else {self._wrap(f'{a} // {b}', out)})"
+        if code in (G.ADD, G.SUBTRACT, G.MULTIPLY):
+            return self._arith(_INFIX[code], a, b, od) if out == od else \
+                self._wrap(f"{a} {_INFIX[code]} {b}", out)
         if code in _INFIX:
             return self._wrap(f"{a} {_INFIX[code]} {b}", out)
         if code is G.NEGATIVE:
-            return self._wrap(f"-{a}", out)
+            return self._neg(a, od) if out == od else self._wrap(f"-{a}", out)
         if code is G.ABS:
+            if _is_int64(od):
+                return f"({a} if {a} >= 0 else {self._neg(a, od)})"
             return a if od.is_bool else self._wrap(f"abs({a})", out)
         if code is G.SIGN:
             if od.is_float:
                 return f"({a} if {a} != {a} else {self._wrap(f'({a} > 0) - ({a} < 0)', out)})"
             return self._wrap(f"({a} > 0) - ({a} < 0)", out)
         if code is G.SQUARE:
-            return self._wrap(f"{a} * {a}", out)
+            return self._arith("*", a, a, od) if out == od else self._wrap(f"{a} * {a}", out)
         if code is G.RECIPROCAL:
             return self._wrap(f"{self.literal(1.0, od)} / {a}", out)
         if code is G.BITWISE_INVERT:

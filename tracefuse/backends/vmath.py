@@ -62,7 +62,7 @@ from numba import njit
 from .vmath_core import (add_x, consts, copysign, fabs, fdiv, fma, log_k, log_m, poly, pow2,
                          rint, sel, sqrt, sub_x)
 
-__all__ = ["VMATH", "UNARY_OPS", "BINARY_OPS", "vmath_source_names", "vmath_import_source",
+__all__ = ["VMATH", "ipow", "UNARY_OPS", "BINARY_OPS", "vmath_source_names", "vmath_import_source",
            "vmath_version"]
 
 _JIT = dict(inline="always", error_model="numpy", cache=False)
@@ -287,6 +287,20 @@ from .vmath_trig import (acos_f32, acos_f64, asin_f32, asin_f64, atan2_f32,  # n
 UNARY_OPS = ("exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "asin",
              "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh")
 BINARY_OPS = ("atan2", "logaddexp")
+@njit(**_JIT)
+def ipow(a, b, one):
+    """Integer `a ** b` for b >= 0 by squaring, wrapping as NumPy's integer power loop does
+    (Numba's own `**` goes through float pow for large exponents). `one` is 1 in the operand
+    type, so unsigned operands stay unsigned; a negative b gives 1 (NumPy raises)."""
+    result = one
+    while b > 0:
+        if b & one:
+            result = result * a
+        a = a * a
+        b = b >> one
+    return result
+
+
 _SUFFIX = {"float32": "f32", "float64": "f64"}
 
 #: (op name, dtype name) -> the @njit(inline="always") scalar function.

@@ -283,6 +283,9 @@ class _Fuser:
             m = tuple(axes.new(d) for d in v.type.shape)
         red_axes = op.attrs["axes"]
         new_reduced = {m[a] for a in red_axes if m[a] is not None}
+        if not new_reduced and red_axes and any(a is not None for a in m):
+            # only size-1 dimensions of a computed value: no loop of the kernel to reduce
+            return "reduces only size-1 dimensions of a value computed in this kernel"
         if reduced and new_reduced != reduced:
             return "reduces other axes than the kernel's other reductions"
         if op.attrs["keepdims"]:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from ..ir import OpCode
 from ..ir.dtypes import DType
 from .loops import LoopKernel
-from .render import MIRROR, Renderer
+from .render import Renderer
 
 G = OpCode
 
@@ -117,7 +117,12 @@ TX_FD T tx_floordiv(T a, T b) {                                                 
 TX_FLOAT_DIVMOD(float, fmodf, floorf, copysignf)
 TX_FLOAT_DIVMOD(double, fmod, floor, copysign)
 
-// integer // and % as NumPy: rounded toward -inf, x // 0 == x % 0 == 0, MIN // -1 wraps
+// integer // and % as NumPy: rounded toward -inf, x // 0 == x % 0 == 0, MIN // -1 wraps;
+// a ** b (b >= 0) by squaring in the unsigned type U, wrapping as NumPy's loop does
+#define TX_IPOW(T, U)                                                                     \
+  U r = 1, x = (U)a;                                                                    \
+  while (b) { if (b & 1) r *= x; x *= x; b = (T)(b >> 1); }                             \
+  return (T)r;
 #define TX_SIGNED_DIVMOD(T, U)                                                            \
 TX_FD T tx_floordiv(T a, T b) {                                                         \
   if (b == (T)0) return (T)0;                                                           \
@@ -134,18 +139,12 @@ TX_FD T tx_mod(T a, T b) {                                                      
 }                                                                                       \
 TX_FD T tx_pow(T a, T b) {                                                              \
   if (b < (T)0) return (T)(a == (T)1 ? 1 : (a == (T)-1 ? ((b & 1) ? -1 : 1) : 0));      \
-  U r = 1, x = (U)a;                                                                    \
-  while (b) { if (b & 1) r *= x; x *= x; b = (T)(b >> 1); }                             \
-  return (T)r;                                                                          \
+  TX_IPOW(T, U)                                                                         \
 }
 #define TX_UNSIGNED_DIVMOD(T, U)                                                          \
 TX_FD T tx_floordiv(T a, T b) { return b == (T)0 ? (T)0 : (T)(a / b); }                \
 TX_FD T tx_mod(T a, T b) { return b == (T)0 ? (T)0 : (T)(a % b); }                     \
-TX_FD T tx_pow(T a, T b) {                                                              \
-  U r = 1, x = (U)a;                                                                    \
-  while (b) { if (b & 1) r *= x; x *= x; b = (T)(b >> 1); }                             \
-  return (T)r;                                                                          \
-}
+TX_FD T tx_pow(T a, T b) { TX_IPOW(T, U) }
 TX_SIGNED_DIVMOD(signed char, unsigned int)
 TX_SIGNED_DIVMOD(short, unsigned int)
 TX_SIGNED_DIVMOD(int, unsigned int)
@@ -229,8 +228,13 @@ class CudaRenderer(Renderer):
         self.idx, self.mapping, self.flat, self.stage = index_type, mapping, flat, stage
 
     # --- types and values ------------------------------------------------------------------
+    logical_or, logical_and = "||", "&&"
+
     def type_name(self, d: DType) -> str:
         return c_type(d)
+
+    def convert(self, text: str, d: DType) -> str:
+        return f"(({c_type(d)})({text}))"
 
     def literal(self, value, d: DType) -> str:
         if d.is_bool:
@@ -503,17 +507,6 @@ class CudaRenderer(Renderer):
         if d.is_bool:
             return f"({a} || {b})" if is_max else f"({a} && {b})"
         return f"(({a} {op} {b}) ? {a} : {b})"
-
-    def _mixed_sign_compare(self, code: OpCode, args: list[str], dtypes) -> str:
-        """A signed int against a uint64, compared exactly (as NumPy 2 does)."""
-        a, b = args
-        if dtypes[0].kind == "u":  # put the signed operand first
-            a, b, code = b, a, MIRROR[code]
-        s, u = f"((long long)({a}))", f"((unsigned long long)({b}))"
-        exact = f"(((unsigned long long){s}) {_INFIX[code]} {u})"
-        if code in (G.LESS, G.LESS_EQUAL, G.NOT_EQUAL):
-            return f"(({s} < 0) || {exact})"
-        return f"(({s} >= 0) && {exact})"
 
     def _op(self, code: OpCode, ops: list[str], od: DType, out: DType) -> str:
         a = ops[0]

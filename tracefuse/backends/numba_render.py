@@ -15,7 +15,6 @@ import math
 
 from ..ir import OpCode
 from ..ir.dtypes import DType
-from .render import MIRROR as _MIRROR
 from .render import Renderer
 
 CHUNK = 65536  # elements per parallel chunk of a full reduction
@@ -67,6 +66,9 @@ class NumbaRenderer(Renderer):
     # --- types and values --------------------------------------------------------------------
     def type_name(self, d: DType) -> str:
         return "np.bool_" if d.is_bool else f"np.{d.name}"
+
+    def convert(self, text: str, d: DType) -> str:
+        return f"{self.type_name(d)}({text})"
 
     def literal(self, value, d: DType) -> str:
         if d.is_bool:
@@ -214,18 +216,6 @@ class NumbaRenderer(Renderer):
             return f"({a} if (({a} {op} {b}) | ({a} != {a})) else {b})"
         return f"({a} if {a} {op} {b} else {b})"
 
-    def _mixed_sign_compare(self, code: OpCode, args: list[str], dtypes) -> str:
-        """A signed int against a uint64 (promoted to float64, which rounds above 2**53):
-        compared exactly, as NumPy 2 does."""
-        a, b = args
-        if dtypes[0].kind == "u":  # put the signed operand first
-            a, b, code = b, a, _MIRROR[code]
-        s, u = f"np.int64({a})", f"np.uint64({b})"
-        exact = f"(np.uint64({s}) {_INFIX[code]} {u})"
-        if code in (G.LESS, G.LESS_EQUAL, G.NOT_EQUAL):
-            return f"(({s} < 0) | {exact})"
-        return f"(({s} >= 0) & {exact})"
-
     def _op(self, code: OpCode, ops: list[str], od: DType, out: DType) -> str:
         a = ops[0]
         b = ops[1] if len(ops) > 1 else None
@@ -250,11 +240,10 @@ class NumbaRenderer(Renderer):
             return f"({self._wrap(f'{a} >> {b}', out)} if 0 <= {b} < {bits} else {fill})"
         if code in (G.BITWISE_AND, G.BITWISE_OR, G.BITWISE_XOR):
             return self._wrap(f"{a} {_INFIX[code]} {b}", out)
-        if code is G.POW and od.is_integer:
-            self.imports.add("ipow")
-            if _is_int64(od):  # squaring in uint64: signed overflow is undefined in LLVM
-                return f"np.int64(ipow(np.uint64({a}), np.uint64({b}), np.uint64(1)))"
-            return self._wrap(f"ipow({a}, {b}, {self.literal(1, od)})", out)
+        if code is G.POW and od.is_integer:  # in 64 bits, wrapped to the result's width
+            fn, wide = ("ipow_i64", "np.int64") if od.kind == "i" else ("ipow_u64", "np.uint64")
+            self.imports.add(fn)
+            return self._wrap(f"{fn}({wide}({a}), {wide}({b}))", out)
         if code is G.FLOOR_DIVIDE and _is_int64(od):
             # Numba gives 0 for MIN // -1; NumPy wraps the quotient (MIN), as -MIN does
             return f"({self._neg(a, od)} if {b} == -1 else {self._wrap(f'{a} // {b}', out)})"

@@ -35,6 +35,8 @@ G = OpCode
 # the comparison that holds with the operands swapped
 MIRROR = {G.LESS: G.GREATER, G.GREATER: G.LESS, G.LESS_EQUAL: G.GREATER_EQUAL,
           G.GREATER_EQUAL: G.LESS_EQUAL, G.EQUAL: G.EQUAL, G.NOT_EQUAL: G.NOT_EQUAL}
+COMPARE = {G.LESS: "<", G.GREATER: ">", G.LESS_EQUAL: "<=", G.GREATER_EQUAL: ">=",
+           G.EQUAL: "==", G.NOT_EQUAL: "!="}
 # ops computed in their (float) result dtype whatever the operands' dtypes
 FLOAT_RESULT = frozenset({
     G.SQRT, G.RECIPROCAL, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN,
@@ -57,7 +59,8 @@ class Renderer:
     def select(self, cond: str, x: str, y: str) -> str: raise NotImplementedError
     def _op(self, code: OpCode, ops: list[str], od: DType, out: DType) -> str: raise NotImplementedError
     def _maxmin(self, is_max: bool, a: str, b: str, d: DType) -> str: raise NotImplementedError
-    def _mixed_sign_compare(self, code: OpCode, args: list[str], dtypes) -> str: raise NotImplementedError
+    def convert(self, text: str, d: DType) -> str: raise NotImplementedError  # a plain conversion
+    logical_or, logical_and = "|", "&"  # of two bools
     def cast(self, text: str, src: DType, dst: DType) -> str: raise NotImplementedError
     def combine(self, code: OpCode, d: DType, acc: str, value: str) -> str: raise NotImplementedError
     def begin_function(self, name: str, params: list[str], parallel: bool) -> None: raise NotImplementedError
@@ -83,6 +86,18 @@ class Renderer:
         return self.literal(-math.inf if code is G.MAX else math.inf, d)
 
     # --- the op semantics every target shares ------------------------------------------------
+    def _mixed_sign_compare(self, code: OpCode, args: list[str], dtypes) -> str:
+        """A signed int against a uint64 (NumPy's promotion is float64, which rounds above
+        2**53): compared exactly, as NumPy 2 does."""
+        a, b = args
+        if dtypes[0].kind == "u":  # put the signed operand first
+            a, b, code = b, a, MIRROR[code]
+        s, u = self.convert(a, dt.int64), self.convert(b, dt.uint64)
+        exact = f"({self.convert(s, dt.uint64)} {COMPARE[code]} {u})"
+        if code in (G.LESS, G.LESS_EQUAL, G.NOT_EQUAL):
+            return f"(({s} < 0) {self.logical_or} {exact})"
+        return f"(({s} >= 0) {self.logical_and} {exact})"
+
     def expr(self, n: Node, args: list[str]) -> str:
         """One elementwise op: which operands convert to which dtype is the same on every
         target (NumPy's rules); the target's `_op` table spells the operation."""

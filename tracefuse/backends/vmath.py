@@ -62,7 +62,7 @@ from numba import njit
 from .vmath_core import (add_x, consts, copysign, fabs, fdiv, fma, log_k, log_m, poly, pow2,
                          rint, sel, sqrt, sub_x)
 
-__all__ = ["VMATH", "ipow", "UNARY_OPS", "BINARY_OPS", "vmath_source_names", "vmath_import_source",
+__all__ = ["VMATH", "ipow_i64", "ipow_u64", "UNARY_OPS", "BINARY_OPS", "vmath_source_names", "vmath_import_source",
            "vmath_version"]
 
 _JIT = dict(inline="always", error_model="numpy", cache=False)
@@ -288,17 +288,29 @@ UNARY_OPS = ("exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan
              "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh")
 BINARY_OPS = ("atan2", "logaddexp")
 @njit(**_JIT)
-def ipow(a, b, one):
-    """Integer `a ** b` for b >= 0 by squaring, wrapping as NumPy's integer power loop does
-    (Numba's own `**` goes through float pow for large exponents). `one` is 1 in the operand
-    type, so unsigned operands stay unsigned; a negative b gives 1 (NumPy raises)."""
-    result = one
-    while b > 0:
-        if b & one:
+def ipow_u64(a, b):
+    """uint64 `a ** b` by squaring, wrapping as NumPy's integer power loop does (Numba's own
+    `**` goes through float pow for large exponents)."""
+    result = np.uint64(1)
+    while b:
+        if b & np.uint64(1):
             result = result * a
         a = a * a
-        b = b >> one
+        b = b >> np.uint64(1)
     return result
+
+
+@njit(**_JIT)
+def ipow_i64(a, b):
+    """int64 `a ** b`, squaring in uint64 (signed overflow is undefined in LLVM). NumPy
+    raises for b < 0; here, as in the CUDA backend, the integer part of 1 / a**-b."""
+    if b < 0:
+        if a == 1:
+            return np.int64(1)
+        if a == -1:
+            return np.int64(-1) if b & 1 else np.int64(1)
+        return np.int64(0)
+    return np.int64(ipow_u64(np.uint64(a), np.uint64(b)))
 
 
 _SUFFIX = {"float32": "f32", "float64": "f64"}

@@ -284,10 +284,9 @@ def _asan_loaded() -> bool:
 
 
 def _write_atomic(path: str, data: str) -> None:
-    tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
-    with open(tmp, "w") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    from .kernel_cache import write_atomic
+
+    write_atomic(path, data)
 
 
 def _same_text(path: str, text: str) -> bool:

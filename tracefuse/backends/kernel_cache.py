@@ -192,9 +192,15 @@ def _write_once(path: str, source: str) -> None:
         warnings.warn(f"tracefuse: kernel cache entry {path} was damaged (its text is not the "
                       "kernel's source); rebuilding it", RuntimeWarning, stacklevel=3)
         _remove_entry(path)
+    write_atomic(path, source)
+
+
+def write_atomic(path: str, text: str) -> None:
+    """Write `text` to `path` so that readers see the old file or the whole new one (a
+    temporary file of this process and thread, then a rename), never a partial one."""
     tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
     with open(tmp, "w") as f:
-        f.write(source)
+        f.write(text)
     os.replace(tmp, path)
 
 

@@ -167,3 +167,25 @@ def test_integer_power_with_negative_exponents_is_the_same_on_every_compiled_bac
     a = np.array([1, -1, -1, 2, 0, 5, -7], np.int32)
     b = np.array([-3, -3, -2, -1, -5, -2, -1], np.int32)
     assert_same(run(lambda a, b: a ** b, backend, a, b), np.array([1, -1, 1, 0, 0, 0, 0], np.int32))
+
+
+@pytest.mark.parametrize("backend", ALL)
+def test_var_of_a_broadcast_concat_divided_transposed(backend):
+    """Fixed with the index maps (fuse.index_maps): fuzz seed 2 #623 gave 0.0 where NumPy has
+    NaN on cpu and gpu-sim (27 of 36 elements): a row kernel over 4x4 read a value transposed."""
+    x0 = np.frombuffer(bytes.fromhex(
+        "caf2497100000000caf249713f9348bde75db6bfffff7fff000080ff000080ffb2733ec05b91a33f"
+        "00000000caf24971"), np.float32).reshape((3, 4)).copy()
+    x0 = np.flip(np.flip(x0).copy())  # negative strides
+
+    def f(ns, x0):
+        v1 = ns.expand_dims(x0, axis=-3)
+        v3 = ns.argmax(v1, axis=-2, keepdims=True)
+        v4 = ns.any(ns.minimum(-3.0, v1), axis=(0,), keepdims=True)
+        v6 = ns.broadcast_to(ns.concat([v4, v3], axis=-2), (3, 3, 4, 4))
+        v8 = ns.matrix_transpose(ns.var(v6, axis=(3,), keepdims=True))
+        return ns.divide(ns.floor(v3), v8)
+
+    with np.errstate(all="ignore"):
+        expected = f(np, x0)
+    assert_same(run(lambda x: f(tx, x), backend, x0), expected, rtol=1e-12, what=backend)

@@ -62,10 +62,34 @@ func @f(%0: f64[5,7], %1: f64[5,7]) -> (f64[5,7]) {
   return %3
 }
 """)
-    assert ck.flat and set(ck.kernels) == {"k0", "k0_flat"}
+    assert ck.flat and set(ck.kernels) == {"k0", "k0_flat"} and ck.vec == 2
     flat = _body(ck, "k0_flat")
-    assert "a0[lin]" in flat and "a1[lin]" in flat and "o0[lin]" in flat
+    # two float64 a thread: one 16-byte load per input, one store, the tail element by element
+    for i in (0, 1):
+        assert f"x{i} = *reinterpret_cast<const tx_vec<double, 2>*>(a{i} + base);" in flat
+        assert f"x{i}.v[l] = a{i}[base + l];" in flat
+    assert "*reinterpret_cast<tx_vec<double, 2>*>(o0 + base) = y0;" in flat
+    assert "o0[base + l] = y0.v[l];" in flat and "#pragma unroll" in flat
     assert "tanh(" in flat and "tanhf" not in flat  # float64 math
+
+
+@pytest.mark.parametrize("types, vec", [("f32, f32 -> f32", 4), ("i8, i8 -> i8", 16),
+                                        ("f32, f32 -> bool", 4), ("i8, i64 -> i64", 2),
+                                        ("u16, u16 -> u16", 8)])
+def test_flat_vector_width_is_16_bytes_of_the_widest_array(types, vec):
+    a, rest = types.split(", ")
+    b, out = rest.split(" -> ")
+    op = "less" if out == "bool" else "add"
+    (ck,) = _kernels(f"""\
+func @f(%0: {a}[1000], %1: {b}[1000]) -> ({out}[1000]) {{
+  %2: {out}[1000] = {op} %0, %1
+  return %2
+}}
+""")
+    assert ck.flat and ck.vec == vec
+    c = {"f32": "float", "i8": "signed char", "bool": "bool", "i64": "long long",
+         "u16": "unsigned short"}[out]
+    assert f"tx_vec<{c}, {vec}> y0;" in _body(ck, "k0_flat")
 
 
 def test_row_kernel_is_one_block_per_row_with_shuffles_and_two_passes():

@@ -502,3 +502,34 @@ def test_cached_library_survives_warning_free(mod):
         warnings.simplefilter("error")
         again = SimModule(SOURCE, KERNELS)
     assert cuda_sim.builds == before and again.library_path == mod.library_path
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int8", "uint16"])
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 5, 17, 1003])
+def test_vectorized_flat_kernel_matches_numpy_and_runs_only_when_aligned(dtype, n, monkeypatch):
+    """`_flat` takes 16 bytes of elements a thread (vector loads and stores, the tail element by
+    element); it runs only when every array is contiguous and aligned to its vector, else
+    the strided kernel does (an offset view `x[1:]`)."""
+    import tracefuse as tx
+    from tracefuse.backends.cuda_backend import SimRuntime
+
+    launched = []
+    real = SimRuntime.launch
+    monkeypatch.setattr(SimRuntime, "launch",
+                        lambda self, mod, name, *a: (launched.append(name), real(self, mod, name, *a)))
+    rng = np.random.default_rng(n)
+    x = (rng.standard_normal(n + 1) * 50).astype(dtype)
+    y = (rng.standard_normal(n + 1) * 50).astype(dtype)
+    f = tx.function(lambda x, y: (x * y + x, x < y), backend="gpu-sim")
+    for a, b, flat in ((x[:n].copy(), y[:n].copy(), True), (x[1:], y[1:], False)):
+        launched.clear()
+        with np.errstate(all="ignore"):
+            expected = (a * b + a, a < b)
+        got = f(a, b)
+        for g, e in zip(got, expected):
+            assert g.numpy().dtype == e.dtype
+            np.testing.assert_array_equal(g.numpy(), e)
+        if n:
+            aligned = all(v.ctypes.data % 16 == 0 for v in (a, b))
+            assert launched and all(name.endswith("_flat") == (flat and aligned)
+                                    for name in launched), (launched, n)

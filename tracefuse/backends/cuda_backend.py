@@ -72,6 +72,9 @@ class SimRuntime:
     def launch(self, mod, name: str, grid: int, block: int, args: list) -> None:
         mod.launch(name, grid, block, args)
 
+    def address(self, a) -> int:
+        return a.ctypes.data
+
     def to_device(self, a):
         return a
 
@@ -130,6 +133,9 @@ class CupyRuntime:
     def launch(self, mod, name: str, grid: int, block: int, args: list) -> None:
         mod[name]((grid,), (block,), tuple(args))
 
+    def address(self, a) -> int:
+        return a.data.ptr
+
     def to_device(self, a):
         return self.xp.asarray(a)
 
@@ -158,6 +164,11 @@ class KernelStep:
         self.n_red = math.prod(k.sizes[a] for a in k.reduced)
         self.inputs = k.inputs
 
+    def aligned(self, arrays: list, rt) -> bool:
+        """Whether every array starts on its `_flat` vector (vec * itemsize bytes)."""
+        vec = self.ck.vec
+        return all(rt.address(a) % (vec * a.itemsize) == 0 for a in arrays if a.size)
+
     def arrays(self, inputs: Sequence) -> list:
         local = dict(zip(self.inputs, inputs))
         for impl, types, attrs, out_type, ins, out in self.views:
@@ -168,16 +179,17 @@ class KernelStep:
         rt, ck, xp = self.rt, self.ck, self.rt.xp
         if self.mod is None:
             self.mod = rt.module(ck)
-        arrays = self.arrays(inputs)
         args: list = []
+        arrays: list = []  # as passed
         contiguous = True
-        for a, dims in zip(arrays, ck.strided_dims):
+        for a, dims in zip(self.arrays(inputs), ck.strided_dims):
             a = xp.asarray(a)
             item = a.itemsize
             if ck.index_type == "int" and a.size and \
                     sum(abs(a.strides[d]) // item * (a.shape[d] - 1) for d in dims) >= INT32_LIMIT:
                 a = xp.ascontiguousarray(a)  # its strided extent needs 64-bit offsets
             contiguous = contiguous and a.flags.c_contiguous
+            arrays.append(a)
             args.append(a)
             args += [self.idx(a.strides[d] // item) for d in dims]
         outs = [xp.empty(shape, dtype) for shape, dtype in self.out_types]
@@ -189,9 +201,11 @@ class KernelStep:
             if self.n_outer == 0:
                 return outs
             block = rt.block_elementwise
-            grid = min(-(-self.n_outer // block), rt.max_grid)
-            name = f"{ck.name}_flat" if ck.flat and contiguous else ck.name
-            rt.launch(self.mod, name, grid, block, args)
+            if ck.flat and contiguous and self.aligned(arrays + outs, rt):
+                work, name = -(-self.n_outer // ck.vec), f"{ck.name}_flat"  # vec per thread
+            else:
+                work, name = self.n_outer, ck.name
+            rt.launch(self.mod, name, min(-(-work // block), rt.max_grid), block, args)
         elif mapping == "rows":
             if self.n_outer == 0:
                 return outs

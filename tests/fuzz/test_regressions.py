@@ -189,3 +189,15 @@ def test_var_of_a_broadcast_concat_divided_transposed(backend):
     with np.errstate(all="ignore"):
         expected = f(np, x0)
     assert_same(run(lambda x: f(tx, x), backend, x0), expected, rtol=1e-12, what=backend)
+
+
+@pytest.mark.parametrize("backend", ALL)
+def test_std_with_an_overflowing_square_is_nan_as_in_numpy(backend):
+    """Fixed (numba_backend: fastmath {'reassoc'} without 'contract'; NVRTC --fmad=false): an
+    FMA computed x*x - mean in one rounding, so with x*x = inf and mean = inf it gave -inf, not
+    inf - inf = NaN: std was inf on cpu where NumPy has NaN. Fuzz seed 3 #783."""
+    x = np.array([[1e300, 2.0, 3.0, -1.5], [0.5, 2.0, 3.0, -1.5]])
+    with np.errstate(all="ignore"):
+        expected = np.std(np.abs(x) * np.abs(x), axis=1)
+    assert_same(run(lambda x: tx.std(tx.abs(x) * tx.abs(x), axis=1), backend, x), expected,
+                rtol=1e-12, what=backend)

@@ -47,7 +47,9 @@ from .render import Renderer
 G = OpCode
 
 # the options every consumer of the source passes to NVRTC (the runtime, the compile gate)
-NVRTC_OPTIONS = ("--std=c++17",)
+# (--fmad=false: no FMA contraction of a * b + c, which rounds once and so differs from NumPy
+# where a * b overflows; explicit fma() calls and the math library keep theirs)
+NVRTC_OPTIONS = ("--std=c++17", "--fmad=false")
 INT32_LIMIT = 2**31 - 2**28  # an int index stays below this (room for the grid stride)
 
 C_TYPES = {

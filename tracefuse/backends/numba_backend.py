@@ -11,9 +11,11 @@ Parallel loops (`prange`) are used when the kernel's iteration space has at leas
 `PARALLEL_MIN` elements; smaller kernels run serially (Numba's fork/join costs tens of µs), and
 so do the kernels of a graph that calls BLAS (its spinning threads and Numba's fight for the
 cores: measured 1.9x slower on the MLP).
-Kernels with float reductions compile with `fastmath={'reassoc', 'contract'}` (what lets an
-accumulation vectorize; NaN, inf and -0.0 keep their meaning); `fastmath=True` on the function
-turns on all of Numba's fast math.
+Kernels with float reductions compile with `fastmath={'reassoc'}` (what lets an accumulation
+vectorize; NaN, inf and -0.0 keep their meaning). Not 'contract': an FMA rounds `x*x - m`
+once, so where `x*x` overflows it gives -inf, not NumPy's inf - inf = NaN (std of a value
+with 1e300 in it was inf, NumPy NaN). `fastmath=True` on the function turns on all of Numba's
+fast math.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _flags(k: LoopKernel, parallel: bool, options: CompileOptions) -> str:
     if options.fastmath:
         fastmath = "True"
     elif any(n.kind == "reduce" and n.dtype.is_float for n in k.nodes):
-        fastmath = "{'reassoc', 'contract'}"
+        fastmath = "{'reassoc'}"
     else:
         fastmath = "False"
     return (f"parallel={parallel}, fastmath={fastmath}, error_model='numpy', cache=True, "

@@ -126,6 +126,7 @@ class ConcreteFunction:
         self.static = static
         self._executable = executable
         self._host = get_backend(lowered.backend).device != "gpu"  # arrays go to the host
+        self.int_limits: tuple = ()  # (leaf, dtype, op, loc): Python int arguments' bounds
 
     @property
     def graph(self):
@@ -153,7 +154,20 @@ class ConcreteFunction:
             raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(self._stages)}")
         return print_graph(self._stages[stage], elide_constants=elide_constants)
 
+    def _check_ints(self, leaves: list[Any]) -> None:
+        """A Python int argument must fit the integer dtype of each op it meets, as in NumPy
+        (NEP 50: `int8_array + 300` raises); compiled code would wrap it."""
+        for i, limit, code, loc in self.int_limits:
+            value = leaves[i]
+            if isinstance(value, int) and not dt.can_cast_value(value, limit):
+                raise OverflowError(with_location(
+                    f"{self.function.__name__}(): argument {self.in_paths[i]} is the Python int "
+                    f"{value}, out of bounds for {limit.name} in {code.value} (as in NumPy); "
+                    "pass a value that fits, or convert the array first", loc))
+
     def _run(self, leaves: list[Any]):
+        if self.int_limits:
+            self._check_ints(leaves)
         if self._executable is None:
             backend = get_backend(self.lowered.backend)
             reason = backend.unavailable()
@@ -479,6 +493,8 @@ class Function:
         stages.update(after)
         lowered = backend.lower(result.graph, options)
         cf = ConcreteFunction(self, key, stages, lowered, in_types, paths, out_treedef, static)
+        cf.int_limits = tuple((i, limit, code, loc) for i, v in enumerate(builder.inputs)
+                              for limit, code, loc in builder.int_limits.get(v, ()))
         folder = config.dump_dir()
         if folder:
             texts = [("traced", print_graph(traced))]

@@ -199,3 +199,24 @@ def test_python_int_constant_out_of_range_raises_like_numpy(mode):
     with np.errstate(over="ignore"):
         expected = (x < 300, x / 300, np.where(x > 0, x, -1).astype(np.int8), x + 127, x * -128)
     assert_exact(got, tuple(np.asarray(e) for e in expected), mode)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu", "gpu-sim"])
+def test_python_int_argument_out_of_range_raises_at_each_call(backend):
+    """A Python int *argument* is traced as a weak input, so its value is only known at the
+    call: each call checks it against the integer ops it meets (NumPy raises for int8 + 300),
+    names the argument and the line, and a later call that fits runs without a retrace."""
+    f = tx.function(lambda x, s: (x + s, x < s), backend=backend)
+    x = np.array([-128, 1, 127], np.int8)
+    with pytest.raises(OverflowError, match=r"argument s is the Python int 300, out of bounds "
+                                             r"for int8 in add.*test_semantics.py:\d+"):
+        f(x, 300)
+    with pytest.raises(OverflowError, match="argument s is the Python int -129"):
+        f(x, -129)
+    for s in (127, -128, 3):
+        got = f(x, s)
+        with np.errstate(over="ignore"):
+            assert_exact(got, (np.asarray(x + s), np.asarray(x < s)), f"{backend} s={s}")
+    assert f.trace_count == 1
+    g = tx.function(lambda x, s: x < s, backend=backend)  # comparisons take any Python int
+    assert_exact(g(x, 300), np.asarray(x < 300), backend)

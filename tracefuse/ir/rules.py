@@ -295,16 +295,22 @@ _ELEMENTWISE_KINDS: dict[OpCode, tuple[str, str]] = {
 }
 
 
+def weak_int_limit(code: OpCode, t: TensorType, out: TensorType) -> DType | None:
+    """The integer dtype that a weak Python int operand of type `t` must fit in op `code`
+    with result `out` (NEP 50: NumPy raises OverflowError otherwise), or None."""
+    if code in BINARY and out.dtype.is_integer and not out.weak and t.weak and t.dtype.is_integer:
+        return out.dtype
+    return None
+
+
 def weak_int_overflow(code: OpCode, operands: Sequence[tuple[TensorType, Any]],
                       out: TensorType) -> str | None:
     """NEP 50: integer arithmetic with a Python int that does not fit the integer dtype
     raises in NumPy (int8_x + 300); the message for that, else None. `operands` pairs each
     operand's type with its value where known (None: not a constant). Comparisons, `where`
     and `clip` take any Python int, as in NumPy; float results (int8_x / 300) too."""
-    if code not in BINARY or not out.dtype.is_integer or out.weak:
-        return None
     for t, value in operands:
-        if value is not None and t.weak and t.dtype.is_integer:
+        if value is not None and weak_int_limit(code, t, out) is not None:
             value = int(getattr(value, "array", value).reshape(()).item()) \
                 if not isinstance(value, int) else value
             if not dt.can_cast_value(value, out.dtype):

@@ -23,7 +23,7 @@ from ..arraymethods import ArrayMethods
 from ..errors import ConcretizationError, DTypeError, concretization_error, user_location, with_location
 from ..ir import Attrs, Graph, Literal, Op, OpCode, TensorType, Value, infer_type
 from ..ir.convert import to_array
-from ..ir.rules import weak_int_overflow
+from ..ir.rules import weak_int_limit, weak_int_overflow
 from ..ir.verifier import verify
 
 
@@ -94,6 +94,9 @@ class GraphBuilder:
         self.ops: list[Op] = []
         self._lifted: dict[int, tuple[Any, Value]] = {}  # id(array) -> (array, constant value)
         self.finished = False  # set when the trace ends (returned or raised)
+        # weak int inputs (Python int arguments) -> (dtype, loc) of each integer op they meet:
+        # their values are known only at call time, where they are checked (NEP 50)
+        self.int_limits: dict[Value, list] = {}
 
     def _check_active(self) -> None:
         """Ops may only be recorded while this trace is the current one of this thread: a
@@ -152,6 +155,10 @@ class GraphBuilder:
         message = weak_int_overflow(code, known, out)
         if message:
             raise OverflowError(with_location(message, loc))
+        for v in values:
+            limit = weak_int_limit(code, v.type, out)
+            if limit is not None and v in self.inputs:  # an argument: checked at each call
+                self.int_limits.setdefault(v, []).append((limit, code, loc))
 
     def _append(self, code: OpCode, inputs: tuple[Value, ...], attrs: Mapping,
                 out_type: TensorType, loc) -> Value:

@@ -201,3 +201,28 @@ def test_std_with_an_overflowing_square_is_nan_as_in_numpy(backend):
         expected = np.std(np.abs(x) * np.abs(x), axis=1)
     assert_same(run(lambda x: tx.std(tx.abs(x) * tx.abs(x), axis=1), backend, x), expected,
                 rtol=1e-12, what=backend)
+
+
+@pytest.mark.parametrize("backend", ALL)
+def test_low_rank_results_of_a_broadcasting_kernel_are_computed_once_per_element(backend):
+    """Fixed (render.render_nested_elementwise): Numba kernels computed every value in the
+    innermost loop, so a result along i0 beside one along (i1, i2, i0) ran once per (i0, i1,
+    i2); with asinh and logaddexp inlined there, LLVM's loop passes took 10 minutes (fuzz seed
+    4). Values and stores now sit in the outermost loop where their axes are known."""
+    x = np.random.default_rng(4).uniform(0.1, 2.0, 3)
+    y = np.random.default_rng(5).uniform(0.1, 2.0, (1, 3))
+
+    def f(ns, a, b):
+        v1 = ns.arcsinh(a) if ns is np else ns.asinh(a)
+        v5 = ns.logaddexp(v1, v1) ** b
+        return v1 * v1, ns.broadcast_to(v5, (2, 2, 3)), ns.abs(ns.maximum(v1 * v1, a))
+
+    got = run(lambda a, b: f(tx, a, b), backend, x, y)
+    for g, e in zip(got, f(np, x, y)):
+        assert_same(g, e, rtol=1e-12, what=backend)
+    if backend == "cpu":
+        src = tx.function(lambda a, b: f(tx, a, b), backend="cpu").lower(x, y).kernels[0]
+        body = src[src.index("def kernel"):]
+        # asinh is computed at the first loop's depth, before the inner loops open
+        assert body.index("asinh_f64(") < body.index("for i1 in")
+        assert body.split("for i1 in")[1].count("logaddexp_f64(") == 0

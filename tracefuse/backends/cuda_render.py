@@ -230,6 +230,7 @@ def mapping_of(k: LoopKernel) -> str:
 
 class CudaRenderer(Renderer):
     indent_unit = "  "
+    nested_outer = False
 
     def __init__(self, index_type: str, mapping: str, flat: bool = False,
                  stage: str = "main", vec: int = 1) -> None:

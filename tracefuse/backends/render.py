@@ -48,6 +48,7 @@ BLOCK = 1024  # elements per inner accumulation block
 
 class Renderer:
     indent_unit = "    "
+    nested_outer = True  # outer axes are nested loops (CUDA: one grid-stride loop instead)
 
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -149,6 +150,10 @@ class Renderer:
         # element count, a scale) share one compiled function
         self.const_names = {id(k.nodes[i]): f"c{j}" for j, i in enumerate(k.constants)}
         self.begin_function(name, self.params(k), parallel)
+        if self.nested_outer and k.max_level == 0:
+            self.render_nested_elementwise(parallel)
+            self.end_block()
+            return "\n".join(self.lines) + "\n"
         self.open_outer(parallel)
         for level in range(1, k.max_level + 1):
             reds = [i for i, n in enumerate(k.nodes) if n.kind == "reduce" and n.level == level]
@@ -158,6 +163,34 @@ class Renderer:
             self.end_block()
         self.end_block()
         return "\n".join(self.lines) + "\n"
+
+    def render_nested_elementwise(self, parallel: bool) -> None:
+        """An elementwise kernel as nested loops, each value computed (and each result stored)
+        in the outermost loop where all its axes are known: `o0[i0] = f(a0[i0])` beside
+        `o1[i1, i2, i0] = g(...)` runs f once per i0, not once per (i0, i1, i2). (Left inside
+        the innermost loop, such code also made LLVM's loop passes take minutes: fuzz seed 4.)"""
+        k = self.k
+        todo = self.needed([o.node for o in k.outputs])
+        stores = list(enumerate(k.outputs))
+        opened: set = set()
+
+        def emit() -> None:
+            ready = [i for i in todo if k.nodes[i].axes <= opened]
+            self.compute(ready)
+            todo[:] = [i for i in todo if i not in set(ready)]
+            for j, o in [(j, o) for j, o in stores if {a for a in o.index if a is not None}
+                         <= opened and o.node not in todo]:
+                self.store_output(j, o)
+                stores.remove((j, o))
+
+        emit()
+        for i, a in enumerate(k.outer):
+            self.begin_loop(self.axis_var(a), "0", self.extent(a), parallel and i == 0)
+            opened.add(a)
+            emit()
+        assert not todo and not stores, "an elementwise value or result was never placed"
+        for _ in k.outer:
+            self.end_block()
 
     def open_outer(self, parallel: bool) -> None:
         """Open the loops over the outer (not reduced) axes: nested, the first parallel."""

@@ -123,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     from .bench.runner import add_arguments as add_bench_arguments
 
     add_bench_arguments(p_bench)
-    p_fuzz = sub.add_parser("fuzz", help="differential fuzzing: random programs vs NumPy (tracefuse/fuzz.py)")
-    from .fuzz import add_arguments as add_fuzz_arguments
+    p_fuzz = sub.add_parser("fuzz", help="differential fuzzing: random programs vs NumPy (tracefuse/fuzz_run.py)")
+    from .fuzz_run import add_arguments as add_fuzz_arguments
 
     add_fuzz_arguments(p_fuzz)
     args = parser.parse_args(argv)
@@ -148,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{what}: {folder}\n  {n} files, {size / 2**20:.1f} MiB")
         return 0
     if args.command == "fuzz":
-        from . import fuzz
+        from . import fuzz_run
 
-        return fuzz.main(args)
+        return fuzz_run.main(args)
     if args.command == "bench":
         from .bench.runner import run_from_args
 

@@ -139,3 +139,27 @@ def check_with_types(tx_fn, np_fn, *inputs, **kwargs):
     for t, e in zip(outs, exps):
         e = np.asarray(e)
         assert (t.shape, t.dtype) == (e.shape, e.dtype), f"traced {t!r}, NumPy {e.dtype}{e.shape}"
+
+
+def run_at_once(fn: Callable[[int], Any], n: int) -> list:
+    """fn(0) .. fn(n - 1), each in its own thread, all released together by a barrier; their
+    results in order. An exception in any thread is raised here."""
+    import threading
+
+    barrier, results, errors = threading.Barrier(n), [None] * n, []
+
+    def work(k):
+        try:
+            barrier.wait()
+            results[k] = fn(k)
+        except BaseException as e:  # noqa: BLE001 (raised below)
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return results

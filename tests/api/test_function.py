@@ -3,11 +3,11 @@ explain, eager switch, thread safety, aliasing, errors with the user's line, dum
 
 import inspect
 import os
-import threading
 import warnings
 
 import numpy as np
 import pytest
+from oracle import run_at_once
 
 import tracefuse as tx
 
@@ -259,27 +259,11 @@ def test_run_functions_eagerly_runs_python_every_call():
 
 
 def test_thread_safe_tracing_and_calls():
-    barrier = threading.Barrier(8)
-
     @tx.function(backend="numpy")
     def f(x):
         return tx.tanh(x) * 2
 
-    results, errors = [None] * 8, []
-
-    def worker(i):
-        try:
-            barrier.wait()
-            results[i] = f(np.full(16, float(i))).numpy()
-        except Exception as e:  # pragma: no cover - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    results = run_at_once(lambda i: f(np.full(16, float(i))).numpy(), 8)
     assert f.trace_count == 1
     for i, r in enumerate(results):
         np.testing.assert_allclose(r, np.tanh(np.full(16, float(i))) * 2)

@@ -6,10 +6,10 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 
 import numpy as np
 import pytest
+from oracle import run_at_once
 
 import tracefuse as tx
 from tracefuse.backends import cuda_sim
@@ -71,23 +71,7 @@ def test_one_function_called_from_8_threads_at_once(backend):
     f = tx.function(lambda x, y: tx.sin(x) * y + tx.sum(x), backend=backend)
     xs = [np.linspace(0, k + 1, 96, dtype=np.float32) for k in range(8)]
     y = np.float32(2)
-    results = [None] * 8
-    errors = []
-    barrier = threading.Barrier(8)
-
-    def work(k):
-        try:
-            barrier.wait()
-            results[k] = np.asarray(f(xs[k], y))
-        except BaseException as e:  # noqa: BLE001 (reported below)
-            errors.append(e)
-
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors, errors
+    results = run_at_once(lambda k: np.asarray(f(xs[k], y)), 8)
     for k in range(8):
         np.testing.assert_allclose(results[k], np.sin(xs[k]) * y + xs[k].sum(), rtol=1e-5,
                                    atol=1e-5)

@@ -284,7 +284,7 @@ def _asan_loaded() -> bool:
 
 
 def _write_atomic(path: str, data: str) -> None:
-    from .kernel_cache import write_atomic
+    from .kernel_cache import write_atomic  # lazily: kernel_cache imports Numba
 
     write_atomic(path, data)
 

@@ -91,7 +91,7 @@ if _ROOT not in sys.path:  # run this checkout's tracefuse, installed or not
 import numpy as np
 
 import tracefuse as tx
-from tracefuse.bench import workloads as W
+from tracefuse.tools.bench import workloads as W
 
 T0 = time.perf_counter()
 OVERHEAD_TARGET_US = 20.0

@@ -22,7 +22,7 @@ from numba import njit
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from tracefuse.backends import vmath  # noqa: E402
-from tracefuse.backends.vmath_check import NUMPY_NAME  # noqa: E402
+from tracefuse.tools.vmath_check import NUMPY_NAME  # noqa: E402
 
 FLAGS = dict(error_model="numpy", fastmath={"reassoc", "contract"})
 DOMAIN = {"exp": (-10, 10), "expm1": (-10, 10), "log": (1e-3, 1e3), "log1p": (-0.9, 1e3),

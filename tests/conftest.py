@@ -13,7 +13,7 @@ os.environ.setdefault("TRACEFUSE_VERIFY_PASSES", "1")  # the verifier runs after
 
 
 def _gate_reason() -> str | None:
-    from tracefuse.backends import nvrtc_gate
+    from tracefuse.backends.cuda import nvrtc_gate
 
     return nvrtc_gate.unavailable()
 
@@ -29,7 +29,7 @@ if "TRACEFUSE_NVRTC_GATE" not in os.environ:
 @pytest.fixture(autouse=True, scope="module")
 def _flush_nvrtc_gate():
     yield
-    from tracefuse.backends.cuda_backend import flush_gate
+    from tracefuse.backends.cuda.backend import flush_gate
 
     flush_gate()
 

@@ -39,7 +39,7 @@ def test_bench_small_runs_verifies_and_prints_the_table(tmp_path, capsys):
 
 
 def test_bench_reports_a_mismatch_loudly(monkeypatch, capsys):
-    from tracefuse.bench import workloads
+    from tracefuse.tools.bench import workloads
 
     gelu = workloads.get("gelu")
     wrong = workloads.Workload(**{**gelu.__dict__, "tx_fn": lambda x: x * 0.5})

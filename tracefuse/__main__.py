@@ -120,11 +120,11 @@ def main(argv: list[str] | None = None) -> int:
     p_cache = sub.add_parser("cache", help="show or empty the on-disk kernel cache")
     p_cache.add_argument("action", choices=("info", "clear"))
     p_bench = sub.add_parser("bench", help="time tracefuse against NumPy eager (and numexpr, JAX)")
-    from .bench.runner import add_arguments as add_bench_arguments
+    from .tools.bench.runner import add_arguments as add_bench_arguments
 
     add_bench_arguments(p_bench)
     p_fuzz = sub.add_parser("fuzz", help="differential fuzzing: random programs vs NumPy (tracefuse/fuzz_run.py)")
-    from .fuzz_run import add_arguments as add_fuzz_arguments
+    from .tools.fuzz_run import add_arguments as add_fuzz_arguments
 
     add_fuzz_arguments(p_fuzz)
     args = parser.parse_args(argv)
@@ -148,11 +148,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{what}: {folder}\n  {n} files, {size / 2**20:.1f} MiB")
         return 0
     if args.command == "fuzz":
-        from . import fuzz_run
+        from .tools import fuzz_run
 
         return fuzz_run.main(args)
     if args.command == "bench":
-        from .bench.runner import run_from_args
+        from .tools.bench.runner import run_from_args
 
         return run_from_args(args)
     return ir_roundtrip(args.file)

@@ -11,7 +11,7 @@ import pytest
 
 import tracefuse as tx
 from tracefuse.backends import get_backend
-from tracefuse.backends.cuda_render import render_cuda
+from tracefuse.backends.cuda.render import render_cuda
 from tracefuse.backends.loops import lower_kernel
 from tracefuse.ir import OpCode, parse_graph
 from tracefuse.passes import fuse

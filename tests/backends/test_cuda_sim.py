@@ -1,4 +1,4 @@
-"""tracefuse.backends.cuda_sim: hand-written CUDA C (the renderer's dialect) run on the CPU.
+"""tracefuse.backends.cuda.sim: hand-written CUDA C (the renderer's dialect) run on the CPU.
 
 Each kernel is checked against NumPy on fresh random, non-zero inputs: a grid-stride elementwise
 kernel at odd sizes, block reductions (warp shuffles + __shared__ + __syncthreads), a two-pass
@@ -20,8 +20,8 @@ import warnings
 import numpy as np
 import pytest
 
-from tracefuse.backends import cuda_sim
-from tracefuse.backends.cuda_sim import SimBuildError, SimModule
+from tracefuse.backends.cuda import sim as cuda_sim
+from tracefuse.backends.cuda.sim import SimBuildError, SimModule
 
 _PROBLEM = cuda_sim.compiler_unavailable()
 pytestmark = pytest.mark.skipif(_PROBLEM is not None, reason=str(_PROBLEM))
@@ -446,7 +446,7 @@ def test_compiler_missing_message(monkeypatch):
 
 _ASAN_SCRIPT = textwrap.dedent(r"""
     import numpy as np
-    from tracefuse.backends.cuda_sim import SimModule
+    from tracefuse.backends.cuda.sim import SimModule
     src = '''
     extern "C" __global__ void oob(const float* __restrict__ a0, float* __restrict__ o0, int n) {
         for (int i = blockIdx.x * blockDim.x + threadIdx.x; i <= n; i += gridDim.x * blockDim.x)
@@ -511,7 +511,7 @@ def test_vectorized_flat_kernel_matches_numpy_and_runs_only_when_aligned(dtype, 
     element); it runs only when every array is contiguous and aligned to its vector, else
     the strided kernel does (an offset view `x[1:]`)."""
     import tracefuse as tx
-    from tracefuse.backends.cuda_backend import SimRuntime
+    from tracefuse.backends.cuda.backend import SimRuntime
 
     launched = []
     real = SimRuntime.launch

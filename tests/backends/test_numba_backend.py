@@ -13,7 +13,7 @@ import pytest
 import tracefuse as tx
 from oracle import assert_same, check, rand
 from tracefuse.backends import kernel_cache
-from tracefuse.backends.numba_backend import PARALLEL_MIN, executor_source
+from tracefuse.backends.numba.backend import PARALLEL_MIN, executor_source
 
 CPU = ("cpu",)
 

@@ -1,4 +1,4 @@
-"""tracefuse.backends.nvrtc_gate: CUDA C compiled to cubin by NVRTC, without a GPU (tier 1).
+"""tracefuse.backends.cuda.nvrtc_gate: CUDA C compiled to cubin by NVRTC, without a GPU (tier 1).
 
 Valid kernels give an ELF cubin for sm_80 and sm_90; a syntax error and a shared-memory overflow
 (which only ptxas sees: the PTX compiles) raise NvrtcCompileError carrying the log, the arch, the
@@ -17,8 +17,8 @@ import pytest
 
 import tracefuse as tx
 
-from tracefuse.backends import nvrtc_gate
-from tracefuse.backends.nvrtc_gate import NvrtcCompileError, check_sources, compile_cubin
+from tracefuse.backends.cuda import nvrtc_gate
+from tracefuse.backends.cuda.nvrtc_gate import NvrtcCompileError, check_sources, compile_cubin
 
 _why = nvrtc_gate.unavailable()
 if _why:
@@ -198,7 +198,7 @@ def _rendered(fn, x):
 
 
 def test_batch_gate_merges_kernels_and_names_the_one_that_fails():
-    from tracefuse.backends.cuda_render import NVRTC_OPTIONS, combine_sources
+    from tracefuse.backends.cuda.render import NVRTC_OPTIONS, combine_sources
 
     x = np.ones((3, 40), np.float32)
     good = (_rendered(lambda a: tx.exp(a) * 2.0, x)
@@ -215,7 +215,7 @@ def test_batch_gate_merges_kernels_and_names_the_one_that_fails():
 
 
 def test_backend_batch_mode_queues_until_flushed(monkeypatch):
-    from tracefuse.backends import cuda_backend
+    from tracefuse.backends.cuda import backend as cuda_backend
 
     monkeypatch.setenv("TRACEFUSE_NVRTC_GATE", "batch")
     cuda_backend.flush_gate()

@@ -19,10 +19,10 @@ import numpy as np
 import pytest
 from numba import njit
 
-from tracefuse.backends import vmath
-from tracefuse.backends import vmath_check as vc
-from tracefuse.backends.vmath_core import as_float, as_int, pow2
-from tracefuse.backends.vmath_trig import TRIG_ACCURATE_MAX
+from tracefuse.backends.vmath import functions as vmath
+from tracefuse.tools import vmath_check as vc
+from tracefuse.backends.vmath.core import as_float, as_int, pow2
+from tracefuse.backends.vmath.trig import TRIG_ACCURATE_MAX
 
 OPS = vmath.UNARY_OPS + vmath.BINARY_OPS
 DTYPES = ("float32", "float64")
@@ -178,7 +178,7 @@ def test_vmath_table_covers_the_ops_with_stable_names():
     assert set(vmath.VMATH) == {(op, dt) for op in OPS for dt in DTYPES}
     names = vmath.vmath_source_names()
     for (op, dt), (mod, name) in names.items():
-        assert mod == "tracefuse.backends.vmath"
+        assert mod == "tracefuse.backends.vmath.functions"
         assert name == f"{op}_{'f32' if dt == 'float32' else 'f64'}"
         assert getattr(vmath, name) is vmath.VMATH[(op, dt)]
 
@@ -186,7 +186,7 @@ def test_vmath_table_covers_the_ops_with_stable_names():
 def test_generated_source_can_import_and_call():
     """What the code generator does: source text importing the public names."""
     line = vmath.vmath_import_source([("tanh", "float32"), ("atan2", "float64")])
-    assert line == "from tracefuse.backends.vmath import atan2_f64, tanh_f32"
+    assert line == "from tracefuse.backends.vmath.functions import atan2_f64, tanh_f32"
     src = line + """
 from numba import njit
 

@@ -17,7 +17,7 @@ import warnings
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from tracefuse import fuzz, fuzz_run
+from tracefuse.tools import fuzz, fuzz_run
 
 MAX_EXAMPLES = int(os.environ.get("TRACEFUSE_FUZZ_EXAMPLES", "400"))  # ~2 min cold (docs/reliability.md)
 ALWAYS = fuzz_run.available_backends(("numpy", "gpu-sim", "gpu"))

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from tracefuse.backends.cuda_sim import compiler_unavailable
+from tracefuse.backends.cuda.sim import compiler_unavailable
 
 TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(TESTS)

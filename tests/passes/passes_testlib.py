@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tracefuse.backends.numpy_backend import Interpreter
+from tracefuse.backends.numpy.backend import Interpreter
 from tracefuse.ir import Graph, parse_graph, print_graph, verify
 
 

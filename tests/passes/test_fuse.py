@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tracefuse as tx
-from tracefuse.backends.numpy_backend import Interpreter
+from tracefuse.backends.numpy.backend import Interpreter
 from tracefuse.ir import OpCode, parse_graph, print_graph
 from tracefuse.ir.verifier import verify
 from tracefuse.passes.fuse import can_fuse, fuse
@@ -296,7 +296,7 @@ def test_lowering_follows_fusions_index_maps_and_replays_them_on_parsed_ir(name)
     the body); a body read back from printed IR has none recorded, and replaying fusion on it
     gives the same loops."""
     from tracefuse.backends.loops import lower_kernel
-    from tracefuse.backends.numba_render import NumbaRenderer
+    from tracefuse.backends.numba.render import NumbaRenderer
     from tracefuse.passes.fuse import index_maps
 
     x = np.random.default_rng(3).standard_normal((4, 4)).astype(np.float32)

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import tracefuse as tx
-from tracefuse.backends import cuda_sim, kernel_cache, nvrtc_gate
+from tracefuse.backends.cuda import sim as cuda_sim, nvrtc_gate
+from tracefuse.backends import kernel_cache
 
 
 def mode(path) -> int:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tracefuse as tx
-from tracefuse.backends.numba_backend import executor_source
+from tracefuse.backends.numba.backend import executor_source
 from tracefuse.ir import parse_graph
 
 BACKENDS = ("numpy", "cpu", "gpu-sim")

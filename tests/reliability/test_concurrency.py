@@ -12,7 +12,7 @@ import pytest
 from oracle import run_at_once
 
 import tracefuse as tx
-from tracefuse.backends import cuda_sim
+from tracefuse.backends.cuda import sim as cuda_sim
 
 SIM = cuda_sim.compiler_unavailable() is None
 BACKENDS = ["cpu", "gpu-sim"] if SIM else ["cpu"]

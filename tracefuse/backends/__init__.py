@@ -14,9 +14,9 @@
 from __future__ import annotations
 
 from .base import Backend, CompileOptions, Executable, LoweredGraph
-from .cuda_backend import CudaBackend, CupyRuntime, SimRuntime
-from .numba_backend import NumbaBackend
-from .numpy_backend import Interpreter, NumpyBackend
+from .cuda.backend import CudaBackend, CupyRuntime, SimRuntime
+from .numba.backend import NumbaBackend
+from .numpy.backend import Interpreter, NumpyBackend
 
 
 BACKENDS: dict[str, Backend] = {

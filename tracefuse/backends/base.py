@@ -42,6 +42,7 @@ class Executable(Protocol):
 class Backend(Protocol):
     name: str
     device: str
+    source_suffix: str  # the file suffix of its kernel sources (".py", ".cu"; "" if none)
 
     def unavailable(self) -> str | None: ...
 

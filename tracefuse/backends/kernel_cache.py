@@ -58,7 +58,7 @@ _lock = threading.Lock()
 @functools.lru_cache(maxsize=1)
 def _versions() -> str:
     # Numba's own disk cache does not see changes to inlined helpers: version them in the key
-    from .vmath import vmath_version
+    from .vmath.functions import vmath_version
 
     return (f"tracefuse {_VERSION} numba {numba.__version__} numpy {np.__version__} "
             f"vmath {vmath_version()}")

@@ -12,12 +12,16 @@ from typing import Any
 
 import numpy as np
 
-from ..device import is_gpu_array
 from ..errors import DTypeError
 from . import dtypes as dt
 from .types import TensorType
 
 PY_SCALARS = (bool, int, float)
+
+
+def is_gpu_array(a: Any) -> bool:
+    """A CuPy array (recognised by its type's module, without importing CuPy)."""
+    return type(a).__module__.partition(".")[0] == "cupy" and hasattr(a, "__cuda_array_interface__")
 
 
 def scalar_type(value: Any) -> TensorType:

@@ -19,8 +19,9 @@ from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from ..arraymethods import ArrayMethods
-from ..errors import ConcretizationError, DTypeError, concretization_error, user_location, with_location
+from .operators import ArrayMethods
+from ..errors import (ConcretizationError, DTypeError, concretization_error, user_location,
+                      with_location)
 from ..ir import Attrs, Graph, Literal, Op, OpCode, TensorType, Value, infer_type
 from ..ir.convert import to_array
 from ..ir.rules import weak_int_limit, weak_int_overflow

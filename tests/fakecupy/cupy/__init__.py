@@ -1,5 +1,5 @@
 """A fake `cupy` for tests on machines without a GPU: device arrays are NumPy arrays in a wrapper,
-`RawModule` kernels run on the CPU simulator (tracefuse.backends.cuda_sim). Put tests/fakecupy
+`RawModule` kernels run on the CPU simulator (tracefuse.backends.cuda.sim). Put tests/fakecupy
 first on PYTHONPATH (only in a subprocess: tests/gpu/test_fake_cupy.py) and `import cupy` finds it.
 
 Faithful to CuPy 14 in what tracefuse relies on, and strict where CuPy is strict, so that a bug
@@ -849,7 +849,7 @@ _modules_lock = threading.Lock()
 
 def _signatures(code: str) -> dict[str, list[str]]:
     """{kernel name: [C parameter types]} of every `extern "C" __global__ void` in `code`."""
-    from tracefuse.backends.cuda_sim import parse_param
+    from tracefuse.backends.cuda.sim import parse_param
 
     kernels: dict[str, list[str]] = {}
     for m in _KERNEL_RE.finditer(code):
@@ -913,7 +913,7 @@ class _Kernel:
         sim.launch(self.name, int(grid[0]), int(block[0]), converted)
 
     def _arg(self, i: int, ctype: str, value):
-        from tracefuse.backends.cuda_sim import parse_param
+        from tracefuse.backends.cuda.sim import parse_param
 
         p = parse_param(ctype)
         where = f"kernel {self.name}, argument {i} ({ctype})"
@@ -973,7 +973,7 @@ class RawModule:
         with _modules_lock:
             mod = _modules.get(self.code)
             if mod is None:
-                from tracefuse.backends.cuda_sim import SimModule
+                from tracefuse.backends.cuda.sim import SimModule
 
                 mod = _modules[self.code] = SimModule(self.code, self._params)
         return mod

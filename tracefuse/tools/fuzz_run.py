@@ -18,7 +18,7 @@ from .fuzz import Program, RandomChooser, generate
 
 
 def available_backends(wanted: Sequence[str] = ("numpy", "cpu", "gpu-sim", "gpu")) -> list[str]:
-    from .backends import get_backend
+    from ..backends import get_backend
 
     out = []
     for b in wanted:

@@ -3,11 +3,38 @@
 Each operator calls the public function of the same meaning (`x + y` is `tx.add(x, y)`), so
 an expression behaves the same eagerly and under `@tx.function`. The reflected operators make
 `2 * x` and `numpy_array + tensor` work (`__array_ufunc__ = None` makes NumPy defer to us).
+
+The functions live above this module (in `frontend/`, which imports the tracer), so they are
+reached late, through the one namespace object that `tracefuse/__init__.py` hands to
+`use_functions` when the package is assembled: no import points up, and there is no cycle.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+
+class _Unassembled:
+    """Stands for the namespace until the package has wired it (never seen by users)."""
+
+    def __getattr__(self, name: str):
+        raise RuntimeError("tracefuse.tracer.operators.use_functions() was not called: import "
+                           "tracefuse (the package), not its submodules alone")
+
+
+F: Any = _Unassembled()  # the array functions (frontend), set once by use_functions
+M: Any = F
+NAMESPACE: Any = F  # what __array_namespace__ returns: the `tracefuse` module
+API_VERSIONS = ("2023.12",)  # the array API versions __array_namespace__ accepts
+
+
+def use_functions(functions: Any, namespace: Any) -> None:
+    """Wire the operators to the functions they call (`functions.add`, `functions.getitem`
+    ...) and name the namespace `__array_namespace__` returns. Called once, by
+    `tracefuse/__init__.py`."""
+    global F, M, NAMESPACE
+    F = M = functions
+    NAMESPACE = namespace
 
 
 class ArrayMethods:
@@ -16,9 +43,12 @@ class ArrayMethods:
     __array_priority__ = 1000
 
     def __array_namespace__(self, *, api_version: str | None = None):
-        import tracefuse
-
-        return tracefuse
+        if api_version is not None and api_version not in API_VERSIONS:
+            raise ValueError(
+                f"tracefuse implements the array API standard {', '.join(API_VERSIONS)}, not "
+                f"api_version={api_version!r}; call __array_namespace__() without api_version "
+                "for the namespace")
+        return NAMESPACE
 
     # arithmetic
     def __add__(self, other): return F.add(self, other)
@@ -135,7 +165,3 @@ class ArrayMethods:
     def _describe(self) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
-
-# Imported last: these modules import the classes built on this mixin (a cycle broken here).
-from . import functions as F  # noqa: E402
-from . import manipulation as M  # noqa: E402

@@ -61,7 +61,7 @@ import warnings
 from collections.abc import Iterable, Sequence
 from typing import Literal, overload
 
-from .. import config
+from ... import config
 
 __all__ = [
     "NvrtcCompileError",
@@ -260,7 +260,7 @@ def _memo_folder(folder: str) -> str | None:
     """`folder`, created private (0700); None (warned about once) if it is refused (not owned
     by this user, or writable by group or others: kernel_cache.private_folder) or cannot be
     used."""
-    from .kernel_cache import private_folder
+    from ..kernel_cache import private_folder
 
     usable, reason = private_folder(folder)
     if usable is None:

@@ -334,7 +334,7 @@ import json, sys, time
 t0 = time.perf_counter()
 import tracefuse
 t1 = time.perf_counter()
-from tracefuse.bench import workloads
+from tracefuse.tools.bench import workloads
 w = workloads.get(sys.argv[1])
 args = w.inputs(sys.argv[2])
 f = w.compile(sys.argv[3])

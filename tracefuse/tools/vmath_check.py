@@ -1,6 +1,6 @@
 """Measuring vmath: loop kernels, test points, references and errors in ulps.
 
-Used by tests/backends/test_vmath.py and by `python -m tracefuse.backends.vmath_check`, which
+Used by tests/backends/test_vmath.py and by `python -m tracefuse.tools.vmath_check`, which
 prints the accuracy table of vmath.py / docs/vmath.md (max ulp error of vmath and, on the same
 points, of NumPy's own functions).
 
@@ -27,8 +27,8 @@ import time
 import numpy as np
 from numba import njit
 
-from . import vmath
-from .vmath_trig import TRIG_ACCURATE_MAX
+from ..backends.vmath import functions as vmath
+from ..backends.vmath.trig import TRIG_ACCURATE_MAX
 
 #: Error bound (ulps) asserted by the tests, with and without fastmath={"reassoc", "contract"},
 #: as (float32, float64). About 0.5 above the max measured on the test points.

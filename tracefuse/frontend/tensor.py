@@ -13,8 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import device as _device
-from .arraymethods import ArrayMethods
-from .ir.dtypes import DType, as_dtype
+from ..tracer.operators import ArrayMethods
+from ..ir.dtypes import DType, as_dtype
 
 
 def _readonly(arr: np.ndarray) -> np.ndarray:

@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BackendUnavailableError
+from ..errors import BackendUnavailableError
+from ..ir.convert import is_gpu_array
 
 DEVICES = ("cpu", "gpu")
 _ALIASES = {"cpu": "cpu", "host": "cpu", "gpu": "gpu", "cuda": "gpu", "cuda:0": "gpu",
@@ -24,11 +25,6 @@ def normalize(device: Any) -> str | None:
     if name not in _ALIASES:
         raise ValueError(f"unknown device {device!r}; choose 'cpu' or 'gpu'")
     return _ALIASES[name]
-
-
-def is_gpu_array(a: Any) -> bool:
-    """A CuPy array (recognised without importing CuPy)."""
-    return type(a).__module__.partition(".")[0] == "cupy" and hasattr(a, "__cuda_array_interface__")
 
 
 def device_of(a: Any) -> str:

@@ -199,7 +199,7 @@ class Program:
         if note:
             head += "\n\n" + "\n".join("    " + ln for ln in note.strip().splitlines())
         parts = [head + '\n"""', "import numpy as np", "import tracefuse as tx",
-                 "from tracefuse.fuzz import compare", "",
+                 "from tracefuse.tools.fuzz import compare", "",
                  self.function_source("tx"), self.function_source("np")]
         for i, inp in enumerate(self.inputs):
             parts.append(inp.source(f"x{i}"))

@@ -2,7 +2,7 @@
 
 A development tool, not imported at run time; needs mpmath (`pip install mpmath`):
 
-    python -m tracefuse.backends.vmath_fit [NAME ...]
+    python -m tracefuse.tools.vmath_fit [NAME ...]
 
 prints, for each approximation in FITS and each dtype, the lowest degree whose max relative
 error (of the whole function, not of the fitted remainder) is below 2**-27 (float32) or 2**-56

@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from .arraymethods import ArrayMethods
+from ..tracer.operators import ArrayMethods
 from .dispatch import bind, type_of
-from .errors import DTypeError, ShapeError, user_location, with_location
-from .ir import Attrs, OpCode
-from .ir import dtypes as dt
-from .ir.rules import normalize_axes, normalize_axis
+from ..errors import DTypeError, ShapeError, user_location, with_location
+from ..ir import Attrs, OpCode
+from ..ir import dtypes as dt
+from ..ir.rules import normalize_axes, normalize_axis
 
 G = OpCode
 

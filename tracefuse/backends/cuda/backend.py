@@ -29,13 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import config
-from ..errors import BackendUnavailableError
-from ..ir import NUMPY_IMPL, Graph, OpCode
-from ..ir.opcodes import SOURCES
-from .base import CompileOptions, LoweredGraph
-from .cuda_render import INT32_LIMIT, CudaKernel, cuda_can_compile, render_cuda
-from .loops import LoopKernel, lower_kernel
+from ... import config
+from ...errors import BackendUnavailableError
+from ...ir import NUMPY_IMPL, Graph, OpCode
+from ...ir.opcodes import SOURCES
+from ..base import CompileOptions, LoweredGraph
+from .render import INT32_LIMIT, CudaKernel, cuda_can_compile, render_cuda
+from ..loops import LoopKernel, lower_kernel
 
 G = OpCode
 
@@ -55,7 +55,7 @@ class SimRuntime:
         self._lock = threading.Lock()
 
     def unavailable(self) -> str | None:
-        from .cuda_sim import compiler_unavailable
+        from .sim import compiler_unavailable
 
         reason = compiler_unavailable()
         return None if reason is None else f'backend "gpu-sim": {reason}'
@@ -64,7 +64,7 @@ class SimRuntime:
         with self._lock:
             mod = self._modules.get(ck.source)
             if mod is None:
-                from .cuda_sim import SimModule
+                from .sim import SimModule
 
                 mod = self._modules[ck.source] = SimModule(ck.source, ck.kernels)
         return mod
@@ -123,7 +123,7 @@ class CupyRuntime:
         with self._lock:
             mod = self._modules.get(ck.source)
             if mod is None:
-                from .cuda_render import NVRTC_OPTIONS
+                from .render import NVRTC_OPTIONS
 
                 raw = self.xp.RawModule(code=ck.source, options=NVRTC_OPTIONS)
                 mod = self._modules[ck.source] = {name: raw.get_function(name)
@@ -316,7 +316,7 @@ def gate(ck: CudaKernel, origin: Sequence[str]) -> None:
     NVRTC options; a failure shows NVRTC's log and the user's lines the kernel came from.
     In batch mode the kernel waits for `flush_gate()` (or for GATE_BATCH others)."""
     from . import nvrtc_gate
-    from .cuda_render import NVRTC_OPTIONS
+    from .render import NVRTC_OPTIONS
 
     reason = nvrtc_gate.unavailable()
     if reason is not None:
@@ -341,7 +341,7 @@ def flush_gate() -> int:
     if not sources:
         return 0
     from . import nvrtc_gate
-    from .cuda_render import NVRTC_OPTIONS, combine_sources
+    from .render import NVRTC_OPTIONS, combine_sources
 
     return nvrtc_gate.check_batch(sources, combine_sources, options=NVRTC_OPTIONS)
 
@@ -349,6 +349,8 @@ def flush_gate() -> int:
 # --- the backends -------------------------------------------------------------------------------
 class CudaBackend:
     """`lower` renders CUDA C (no device needed); `load` runs it through a runtime."""
+
+    source_suffix = ".cu"
 
     def __init__(self, runtime, device: str):
         self.runtime, self.name, self.device = runtime, runtime.name, device

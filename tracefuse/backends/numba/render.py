@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import math
 
-from ..ir import OpCode
-from ..ir.dtypes import DType
-from .render import Renderer
+from ...ir import OpCode
+from ...ir.dtypes import DType
+from ..render import Renderer
 
 CHUNK = 65536  # elements per parallel chunk of a full reduction
 
@@ -47,7 +47,7 @@ def _is_int64(d: DType) -> bool:
 
 def _vmath_table():
     try:
-        from . import vmath
+        from ..vmath import functions as vmath
     except ImportError:  # pragma: no cover - vmath is part of the package
         return {}
     public = {id(obj): name for name, obj in vars(vmath).items()

@@ -17,7 +17,7 @@ cos tan (whose float32 versions reduce the argument in float64) asin acos atan a
 vmath_core.py the intrinsics and constants; vmath_fit.py the coefficient fits; vmath_check.py
 the ulp measurement that the tests and docs use. docs/vmath.md: methods, limits, speed.
 
-Max error in ulps, measured by `python -m tracefuse.backends.vmath_check` (the tests assert
+Max error in ulps, measured by `python -m tracefuse.tools.vmath_check` (the tests assert
 the "bound" columns) on: 2**20 bit patterns spread over all finite floats (denormals included),
 dense sweeps of each function's working range, the hard cases (near multiples of pi/2 up to
 TRIG_ACCURATE_MAX, near 1 for the logs, the overflow/underflow thresholds), +-0, +-inf, NaN.
@@ -59,8 +59,8 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
-from .vmath_core import (add_x, consts, copysign, fabs, fdiv, fma, log_k, log_m, poly, pow2,
-                         rint, sel, sqrt, sub_x)
+from .core import (add_x, consts, copysign, fabs, fdiv, fma, log_k, log_m, poly, pow2, rint, sel,
+                   sqrt, sub_x)
 
 __all__ = ["VMATH", "ipow_i64", "ipow_u64", "UNARY_OPS", "BINARY_OPS", "vmath_source_names", "vmath_import_source",
            "vmath_version"]
@@ -278,10 +278,8 @@ asinh_f32, asinh_f64 = _F32["asinh"], _F64["asinh"]
 acosh_f32, acosh_f64 = _F32["acosh"], _F64["acosh"]
 atanh_f32, atanh_f64 = _F32["atanh"], _F64["atanh"]
 logaddexp_f32, logaddexp_f64 = _F32["logaddexp"], _F64["logaddexp"]
-
-from .vmath_trig import (acos_f32, acos_f64, asin_f32, asin_f64, atan2_f32,  # noqa: E402
-                         atan2_f64, atan_f32, atan_f64, cos_f32, cos_f64, sin_f32, sin_f64,
-                         tan_f32, tan_f64)
+from .trig import (acos_f32, acos_f64, asin_f32, asin_f64, atan2_f32, atan2_f64,  # noqa: E402
+                   atan_f32, atan_f64, cos_f32, cos_f64, sin_f32, sin_f64, tan_f32, tan_f64)
 
 #: The IR ops (tracefuse.ir.OpCode values) with a vectorizable implementation here.
 UNARY_OPS = ("exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "asin",
@@ -324,8 +322,8 @@ VMATH: dict[tuple[str, str], Callable] = {
 
 def vmath_source_names() -> dict[tuple[str, str], tuple[str, str]]:
     """(op name, dtype name) -> (module, public name) for generated kernel source, e.g.
-    ("tanh", "float32") -> ("tracefuse.backends.vmath", "tanh_f32"): the kernel source does
-    `from tracefuse.backends.vmath import tanh_f32` and calls `tanh_f32(v)` on a float32 scalar
+    ("tanh", "float32") -> ("tracefuse.backends.vmath.functions", "tanh_f32"): the kernel source does
+    `from tracefuse.backends.vmath.functions import tanh_f32` and calls `tanh_f32(v)` on a float32 scalar
     (a float64 or integer argument is cast to float32 first). Binary ops (atan2, logaddexp) take
     two scalars. The names are stable: `<op>_f32`, `<op>_f64`, all importable from this module.
     """
@@ -346,7 +344,7 @@ def vmath_version() -> str:
 
     h = hashlib.sha256()
     here = os.path.dirname(__file__)
-    for name in ("vmath.py", "vmath_trig.py", "vmath_core.py"):
+    for name in ("functions.py", "trig.py", "core.py"):
         with open(os.path.join(here, name), "rb") as f:
             h.update(f.read())
     return h.hexdigest()[:16]

@@ -12,12 +12,12 @@ from typing import Any
 
 from . import device as _device
 from . import tensor as _tensor
-from .errors import DTypeError, ShapeError, user_location, with_location
-from .ir import EMPTY_ATTRS, OpCode, TensorType, evaluate, infer_type
-from .ir.convert import to_array
-from .ir.dtypes import as_dtype
-from .ir.rules import weak_int_overflow
-from .tracer.tracer import Tracer, current_builder
+from ..errors import DTypeError, ShapeError, user_location, with_location
+from ..ir import EMPTY_ATTRS, OpCode, TensorType, evaluate, infer_type
+from ..ir.convert import to_array
+from ..ir.dtypes import as_dtype
+from ..ir.rules import weak_int_overflow
+from ..tracer.tracer import Tracer, current_builder
 
 
 def bind(code: OpCode, args: Sequence[Any], attrs: Mapping = EMPTY_ATTRS):

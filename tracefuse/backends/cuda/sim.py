@@ -77,7 +77,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import config
+from ... import config
 
 SHIM_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cuda_shim.h")
 OPT_LEVEL = "-O1"
@@ -263,7 +263,7 @@ class _Library:
 
 
 def _folder() -> str:
-    from .kernel_cache import _usable_folder  # the kernel cache's private-folder rule (refuses
+    from ..kernel_cache import _usable_folder  # the kernel cache's private-folder rule (refuses
     # a folder others can write to, with a warning and a private temporary one instead)
 
     return _usable_folder(os.path.join(config.cache_dir(), "sim"))
@@ -284,7 +284,7 @@ def _asan_loaded() -> bool:
 
 
 def _write_atomic(path: str, data: str) -> None:
-    from .kernel_cache import write_atomic  # lazily: kernel_cache imports Numba
+    from ..kernel_cache import write_atomic  # lazily: kernel_cache imports Numba
 
     write_atomic(path, data)
 
@@ -472,7 +472,7 @@ def _library(text: str, user_lines: int, names: Sequence[str], sanitize: bool) -
         lib = _loaded.get(key)
         if lib is not None:
             return lib
-        from .kernel_cache import _file_lock  # an flock per key, across processes
+        from ..kernel_cache import _file_lock  # an flock per key, across processes
 
         folder = _folder()
         so = os.path.join(folder, f"sim_{key}.so")

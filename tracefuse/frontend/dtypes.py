@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .ir import dtypes as dt
-from .ir.convert import PY_SCALARS
+from ..ir import dtypes as dt
+from ..ir.convert import PY_SCALARS
 
 
 def _dw(x: Any) -> tuple[dt.DType, bool]:

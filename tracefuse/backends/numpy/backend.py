@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..ir import NUMPY_IMPL, Graph, OpCode
-from .base import CompileOptions, LoweredGraph
+from ...ir import NUMPY_IMPL, Graph, OpCode
+from ..base import CompileOptions, LoweredGraph
 
 
 class Interpreter:
@@ -69,6 +69,7 @@ class Interpreter:
 class NumpyBackend:
     name = "numpy"
     device = "cpu"
+    source_suffix = ""  # no kernel sources
 
     def unavailable(self) -> str | None:
         return None

@@ -29,7 +29,7 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
-from .vmath_core import consts, copysign, fabs, fdiv, fma, poly, rint, sel, signbit, sqrt
+from .core import consts, copysign, fabs, fdiv, fma, poly, rint, sel, signbit, sqrt
 
 __all__ = ["sin_f32", "sin_f64", "cos_f32", "cos_f64", "tan_f32", "tan_f64", "asin_f32",
            "asin_f64", "acos_f32", "acos_f64", "atan_f32", "atan_f64", "atan2_f32",

@@ -22,19 +22,19 @@ from typing import Any
 
 import numpy as np
 
-from . import config
-from .backends import CompileOptions, LoweredGraph, get_backend
-from .device import is_gpu_array
-from .errors import (BackendUnavailableError, ConcretizationError, DTypeError, Loc,
-                     RetraceWarning, SignatureError, TracefuseError, user_location, with_location)
-from .ir import TensorType, print_graph
-from .ir.printer import sanitize_name
-from .ir import dtypes as dt
-from .ir.convert import PY_SCALARS
-from .passes import build_pipeline, dump_stages, run_pipeline
-from .tensor import Tensor
-from .tracer import pytree
-from .tracer.tracer import GraphBuilder, Tracer, current_builder, tracing
+from .. import config
+from ..backends import CompileOptions, LoweredGraph, get_backend
+from ..frontend.device import is_gpu_array
+from ..errors import (BackendUnavailableError, ConcretizationError, DTypeError, Loc, RetraceWarning,
+                      SignatureError, TracefuseError, user_location, with_location)
+from ..ir import TensorType, print_graph
+from ..ir.printer import sanitize_name
+from ..ir import dtypes as dt
+from ..ir.convert import PY_SCALARS
+from ..passes import build_pipeline, dump_stages, run_pipeline
+from ..frontend.tensor import Tensor
+from ..tracer import pytree
+from ..tracer.tracer import GraphBuilder, Tracer, current_builder, tracing
 
 _PY_KEYS = {bool: ((), np.dtype(bool), True), int: ((), np.dtype(np.int64), True),
             float: ((), np.dtype(np.float64), True)}
@@ -424,7 +424,7 @@ class Function:
     def _call_eagerly(self, args, kwargs):
         out = self.python_function(*args, **kwargs)
         leaves, treedef = pytree.flatten(out)
-        from .creation import asarray
+        from ..frontend.creation import asarray
 
         return pytree.unflatten(treedef, [asarray(x) if not isinstance(x, Tensor) else x for x in leaves])
 

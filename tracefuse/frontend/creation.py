@@ -20,12 +20,12 @@ import numpy as np
 from . import device as _device
 from . import tensor as _tensor
 from .dispatch import bind, type_of
-from .errors import DTypeError, user_location, with_location
+from ..errors import DTypeError, user_location, with_location
 from .functions import astype, equal, add
-from .ir import Attrs, OpCode
-from .ir import dtypes as dt
-from .ir.convert import PY_SCALARS, to_array
-from .tracer.tracer import Tracer, current_builder
+from ..ir import Attrs, OpCode
+from ..ir import dtypes as dt
+from ..ir.convert import PY_SCALARS, to_array
+from ..tracer.tracer import Tracer, current_builder
 
 G = OpCode
 

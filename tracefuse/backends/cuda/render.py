@@ -39,10 +39,10 @@ import re
 from dataclasses import dataclass
 
 
-from ..ir import OpCode
-from ..ir.dtypes import DType
-from .loops import LoopKernel
-from .render import Renderer
+from ...ir import OpCode
+from ...ir.dtypes import DType
+from ..loops import LoopKernel
+from ..render import Renderer
 
 G = OpCode
 

@@ -1,0 +1,7 @@
+"""vmath: vectorizable scalar math (exp, log, tanh, sin ... for float32 and float64) written
+for Numba, so LLVM vectorizes the loops that call them where libm calls would not.
+
+`functions.py` has the public functions and the `VMATH` table the Numba renderer reads;
+`core.py` the shared pieces (polynomials, range reduction); `trig.py` the trigonometry.
+Accuracy: docs/vmath.md (`python -m tracefuse.tools.vmath_check`).
+"""

@@ -27,7 +27,7 @@ What it does:
 1. **Bandwidth ceilings**, once: copy = best of a few device-to-device copies of 1 GiB
    (`cudaMemcpyAsync` through CuPy, and a float4 grid-stride copy kernel), bytes counted as
    read + written; read = best of `cupy.sum` and a float4 read-only kernel over 1 GiB.
-2. **Workloads** of `tracefuse/bench/workloads.py` (imported, not copied), at the sizes of the
+2. **Workloads** of `tracefuse/tools/bench/workloads.py` (imported, not copied), at the sizes of the
    GPU issue: gelu 100M, the 10-op chain 8192x8192, softmax and layernorm 32768x4096,
    `sum(x*x)` 400M (all float32), the MLP with every dimension 4096. Inputs come from the
    workload's own `make` with its fixed seed, on the host, and are copied to the device once.

@@ -19,11 +19,10 @@ Building this table imports no Numba, llvmlite or CuPy.
 from __future__ import annotations
 
 from .base import Backend, CompileOptions, Executable, LoweredGraph
-from .plan import Plan, make_plan
 from .cuda.backend import CudaBackend, CupyRuntime, SimRuntime
 from .numba.backend import NumbaBackend
 from .numpy.backend import Interpreter, NumpyBackend
-
+from .plan import Plan, make_plan
 
 BACKENDS: dict[str, Backend] = {
     "numpy": NumpyBackend(),

@@ -54,7 +54,7 @@ class Step:
     outs: tuple[int, ...]
     free: tuple[int, ...] = ()
     kernel: Any = None  # KERNEL: the backend's lowered kernel (its source, launch data)
-    body: "Plan | None" = None  # BODY: the plan of the kernel's body graph
+    body: Plan | None = None  # BODY: the plan of the kernel's body graph
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,8 @@ class Plan:
 
     def describe(self) -> str:
         """The plan as text: one line per step (for tests, debugging and dumps)."""
-        lines = [f"plan @{self.name}: {self.n_inputs} inputs, {len(self.constants)} constants, "
-                 f"{self.n_slots} slots"]
+        lines = [(f"plan @{self.name}: {self.n_inputs} inputs, {len(self.constants)} "
+                  f"constants, {self.n_slots} slots")]
 
         def line(step: Step) -> str:
             what = step.op.code.value

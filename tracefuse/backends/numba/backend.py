@@ -219,15 +219,19 @@ class NumbaBackend:
                 kernels[op] = NumbaKernel(k, source, parallel)
         sources = tuple(nk.source for nk in kernels.values() if nk is not None)
         n_lib = sum(op.code is not G.KERNEL for op in graph.ops)
-        notes = [f"Numba: {len(kernels)} kernels compiled per structure, {n_lib} library or "
-                 "NumPy ops (matmul via BLAS, views, concat, argmax)"]
+        notes = [(f"Numba: {len(kernels)} kernels compiled per structure, {n_lib} library or "
+                  "NumPy ops (matmul via BLAS, views, concat, argmax)")]
         for op, nk in kernels.items():
             body = op.attrs["body"]
             ops = ", ".join(o.code.value for o in body.ops)
             lines = sorted({o.loc.short() for o in body.ops if o.loc.line})
-            how = ("run by NumPy (float16)" if nk is None else
-                   f"{'parallel' if nk.parallel else 'serial'} loops over "
-                   f"{' x '.join(str(nk.loop.sizes[a]) for a in nk.loop.outer + nk.loop.reduced) or 'one element'}")
+            if nk is None:
+                how = "run by NumPy (float16)"
+            else:
+                k = nk.loop
+                sizes = " x ".join(str(k.sizes[a]) for a in k.outer + k.reduced)
+                how = (f"{'parallel' if nk.parallel else 'serial'} loops over "
+                       f"{sizes or 'one element'}")
             notes.append(f"kernel @{op.attrs['name']} {op.attrs['kind']}: {how}; ops {ops}"
                          + (f"; from {', '.join(lines)}" if lines else ""))
         return LoweredGraph(self.name, graph, sources, tuple(notes),

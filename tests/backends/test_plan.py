@@ -17,7 +17,7 @@ from tracefuse.ir import parse_graph
 
 BACKENDS = [pytest.param(b, marks=pytest.mark.skipif(get_backend(b).unavailable() is not None,
                                                      reason=str(get_backend(b).unavailable())))
-            for b in ("numpy", "cpu", "gpu-sim")]
+            for b in ("numpy", "cpu", "gpu-sim", "gpu")]
 CONST = np.arange(9.0, dtype=np.float32).reshape(3, 3) / 7
 
 

@@ -29,7 +29,7 @@ def cache(tmp_path, monkeypatch):
 
 def test_folders_and_the_parents_tracefuse_makes_are_private(tmp_path):
     sub = tmp_path / "a" / "b" / "cache" / "kernels"
-    assert kernel_cache._usable_folder(str(sub)) == str(sub)
+    assert kernel_cache.usable_folder(str(sub)) == str(sub)
     for path in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "cache", sub):
         assert mode(path) == 0o700, path
     memo = tmp_path / "a" / "b" / "cache" / "nvrtc"
@@ -57,7 +57,7 @@ def test_a_folder_others_can_write_is_refused(tmp_path, where):
                       f"they can put there; fix: chmod 700 {bad} or set TRACEFUSE_CACHE_DIR to "
                       "a private folder")
     with pytest.warns(RuntimeWarning, match=r"refusing the cache folder .* chmod 700") as w:
-        used = kernel_cache._usable_folder(str(sub))
+        used = kernel_cache.usable_folder(str(sub))
     assert len(w) == 1 and "\n" not in str(w[0].message)
     assert not pathlib.Path(used).is_relative_to(base) and mode(used) == 0o700
     assert str(os.stat(used).st_uid) == str(os.geteuid())
@@ -79,7 +79,7 @@ def test_a_folder_above_the_cache_others_can_write_without_sticky_bit_is_refused
                              f"{shared} above it is writable by others without the sticky bit "
                              "(mode 0777)")
     with pytest.warns(RuntimeWarning, match="without the sticky bit") as w:
-        used = kernel_cache._usable_folder(str(sub))
+        used = kernel_cache.usable_folder(str(sub))
     assert len(w) == 1 and not pathlib.Path(used).is_relative_to(shared)
     os.chmod(shared, 0o1777)  # sticky, like /tmp: nobody else can rename what is ours in it
     assert kernel_cache.private_folder(str(sub)) == (str(sub), None)

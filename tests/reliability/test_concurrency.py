@@ -22,7 +22,8 @@ CHILD = textwrap.dedent("""
     import numpy as np
     warnings.simplefilter("error")  # a damaged or half-written cache file would warn
     import tracefuse as tx
-    from tracefuse.backends import cuda_sim, kernel_cache
+    from tracefuse.backends import kernel_cache
+    from tracefuse.backends.cuda import sim as cuda_sim
     which = sys.argv[1].split(",")
     backends = sys.argv[2].split(",")
     x = np.linspace(0.1, 2, 257, dtype=np.float32)

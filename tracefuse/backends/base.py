@@ -1,5 +1,6 @@
-"""The backend interface: `lower` a graph to kernel sources without touching a device, then
-`load` the result into an `Executable` that maps input arrays to output arrays.
+"""The backend interface: `lower` a graph to kernel sources and its execution plan (plan.py)
+without touching a device, then `load` the result into an `Executable` that maps input arrays
+to output arrays.
 
 A backend is an object with a `name`, the `device` its arrays live on, `unavailable()` (None
 when it can run here, else one line saying what is missing and how to get it), `lower` and
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from ..ir import Graph
+from .plan import Plan
 
 
 @dataclass(frozen=True)
@@ -26,13 +28,15 @@ class CompileOptions:
 
 @dataclass(frozen=True)
 class LoweredGraph:
-    """What `lower` produces: the graph, each kernel's source, and notes for `f.explain()`."""
+    """What `lower` produces: the graph, each kernel's source, notes for `f.explain()`, and the
+    execution plan (the same `Plan` type on every backend; its kernel steps carry the backend's
+    lowered kernels)."""
 
     backend: str
     graph: Graph
     kernels: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
-    plan: Any = field(default=None, compare=False)
+    plan: Plan | None = field(default=None, compare=False)
 
 
 class Executable(Protocol):

@@ -2,7 +2,9 @@
 
 A kernel's generated source holds no sizes, so its text *is* its structural key (body, dtypes,
 rank, broadcast pattern, flags). The key is the SHA-256 of that text plus the versions of
-tracefuse, Numba and NumPy. On disk, each kernel is a small Python module
+tracefuse, Numba and NumPy and the caller's own key material (`salt`: the Numba backend passes
+the version of the vmath helpers its kernels inline). Numba is imported at the first compile,
+never by `import tracefuse`. On disk, each kernel is a small Python module
 `<cache dir>/kernels/tf_<key>.py`, written once (atomically: a temporary file renamed into
 place; a second process racing to write the same key loses harmlessly), and imported with
 Numba's own `cache=True`, which keeps the machine code beside it. The folder is kept under
@@ -45,7 +47,6 @@ import threading
 import warnings
 from collections.abc import Callable
 
-import numba
 import numpy as np
 
 from .. import config
@@ -57,20 +58,21 @@ _lock = threading.Lock()
 
 @functools.lru_cache(maxsize=1)
 def _versions() -> str:
-    # Numba's own disk cache does not see changes to inlined helpers: version them in the key
-    from .vmath.functions import vmath_version
+    import numba  # here, not at the top: `import tracefuse` must not load Numba
 
-    return (f"tracefuse {_VERSION} numba {numba.__version__} numpy {np.__version__} "
-            f"vmath {vmath_version()}")
+    return f"tracefuse {_VERSION} numba {numba.__version__} numpy {np.__version__}"
 
 
-def kernel_key(source: str) -> str:
-    text = f"{_versions()}\n{source}"
+def kernel_key(source: str, salt: str = "") -> str:
+    """The cache key of a kernel module: a hash of its source, the versions of tracefuse,
+    Numba and NumPy, and `salt`, the caller's own key material (what its generated code
+    depends on that the source does not show, e.g. the version of inlined helpers)."""
+    text = f"{_versions()}{' ' + salt if salt else ''}\n{source}"
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def _folder() -> str:
-    return _usable_folder(os.path.join(config.cache_dir(), "kernels"))
+    return usable_folder(os.path.join(config.cache_dir(), "kernels"))
 
 
 def _make_private(folder: str) -> None:
@@ -169,9 +171,11 @@ def _fallback(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _usable_folder(folder: str) -> str:
-    """`folder`, created private; or, if it is refused or cannot be used, a private temporary
-    one (warned about once)."""
+def usable_folder(folder: str) -> str:
+    """`folder` (a subfolder of the cache dir), created private; or, if it is refused or cannot
+    be used (see `private_folder`), a private temporary one, warned about once per process.
+    Every folder of the cache dir that holds code to load goes through here: `kernels/`, the
+    gpu-sim libraries' `sim/`."""
     usable, reason = private_folder(folder)
     if usable is not None:
         return usable
@@ -204,9 +208,10 @@ def write_atomic(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
-def load_kernel(source: str, name: str = "kernel") -> Callable:
-    """The compiled function `name` of a generated module `source` (compiling at most once)."""
-    key = kernel_key(source)
+def load_kernel(source: str, name: str = "kernel", salt: str = "") -> Callable:
+    """The compiled function `name` of a generated module `source` (compiling at most once);
+    `salt` joins the cache key (see `kernel_key`)."""
+    key = kernel_key(source, salt)
     fn = _memory.get(key)
     if fn is not None:
         return fn
@@ -245,8 +250,10 @@ stats = {"loaded": 0, "compiled": 0}
 
 
 @contextlib.contextmanager
-def _file_lock(path: str):
-    """An exclusive flock on `path` (created if missing); no lock where flock is missing."""
+def file_lock(path: str):
+    """Hold an exclusive flock on `path` (created 0600 if missing) for the `with` block: one
+    process at a time builds or loads one cache entry. Where flock is missing (not POSIX) the
+    block runs without a lock."""
     try:
         import fcntl
     except ImportError:  # not POSIX
@@ -286,7 +293,7 @@ def _guard_numba_cache(fn, path: str) -> None:
     def load_overload(sig, target_context):
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)
-            with _file_lock(lock):
+            with file_lock(lock):
                 try:
                     cres = load(sig, target_context)
                 except Exception as e:  # noqa: BLE001  (truncated, zeroed or garbage .nbi/.nbc)
@@ -304,7 +311,7 @@ def _guard_numba_cache(fn, path: str) -> None:
 
     def save_overload(sig, data):
         try:
-            with _file_lock(lock):
+            with file_lock(lock):
                 save(sig, data)
         except Exception as e:  # noqa: BLE001  (the disk cache is only a shortcut)
             warnings.warn(f"tracefuse: could not save Numba's cache of kernel {path} "

@@ -1,15 +1,16 @@
 """The `"gpu"` and `"gpu-sim"` backends: fused kernels as CUDA C (cuda_render.py), launched by
 one executor through a small `Runtime` interface, so the same text and the same launch logic
-run on a GPU through CuPy and on the CPU through the simulator (cuda_sim.py).
+run on a GPU through CuPy and on the CPU through the simulator (sim.py).
 
 `lower` renders every kernel without touching a device (it works on machines with no GPU and
-no CuPy). `load` builds a plan: one step per graph op. A kernel step applies the kernel's
-input views with the array library (free: views), passes each array's pointer and element
-strides, allocates the results, picks the launch configuration from the sizes at call time
-and launches; `matmul` and the other library ops (`concat`, `argmax`) run through the array
-library (`cupy.matmul` is cuBLAS), and kernels with float16 run their body with it too.
+no CuPy) and makes the execution plan (plan.py). `load` walks that plan (`CudaExecutor`, a
+`PlanWalker`), supplying how each step runs: a kernel step applies the kernel's input views
+with the array library (free: views), passes each array's pointer and element strides,
+allocates the results, picks the launch configuration from the sizes at call time and
+launches; `matmul` and the other library ops (`concat`, `argmax`) run through the array
+library (`cupy.matmul` is cuBLAS), and kernels with float16 run their body's plan with it too.
 Constants (and `full`/`iota` outside a kernel) are made with NumPy and copied to the device
-once, on the first call.
+once, when the plan is loaded (at the first call).
 
 Runtimes:
 - `CupyRuntime` (`"gpu"`): `cupy.RawModule` per kernel module (CuPy keeps compiled binaries
@@ -24,7 +25,8 @@ from __future__ import annotations
 import functools
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,10 +34,10 @@ import numpy as np
 from ... import config
 from ...errors import BackendUnavailableError
 from ...ir import NUMPY_IMPL, Graph, OpCode
-from ...ir.opcodes import SOURCES
 from ..base import CompileOptions, LoweredGraph
-from .render import INT32_LIMIT, CudaKernel, cuda_can_compile, render_cuda
 from ..loops import LoopKernel, lower_kernel
+from ..plan import CONSTANT, KERNEL, LibraryOp, Plan, PlanWalker, Step, constant_value, make_plan
+from .render import INT32_LIMIT, CudaKernel, cuda_can_compile, render_cuda
 
 G = OpCode
 
@@ -144,6 +146,14 @@ class CupyRuntime:
 
 
 # --- launching one kernel ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class CudaPlanKernel:
+    """A kernel step's lowered kernel on the CUDA backends: its loops and its CUDA C."""
+
+    loop: LoopKernel
+    cuda: CudaKernel
+
+
 def _pow2_at_least(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
 
@@ -222,88 +232,35 @@ class KernelStep:
         return outs
 
 
-class LibraryStep:
-    """A graph op run by the array library (matmul, concat, argmax...)."""
+def runner_for(rt) -> Callable[[Step], Callable]:
+    """How each step of a plan runs on runtime `rt`: kernels launched, library ops through the
+    array library, constants made with NumPy and copied to the device once (later calls reuse
+    that device array, never written: the walker copies a result that shares its memory)."""
 
-    def __init__(self, op):
-        self.impl = NUMPY_IMPL[op.code]
-        self.types = [v.type for v in op.inputs]
-        self.attrs, self.out_type = op.attrs, op.outputs[0].type
+    def runner(step: Step) -> Callable:
+        if step.kind is KERNEL:
+            return KernelStep(step.op, step.kernel.loop, step.kernel.cuda, rt)
+        if step.kind is CONSTANT:
+            value = rt.to_device(constant_value(step.op))
+            return lambda inputs: [value]
+        return LibraryOp(step.op)
 
-    def __call__(self, inputs: Sequence) -> list:
-        return [self.impl(list(inputs), self.types, self.attrs, self.out_type)]
-
-
-class SourceStep:
-    """An op without inputs (a constant, `full`, `iota`): made with NumPy and copied to the
-    device on the first call; later calls reuse that device array (never written: the executor
-    copies a result that shares its memory)."""
-
-    def __init__(self, op, rt):
-        self.op, self.rt, self.value = op, rt, None
-
-    def __call__(self, inputs: Sequence) -> list:
-        if self.value is None:
-            op = self.op
-            self.value = self.rt.to_device(NUMPY_IMPL[op.code]([], [], op.attrs,
-                                                               op.outputs[0].type))
-        return [self.value]
+    return runner
 
 
-class BodyStep:
-    """A kernel the CUDA target cannot compile (float16): its body, op by op, with the array
-    library (a plan of library and source steps, so its constants are device arrays too)."""
+class CudaExecutor(PlanWalker):
+    """Runs a plan on runtime `rt` (arguments copied to the device first). A kernel the CUDA
+    target cannot compile (float16) runs its body's plan with the array library, so its
+    constants are device arrays too."""
 
-    def __init__(self, op, rt):
-        self.body = CudaExecutor(op.attrs["body"], {}, rt)
-
-    def __call__(self, inputs: Sequence) -> list:
-        return self.body(list(inputs))
-
-
-class CudaExecutor:
-    """Runs a plan: each step reads its inputs' slots and fills its outputs' slots."""
-
-    def __init__(self, graph: Graph, plan: dict, rt):
+    def __init__(self, plan: Plan, rt):
+        super().__init__(plan, runner_for(rt), rt.xp)
         self.rt = rt
-        slots = {v: i for i, v in enumerate(graph.inputs)}
-        for op in graph.ops:
-            for v in op.outputs:
-                slots.setdefault(v, len(slots))
-        self.n_inputs, self.n_slots = len(graph.inputs), len(slots)
-        self.steps = []
-        for op in graph.ops:
-            if op.code is G.KERNEL and plan[op] is not None:
-                k, ck = plan[op]
-                step = KernelStep(op, k, ck, rt)
-            elif op.code is G.KERNEL:
-                step = BodyStep(op, rt)
-            elif op.code in SOURCES:
-                step = SourceStep(op, rt)
-            else:
-                step = LibraryStep(op)
-            self.steps.append((step, tuple(slots[v] for v in op.inputs),
-                               tuple(slots[v] for v in op.outputs)))
-        self.out_slots = tuple(slots[v] for v in graph.outputs)
-        produced = {v for op in graph.ops if op.code is G.KERNEL for v in op.outputs}
-        self.check_aliasing = any(v not in produced for v in graph.outputs)
-        self.sources = [step for step, _, _ in self.steps if isinstance(step, SourceStep)]
 
     def __call__(self, arrays: Sequence) -> list:
         rt = self.rt
-        arrays = [a if rt.is_device_array(a) else rt.to_device(a) for a in arrays]
-        env: list = list(arrays) + [None] * (self.n_slots - self.n_inputs)
-        with np.errstate(all="ignore"):
-            for step, ins, outs in self.steps:
-                for s, value in zip(outs, step([env[i] for i in ins])):
-                    env[s] = value
-        results = [env[s] for s in self.out_slots]
-        if self.check_aliasing:  # no result shares memory with an argument or a kept constant
-            xp = rt.xp
-            kept = arrays + [s.value for s in self.sources]
-            results = [r.copy() if any(xp.may_share_memory(r, a) for a in kept) else r
-                       for r in results]
-        return results
+        return super().__call__([a if rt.is_device_array(a) else rt.to_device(a)
+                                 for a in arrays])
 
 
 _pending: list[str] = []  # TRACEFUSE_NVRTC_GATE=batch: kernels waiting for flush_gate()
@@ -359,24 +316,25 @@ class CudaBackend:
         return self.runtime.unavailable()
 
     def lower(self, graph: Graph, options: CompileOptions) -> LoweredGraph:
-        plan: dict = {}
+        kernels: dict = {}  # kernel op -> CudaPlanKernel, or None: its body runs op by op
         for op in graph.ops:
             if op.code is not G.KERNEL:
                 continue
             k = lower_kernel(op)
-            plan[op] = (k, render_cuda(k, op.attrs["name"])) if cuda_can_compile(k) else None
-        sources = tuple(k_ck[1].source for k_ck in plan.values() if k_ck is not None)
+            kernels[op] = (CudaPlanKernel(k, render_cuda(k, op.attrs["name"]))
+                           if cuda_can_compile(k) else None)
+        sources = tuple(pk.cuda.source for pk in kernels.values() if pk is not None)
         n_lib = sum(op.code is not G.KERNEL for op in graph.ops)
-        notes = [(f"CUDA ({self.name}): {len(plan)} kernels, {n_lib} library ops "
+        notes = [(f"CUDA ({self.name}): {len(kernels)} kernels, {n_lib} library ops "
                   "(matmul via cuBLAS, views, concat, argmax)")]
-        for op, k_ck in plan.items():
+        for op, pk in kernels.items():
             body = op.attrs["body"]
             ops = ", ".join(o.code.value for o in body.ops)
             lines = sorted({o.loc.short() for o in body.ops if o.loc.line})
-            if k_ck is None:
+            if pk is None:
                 how = "run by the array library (float16)"
             else:
-                k, ck = k_ck
+                k, ck = pk.loop, pk.cuda
                 shape = " x ".join(str(k.sizes[a]) for a in k.outer + k.reduced) or "one element"
                 how = {"elementwise": "grid-stride loop", "rows": "one block per row",
                        "full": "two-stage block reduction"}[ck.mapping]
@@ -384,11 +342,12 @@ class CudaBackend:
             notes.append(f"kernel @{op.attrs['name']} {op.attrs['kind']}: {how}; ops {ops}"
                          + (f"; from {', '.join(lines)}" if lines else ""))
         if config.nvrtc_gate() != "off":
-            for op, k_ck in plan.items():
-                if k_ck is not None:
-                    gate(k_ck[1], sorted({o.loc.short() for o in op.attrs["body"].ops
+            for op, pk in kernels.items():
+                if pk is not None:
+                    gate(pk.cuda, sorted({o.loc.short() for o in op.attrs["body"].ops
                                           if o.loc.line}))
-        return LoweredGraph(self.name, graph, sources, tuple(notes), plan=plan)
+        return LoweredGraph(self.name, graph, sources, tuple(notes),
+                            plan=make_plan(graph, kernels))
 
     def load(self, lowered: LoweredGraph) -> CudaExecutor:
-        return CudaExecutor(lowered.graph, lowered.plan, self.runtime)
+        return CudaExecutor(lowered.plan, self.runtime)

@@ -263,10 +263,10 @@ class _Library:
 
 
 def _folder() -> str:
-    from ..kernel_cache import _usable_folder  # the kernel cache's private-folder rule (refuses
+    from ..kernel_cache import usable_folder  # the kernel cache's private-folder rule (refuses
     # a folder others can write to, with a warning and a private temporary one instead)
 
-    return _usable_folder(os.path.join(config.cache_dir(), "sim"))
+    return usable_folder(os.path.join(config.cache_dir(), "sim"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -472,11 +472,11 @@ def _library(text: str, user_lines: int, names: Sequence[str], sanitize: bool) -
         lib = _loaded.get(key)
         if lib is not None:
             return lib
-        from ..kernel_cache import _file_lock  # an flock per key, across processes
+        from ..kernel_cache import file_lock  # an flock per key, across processes
 
         folder = _folder()
         so = os.path.join(folder, f"sim_{key}.so")
-        with _file_lock(os.path.join(folder, f"sim_{key}.lock")):
+        with file_lock(os.path.join(folder, f"sim_{key}.lock")):
             dll = _load_or_build(cxx, flags, text, user_lines, names, folder, key, so)
         lib = _Library(so, dll, threading.Lock())
         _loaded[key] = lib

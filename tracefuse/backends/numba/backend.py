@@ -1,11 +1,14 @@
 """The `"cpu"` backend: fused kernels as Numba `@njit` loops, run by a generated executor.
 
-`lower` turns every `kernel` op into a `LoopKernel` (loops.py) and renders it (numba_render.py)
-into the source of a small module; nothing is compiled there. `load` compiles each module once
-per structure (kernel_cache.py) and builds the executor: straight-line Python, generated per
-concrete function, that applies input views with NumPy, allocates results, calls the kernels
-and the library ops (matmul through NumPy's BLAS, `concat`, `argmax`...) in order, and never
-interprets the graph at call time.
+`lower` turns every `kernel` op into a `LoopKernel` (loops.py) and renders it (numba/render.py)
+into the source of a small module; nothing is compiled there. Its execution plan (plan.py)
+carries each kernel step's `NumbaKernel`. `load` compiles each module once per structure
+(kernel_cache.py) and generates the runner from the plan: straight-line Python, one line or a
+few per step, that applies input views with NumPy, allocates results, calls the kernels and the
+library ops (matmul through NumPy's BLAS, `concat`, `argmax`...) in order, releases dead slots,
+copies the outputs the plan says may alias an input or a constant, and never interprets the
+graph at call time. Kernels with float16 (Numba has no float16 arithmetic) run their body's
+plan with NumPy (`PlanWalker`).
 
 Parallel loops (`prange`) are used when the kernel's iteration space has at least
 `PARALLEL_MIN` elements; smaller kernels run serially (Numba's fork/join costs tens of µs), and
@@ -23,7 +26,7 @@ from __future__ import annotations
 import math
 import sys
 import threading
-from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,7 +34,7 @@ from ...ir import NUMPY_IMPL, Graph, OpCode
 from ..base import CompileOptions, LoweredGraph
 from ..kernel_cache import load_kernel
 from ..loops import LoopKernel, lower_kernel
-from ..numpy.backend import Interpreter
+from ..plan import BODY, KERNEL, Plan, PlanWalker, Step, array_runner, make_plan
 from .render import NumbaRenderer
 
 G = OpCode
@@ -66,58 +69,81 @@ def render_module(k: LoopKernel, options: CompileOptions, allow_parallel: bool =
     return "\n".join(lines), parallel
 
 
-def _executor_source(graph: Graph, kernels: dict) -> tuple[str, dict]:
-    """Python source of `run(args) -> outputs` and the globals it needs."""
-    names: dict = {}
-    env: dict = {"np": np}
+@dataclass(frozen=True)
+class NumbaKernel:
+    """A kernel step's lowered kernel on the cpu backend: its loops, its module's source and
+    whether it runs parallel loops."""
+
+    loop: LoopKernel
+    source: str
+    parallel: bool
+
+
+def _runner_source(plan: Plan) -> tuple[str, dict]:
+    """Python source of `run(args) -> outputs`, straight-line, generated from `plan`, and the
+    globals it needs (the kernels `k<i>` are filled by `load`)."""
+    env: dict = {"empty": np.empty, "ro": _readonly, "share": np.may_share_memory}
     lines = ["def run(args):"]
-
-    def name(v) -> str:
-        if v not in names:
-            names[v] = f"t{len(names)}"
-        return names[v]
-
-    ins = [name(v) for v in graph.inputs]
-    if ins:
-        lines.append(f"    {', '.join(ins)}, = args")
-    for i, op in enumerate(graph.ops):
-        if op.code is G.KERNEL and kernels[op] is None:
-            env[f"k{i}"] = Interpreter(op.attrs["body"])
-            outs = ", ".join(name(v) for v in op.outputs)
-            lines.append(f"    {outs}, = k{i}.run([{', '.join(name(v) for v in op.inputs)}])")
-        elif op.code is G.KERNEL:
-            k: LoopKernel = kernels[op]
-            local = dict(zip(k.inputs, (name(v) for v in op.inputs)))
-            for j, view in enumerate(k.views):
-                fn = f"view{i}_{j}"
-                env[fn] = (NUMPY_IMPL[view.code], [v.type for v in view.inputs], view.attrs,
-                           view.output.type)
-                local[view.output] = f"w{i}_{j}"
-                args = ", ".join(local[v] for v in view.inputs)
-                lines.append(f"    w{i}_{j} = {fn}[0]([{args}], {fn}[1], {fn}[2], {fn}[3])")
-            call_args = []
-            for v in k.arrays:
-                call_args.append(f"{local[v]}[()]" if v.type.ndim == 0 else local[v])
-            for j, (v, o) in enumerate(zip(op.outputs, k.outputs)):
-                env[f"dt{i}_{j}"] = v.type.dtype.np
-                lines.append(f"    {name(v)} = alloc({i * 64 + j}, {v.type.shape!r}, dt{i}_{j})")
-                call_args.append(f"{name(v)}.reshape(1)" if v.type.ndim == 0 else name(v))
-            call_args += [str(k.sizes[a]) for a in k.outer + k.reduced]
-            for j, c in enumerate(k.constants):
-                node = k.nodes[c]
-                env[f"c{i}_{j}"] = node.dtype.np.type(node.value)
-                call_args.append(f"c{i}_{j}")
-            env[f"k{i}"] = None  # filled by load()
-            lines.append(f"    k{i}({', '.join(call_args)})")
+    # Numba compiles a kernel once per argument type, and a read-only array (every Tensor) is
+    # another type than a writable one: hand kernels read-only inputs always, so one compile
+    # serves both (and no kernel can write into an argument)
+    lines += [f"    s{i} = ro(args[{i}])" for i in range(plan.n_inputs)]
+    for step in plan.constants:  # made once: globals the runner reads
+        for s, value in zip(step.outs, array_runner(step)(())):
+            env[f"s{s}"] = value
+    for i, step in enumerate(plan.steps):
+        ins = [f"s{s}" for s in step.ins]
+        outs = ", ".join(f"s{s}" for s in step.outs)
+        if step.kind is KERNEL:
+            lines += _kernel_lines(i, step, ins, env)
+        elif step.kind is BODY:  # float16: the body, op by op with NumPy
+            env[f"b{i}"] = PlanWalker(step.body).run
+            lines.append(f"    {outs}, = b{i}([{', '.join(ins)}])")
         else:
-            fn = f"op{i}"
-            env[fn] = (NUMPY_IMPL[op.code], [v.type for v in op.inputs], op.attrs,
-                       op.outputs[0].type)
-            args = ", ".join(name(v) for v in op.inputs)
-            lines.append(f"    {name(op.output)} = {fn}[0]([{args}], {fn}[1], {fn}[2], {fn}[3])")
-    outs = [name(v) for v in graph.outputs]
-    lines.append(f"    return [{', '.join(outs)}]")
+            op = step.op
+            env[f"op{i}"] = NUMPY_IMPL[op.code]
+            env[f"op{i}_"] = ([v.type for v in op.inputs], op.attrs, op.outputs[0].type)
+            lines.append(f"    {outs} = op{i}([{', '.join(ins)}], *op{i}_)")
+        if step.free:
+            lines.append(f"    del {', '.join(f's{s}' for s in step.free)}")
+    results = [f"s{s}" for s in plan.outputs]
+    for c in plan.copies:  # an output that may share memory with an input or a constant
+        results[c.position] = r = f"r{c.position}"
+        shares = " or ".join(f"share({r}, s{s})" for s in c.slots)
+        lines += [f"    {r} = s{plan.outputs[c.position]}",
+                  f"    if {shares}:", f"        {r} = {r}.copy()"]
+    lines.append(f"    return [{', '.join(results)}]")
     return "\n".join(lines) + "\n", env
+
+
+def _kernel_lines(i: int, step: Step, ins: list[str], env: dict) -> list[str]:
+    """The runner's lines of kernel step `i`: its input views, its results, the call."""
+    k: LoopKernel = step.kernel.loop
+    lines = []
+    local = dict(zip(k.inputs, ins))
+    for j, view in enumerate(k.views):
+        env[f"view{i}_{j}"] = NUMPY_IMPL[view.code]
+        env[f"view{i}_{j}_"] = ([v.type for v in view.inputs], view.attrs, view.output.type)
+        local[view.output] = f"w{j}"
+        args = ", ".join(local[v] for v in view.inputs)
+        lines.append(f"    w{j} = view{i}_{j}([{args}], *view{i}_{j}_)")
+    call_args = [f"{local[v]}[()]" if v.type.ndim == 0 else local[v] for v in k.arrays]
+    for j, (v, s) in enumerate(zip(step.op.outputs, step.outs)):
+        dtype, shape = v.type.dtype.np, v.type.shape
+        env[f"dt{i}_{j}"] = dtype
+        if BufferPool.pooled(math.prod(shape) * np.dtype(dtype).itemsize):
+            lines.append(f"    s{s} = alloc({i * 64 + j}, {shape!r}, dt{i}_{j})")
+        else:
+            lines.append(f"    s{s} = empty({shape!r}, dt{i}_{j})")
+        call_args.append(f"s{s}.reshape(1)" if v.type.ndim == 0 else f"s{s}")
+    call_args += [str(k.sizes[a]) for a in k.outer + k.reduced]
+    for j, c in enumerate(k.constants):
+        node = k.nodes[c]
+        env[f"c{i}_{j}"] = node.dtype.np.type(node.value)
+        call_args.append(f"c{i}_{j}")
+    env[f"k{i}"] = None  # filled by load()
+    lines.append(f"    k{i}({', '.join(call_args)})")
+    return lines
 
 
 def numba_can_compile(body: Graph) -> bool:
@@ -140,10 +166,13 @@ class BufferPool:
         self.slots: dict[int, list[np.ndarray]] = {}
         self.lock = threading.Lock()
 
+    @classmethod
+    def pooled(cls, nbytes: int) -> bool:
+        """Whether a result of `nbytes` comes from the pool (the runner calls the pool for
+        those only; smaller ones are `np.empty`)."""
+        return nbytes >= cls.MIN_BYTES
+
     def __call__(self, slot: int, shape: tuple, dtype) -> np.ndarray:
-        nbytes = math.prod(shape) * np.dtype(dtype).itemsize
-        if nbytes < self.MIN_BYTES:
-            return np.empty(shape, dtype)
         with self.lock:
             buffers = self.slots.setdefault(slot, [])
             for buf in buffers:
@@ -163,25 +192,6 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-class Executor:
-    """Runs a concrete function: the generated `run`, then copies any output that shares
-    memory with an input (an input returned as is, or a view of one)."""
-
-    def __init__(self, run, check_aliasing: bool):
-        self.run, self.check_aliasing = run, check_aliasing
-
-    def __call__(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        # Numba compiles a kernel once per argument type, and a read-only array (every Tensor)
-        # is another type than a writable one: hand kernels read-only inputs always, so one
-        # compile serves both (and no kernel can write into an argument)
-        arrays = [_readonly(a) for a in arrays]
-        outs = self.run(arrays)
-        if self.check_aliasing:
-            outs = [o.copy() if any(np.may_share_memory(o, a) for a in arrays) else o
-                    for o in outs]
-        return outs
-
-
 class NumbaBackend:
     name = "cpu"
     device = "cpu"
@@ -195,50 +205,60 @@ class NumbaBackend:
         return None
 
     def lower(self, graph: Graph, options: CompileOptions) -> LoweredGraph:
-        kernels, sources = {}, []
+        kernels: dict = {}  # kernel op -> NumbaKernel, or None: its body runs with NumPy
         # BLAS keeps its threads spinning after a matmul; Numba's parallel loops then fight
         # them for the cores (the MLP ran 1.9x slower). Next to a matmul, kernels run serially.
         allow_parallel = not any(op.code is G.MATMUL for op in graph.ops)
         for op in graph.ops:
             if op.code is G.KERNEL:
                 if not numba_can_compile(op.attrs["body"]):
-                    kernels[op] = (None, "", False)  # run by the NumPy interpreter
+                    kernels[op] = None  # float16: run by the NumPy interpreter
                     continue
                 k = lower_kernel(op)
                 source, parallel = render_module(k, options, allow_parallel)
-                kernels[op] = (k, source, parallel)
-                sources.append(source)
-        sources = [s for s in sources if s]
+                kernels[op] = NumbaKernel(k, source, parallel)
+        sources = tuple(nk.source for nk in kernels.values() if nk is not None)
         n_lib = sum(op.code is not G.KERNEL for op in graph.ops)
-        notes = [f"Numba: {len(kernels)} kernels compiled per structure, {n_lib} library or "
-                 "NumPy ops (matmul via BLAS, views, concat, argmax)"]
-        for op, (k, _, parallel) in kernels.items():
+        notes = [(f"Numba: {len(kernels)} kernels compiled per structure, {n_lib} library or "
+                  "NumPy ops (matmul via BLAS, views, concat, argmax)")]
+        for op, nk in kernels.items():
             body = op.attrs["body"]
             ops = ", ".join(o.code.value for o in body.ops)
             lines = sorted({o.loc.short() for o in body.ops if o.loc.line})
-            how = ("run by NumPy (float16)" if k is None else
-                   f"{'parallel' if parallel else 'serial'} loops over "
-                   f"{' x '.join(str(k.sizes[a]) for a in k.outer + k.reduced) or 'one element'}")
+            if nk is None:
+                how = "run by NumPy (float16)"
+            else:
+                k = nk.loop
+                sizes = " x ".join(str(k.sizes[a]) for a in k.outer + k.reduced)
+                how = (f"{'parallel' if nk.parallel else 'serial'} loops over "
+                       f"{sizes or 'one element'}")
             notes.append(f"kernel @{op.attrs['name']} {op.attrs['kind']}: {how}; ops {ops}"
                          + (f"; from {', '.join(lines)}" if lines else ""))
-        return LoweredGraph(self.name, graph, tuple(sources), tuple(notes), plan=kernels)
+        return LoweredGraph(self.name, graph, sources, tuple(notes),
+                            plan=make_plan(graph, kernels))
 
-    def load(self, lowered: LoweredGraph) -> Executor:
-        graph = lowered.graph
-        kernels = {op: k for op, (k, _, _) in lowered.plan.items()}
-        source, env = _executor_source(graph, kernels)
+    def load(self, lowered: LoweredGraph):
+        """The runner generated from the plan: `run(arrays) -> outputs`, kernels compiled."""
+        plan = lowered.plan
+        source, env = _runner_source(plan)
         env["alloc"] = BufferPool()
-        for i, op in enumerate(graph.ops):
-            if op.code is G.KERNEL and kernels[op] is not None:
-                env[f"k{i}"] = load_kernel(lowered.plan[op][1])
+        salt = _key_material()
+        for i, step in enumerate(plan.steps):
+            if step.kind is KERNEL:
+                env[f"k{i}"] = load_kernel(step.kernel.source, salt=salt)
         namespace: dict = {}
-        exec(compile(source, f"<tracefuse executor {graph.name}>", "exec"), env, namespace)
-        produced_by_kernel = {v for op in graph.ops if op.code is G.KERNEL for v in op.outputs}
-        check = any(v not in produced_by_kernel for v in graph.outputs)
-        return Executor(namespace["run"], check)
+        exec(compile(source, f"<tracefuse executor {plan.name}>", "exec"), env, namespace)
+        return namespace["run"]
+
+
+def _key_material() -> str:
+    """What the kernel cache's key must hold besides the source: Numba's disk cache does not
+    see changes to the inlined vmath helpers, so their version goes into the key."""
+    from ..vmath.functions import vmath_version
+
+    return f"vmath {vmath_version()}"
 
 
 def executor_source(lowered: LoweredGraph) -> str:
-    """The executor's Python source, for inspection."""
-    kernels = {op: k for op, (k, _, _) in lowered.plan.items()}
-    return _executor_source(lowered.graph, kernels)[0]
+    """The runner's Python source, for inspection."""
+    return _runner_source(lowered.plan)[0]

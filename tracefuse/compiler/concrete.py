@@ -8,6 +8,7 @@ machine without the backend's device can be inspected, and is cached all the sam
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ def wrap_host(a: Any) -> Tensor:
     if type(a) is not np.ndarray:
         a = np.asarray(a)  # a NumPy scalar from the interpreter
     a = a.view()
-    a.setflags(write=False)  # (3x cheaper than `a.flags.writeable = False`, and no test)
+    a.setflags(False)  # write=False: positional is 2x cheaper, `a.flags.writeable = False` 4x
     t = _new(Tensor)
     t._array = a
     return t
@@ -114,6 +115,34 @@ class ConcreteFunction:
             return self._wrap(outs[0])
         wrap = self._wrap
         return pytree.unflatten(self._out_treedef, [wrap(o) for o in outs])
+
+    def runner(self) -> Callable[[tuple, list], Any]:
+        """`run(args, arrays)` for the cached call path of `Function.__call__`: the executable
+        loaded, and each attribute it needs bound once. `args` are the call's positional
+        arguments (for the Python int bounds), `arrays` what the backend takes."""
+        execute = self.load()
+        check_ints = self.check_ints if self.int_limits else None
+        if self._single and self._host and check_ints is None:
+            def run(args: tuple, arrays: list) -> Tensor:
+                a = execute(arrays)[0]  # wrap_host, inlined
+                if type(a) is not np.ndarray:
+                    a = np.asarray(a)
+                a = a.view()
+                a.setflags(False)
+                t = _new(Tensor)
+                t._array = a
+                return t
+            return run
+        wrap, treedef, single = self._wrap, self._out_treedef, self._single
+
+        def run(args: tuple, arrays: list) -> Any:
+            if check_ints is not None:
+                check_ints(args)
+            outs = execute(arrays)
+            if single:
+                return wrap(outs[0])
+            return pytree.unflatten(treedef, [wrap(o) for o in outs])
+        return run
 
     def run(self, leaves: list[Any]) -> Any:
         """Run on the flattened dynamic leaves of a call with this concrete function's key."""

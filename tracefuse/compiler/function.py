@@ -91,7 +91,7 @@ class Function:
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._attr_name = f"_tracefuse_function_{id(self)}"
         self._cache: dict[Key, ConcreteFunction] = {}
-        self._fast: dict[tuple, ConcreteFunction] = {}  # the cached call path's keys
+        self._fast: dict[tuple, Callable] = {}  # the cached call path: flat key -> cf.runner()
         self._lock = threading.RLock()
         self._log = RetraceLog(self.__name__)
         self.trace_count = 0
@@ -130,21 +130,20 @@ class Function:
                     break
             else:
                 fast = tuple(parts)
-                cf = self._fast.get(fast)
-                if cf is not None:
+                run = self._fast.get(fast)
+                if run is not None:
                     self._log.calls += 1
-                    if cf.int_limits:
-                        cf.check_ints(args)
-                    return cf.execute(arrays)
+                    return run(args, arrays)
         key, leaves, _ = self._signature.key(backend, self._options, args, kwargs)
         cf = self._cache.get(key)
         if cf is None:
             cf = self._compile(key)
         else:
             self._log.hit()
+        out = cf.run(leaves)
         if fast is not None:
-            self._fast[fast] = cf
-        return cf.run(leaves)
+            self._fast[fast] = cf.runner()
+        return out
 
     def _call_eagerly(self, args: tuple, kwargs: dict):
         """The body run op by op on Tensors, as compiled code would see them; the arguments

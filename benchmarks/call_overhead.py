@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import tracefuse as tx  # noqa: E402
+import tracefuse as tx
 
 N = 1000
 

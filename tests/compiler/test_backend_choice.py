@@ -80,16 +80,14 @@ def test_with_block_nests_and_restores_on_exception():
         assert chosen is f.backend and chosen.name == "cpu"
         with tx.config.backend("gpu-sim"):
             assert f.backend.name == "gpu-sim"
-            with pytest.raises(RuntimeError, match="inside"):
-                with tx.config.backend("numpy"):
-                    assert f.backend.name == "numpy"
-                    raise RuntimeError("inside")
+            with pytest.raises(RuntimeError, match="inside"), tx.config.backend("numpy"):
+                assert f.backend.name == "numpy"
+                raise RuntimeError("inside")
             assert f.backend.name == "gpu-sim"
         assert f.backend.name == "cpu"
     assert f.backend.name == "numpy"
-    with pytest.raises(ValueError, match="unknown backend"):
-        with tx.config.backend("tpu"):
-            pass
+    with pytest.raises(ValueError, match="unknown backend"), tx.config.backend("tpu"):
+        pass
     assert f.backend.name == "numpy"
 
 

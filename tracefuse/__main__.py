@@ -2,7 +2,8 @@
 
 - `demo`: a few eager ops, then a compiled function, its IR at each stage, and its result
   checked against NumPy. Exits non-zero if any result disagrees.
-- `ir FILE`: parse an IR text file, verify it, and print it back (a round trip).
+- `ir FILE`: parse an IR text file, verify it, and print it back (a round trip): any `.ir`
+  file of a dump folder (TRACEFUSE_DUMP_DIR); its kernel sources (`.py`, `.cu`) are not IR.
 - `bench`: time tracefuse against NumPy eager (and numexpr, JAX when installed) on the
   workloads of BENCHMARKS.md; see `tracefuse/bench/runner.py` and `bench --help`.
 """
@@ -10,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -99,11 +101,20 @@ def demo(backend: str) -> int:
     return 0
 
 
+# the suffixes of generated kernel sources in a dump folder (each backend's `source_suffix`)
+KERNEL_SOURCES = {".py": "Numba (Python)", ".cu": "CUDA C", ".txt": "kernel"}
+
+
 def ir_roundtrip(path: str) -> int:
     from .ir import print_graph
     from .ir.parser import parse_graph
     from .ir.verifier import verify
 
+    language = KERNEL_SOURCES.get(os.path.splitext(path)[1])
+    if language is not None and ".kernel" in os.path.basename(path):
+        print(f"{path} is the source of a generated kernel ({language}), not tracefuse IR; "
+              "the IR of each stage is in the .ir files beside it", file=sys.stderr)
+        return 2
     with open(path) as f:
         graph = verify(parse_graph(f.read()))
     print(print_graph(graph), end="")

@@ -3,7 +3,8 @@
 Environment variables (read when first needed, so tests may set them with monkeypatch):
 
 - ``TRACEFUSE_BACKEND``: the default backend of ``@tx.function`` (``cpu``, ``gpu``, ``numpy``,
-  ``gpu-sim``); default ``cpu``.
+  ``gpu-sim``); default ``cpu``. Read once, at the first call that needs it;
+  ``set_backend(None)`` forgets it, so the next call reads it again.
 - ``TRACEFUSE_DUMP_DIR``: a folder; when set, every concrete function writes its IR after each
   stage there as numbered ``.ir`` files.
 - ``TRACEFUSE_CACHE_DIR``: where compiled kernels are kept on disk (used by compiling backends).
@@ -16,12 +17,25 @@ Environment variables (read when first needed, so tests may set them with monkey
 - ``TRACEFUSE_VERIFY_PASSES``: ``1`` runs the IR verifier after every pass (the test suite sets
   it; off by default, since a trace is verified once anyway).
 
-Global switches (per process): ``run_functions_eagerly``.
+Global switches: ``run_functions_eagerly`` (per process); the default backend (below).
+
+The default backend of a ``tx.function`` made without ``backend=``, looked up at every call:
+the innermost ``with config.backend(name):`` block of the calling thread, else
+``set_backend(name)`` (per process), else ``TRACEFUSE_BACKEND``, else ``cpu``. The ``with``
+block is per thread: other threads, and threads started inside the block, do not see it. What
+is stored is the backend *object* (``tracefuse.backends``), resolved from its name once, when
+it is chosen; a call reads one thread-local and at most two globals (``current_backend``).
+This module imports nothing of the package: the compiler hands it the name-to-backend table
+with ``use_backends`` when ``tracefuse`` is imported.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 BACKENDS = ("cpu", "gpu", "numpy", "gpu-sim")
 RETRACE_WINDOW = 10  # calls looked at when deciding whether a function retraces too often
@@ -41,13 +55,78 @@ def functions_run_eagerly() -> bool:
     return _run_eagerly
 
 
-def default_backend() -> str:
+# --- the default backend ------------------------------------------------------------------
+_resolve: Callable[[Any], Any] | None = None  # name (or backend) -> backend object
+_chosen: Any = None  # set_backend's backend, or TRACEFUSE_BACKEND's once read; None: not yet
+
+
+class _PerThread(threading.local):
+    backend: Any = None  # the innermost `with backend(...)` block's backend in this thread
+
+
+_thread = _PerThread()
+
+
+def use_backends(resolve: Callable[[Any], Any]) -> None:
+    """Install the function that turns a backend name into its backend object (raising
+    ValueError for an unknown name). Called once by the compiler when tracefuse is imported."""
+    global _resolve
+    _resolve = resolve
+
+
+def _backend_object(name: Any) -> Any:
+    if _resolve is None:
+        raise RuntimeError("tracefuse.config: no backend table installed; import tracefuse first")
+    return _resolve(name)
+
+
+def current_backend() -> Any:
+    """The backend object a `tx.function` without `backend=` runs on now (see the module's
+    docstring for the order). Cheap: called on every such call."""
+    backend = _thread.backend
+    if backend is None:
+        backend = _chosen
+        if backend is None:
+            backend = _backend_from_environment()
+    return backend
+
+
+def _backend_from_environment() -> Any:
+    global _chosen
     name = os.environ.get("TRACEFUSE_BACKEND", "cpu").strip() or "cpu"
     if name not in BACKENDS:
         raise ValueError(
             f"TRACEFUSE_BACKEND={name!r} is not a backend; choose one of {', '.join(BACKENDS)}"
         )
-    return name
+    _chosen = _backend_object(name)
+    return _chosen
+
+
+def set_backend(name: Any) -> None:
+    """Make `name` ("cpu", "gpu", "numpy", "gpu-sim", or a backend object) the default backend
+    of every thread, overriding TRACEFUSE_BACKEND; `with backend(...)` blocks still win inside
+    them. `set_backend(None)` goes back to TRACEFUSE_BACKEND, read again at the next need."""
+    global _chosen
+    _chosen = None if name is None else _backend_object(name)
+
+
+def default_backend() -> str:
+    """The name of the current default backend (`current_backend().name`)."""
+    return current_backend().name
+
+
+@contextmanager
+def backend(name: Any) -> Iterator[Any]:
+    """`with tx.config.backend("gpu-sim"):` runs every `tx.function` without `backend=` on
+    that backend within the block, in this thread only; blocks nest, and the previous choice
+    comes back when the block ends, by an exception too. Yields the backend object."""
+    chosen = _backend_object(name)
+    previous = _thread.backend
+    _thread.backend = chosen
+    try:
+        yield chosen
+    finally:
+        _thread.backend = previous
 
 
 def dump_dir() -> str | None:

@@ -252,7 +252,7 @@ def test_run_functions_eagerly_runs_python_every_call():
         f(np.ones(2))
     finally:
         tx.config.run_functions_eagerly(False)
-    assert calls == ["ndarray", "ndarray"] and f.trace_count == 0
+    assert calls == ["Tensor", "Tensor"] and f.trace_count == 0  # as compiled code sees them
     assert isinstance(out, tx.Tensor)
     f(np.ones(2))
     assert calls[-1] == "Tracer" and f.trace_count == 1
@@ -347,11 +347,21 @@ def test_methods_and_nested_functions_inline():
     assert inner.trace_count == 0  # inlined into the outer trace
 
 
-def test_default_backend_from_environment(monkeypatch):
+@pytest.fixture
+def fresh_backend_choice():
+    """TRACEFUSE_BACKEND is read once, at the first need: forget it (and any set_backend)
+    before and after the test, so a monkeypatched value is read and none leaks out."""
+    tx.config.set_backend(None)
+    yield
+    tx.config.set_backend(None)
+
+
+def test_default_backend_from_environment(monkeypatch, fresh_backend_choice):
     monkeypatch.setenv("TRACEFUSE_BACKEND", "numpy")
     f = tx.function(lambda x: x + 1)
     f(np.ones(2))
-    assert f.concrete_functions[0].backend == "numpy"
+    assert f.concrete_functions[0].backend == "numpy" and f.backend.name == "numpy"
+    tx.config.set_backend(None)
     monkeypatch.setenv("TRACEFUSE_BACKEND", "nonsense")
     with pytest.raises(ValueError, match="TRACEFUSE_BACKEND"):
         f(np.ones(2))

@@ -21,7 +21,7 @@ from . import device as _device
 from . import tensor as _tensor
 from .dispatch import bind, type_of
 from ..errors import DTypeError, user_location, with_location
-from .functions import astype, equal, add
+from .elementwise import add, astype, equal
 from ..ir import Attrs, OpCode
 from ..ir import dtypes as dt
 from ..ir.convert import PY_SCALARS, to_array

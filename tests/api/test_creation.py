@@ -77,10 +77,10 @@ def test_asarray_of_a_tensor_and_copy_semantics():
     assert c is not t
     same(c, [1.0, 2.0])
     a = np.arange(3.0)
-    shared = tx.asarray(a)  # copy=None shares memory with a NumPy input
+    default = tx.asarray(a)  # copy=None copies a NumPy input: the Tensor is immutable
     copied = tx.asarray(a, copy=True)
     a[0] = 7.0
-    assert shared.numpy()[0] == 7.0 and copied.numpy()[0] == 0.0
+    assert default.numpy()[0] == 0.0 and copied.numpy()[0] == 0.0
     assert a.flags.writeable  # the caller's array stays writable
     with pytest.raises(ValueError):
         tx.asarray([1, 2], copy=False)

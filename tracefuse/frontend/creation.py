@@ -89,9 +89,18 @@ def asarray(obj, /, *, dtype=None, device=None, copy: bool | None = None):
     if copy is False:
         return _wrap(_shared(obj, dtype, device))
     arr = _checked_array(obj, dtype)
-    if device != "gpu" and (arr is obj or not arr.flags.owndata):
-        arr = np.array(arr, copy=True)  # the caller's memory (an ndarray, a view from __array__)
+    if device != "gpu" and not _made_here(arr, obj):
+        arr = np.array(arr, copy=True)  # the caller's memory (an ndarray, what __array__ gave)
     return _wrap(arr, device)
+
+
+def _made_here(arr: np.ndarray, obj) -> bool:
+    """Whether `arr`, converted from `obj`, is new memory that nobody else holds."""
+    if isinstance(obj, (list, tuple, np.generic) + PY_SCALARS):
+        return True  # NumPy built a new array from Python objects
+    if isinstance(obj, np.ndarray):
+        return arr is not obj and not np.may_share_memory(arr, obj)  # a dtype conversion
+    return False  # __array__, the buffer protocol ...: it may be the caller's memory
 
 
 def _shared(obj, dtype, device) -> np.ndarray:

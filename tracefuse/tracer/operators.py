@@ -40,8 +40,9 @@ def use_functions(functions: Any, namespace: Any) -> None:
 def _no_out(out: Any, method: str) -> None:
     if out is not None:
         raise TypeError(
-            f"{method}(out=...): tracefuse arrays are immutable, so a result cannot be written "
-            f"into `out`; leave out=None and use the array {method}() returns")
+            f"{method}(out=...): tracefuse arrays are immutable, and {method} returns a new "
+            f"one rather than writing into `out` (while tracing there is no value to write "
+            f"yet); leave out=None and use the result, e.g. `out[...] = np.{method}(t)`")
 
 
 def _as_float(x: Any, dtype: Any, method: str) -> Any:

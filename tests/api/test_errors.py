@@ -1,5 +1,6 @@
 """Errors name the user's line, also when the call reached tracefuse through NumPy
-(`np.sort(tracer)`, `np.sum(t, axis=5)`) or the standard library, and name the op once (`matmul: inner dimensions`)."""
+(`np.sort(tracer)`, `np.sum(t, axis=5)`) or the standard library, and name the op once
+(`matmul: inner dimensions`, not `matmul: matmul: ...`)."""
 
 import contextlib
 import inspect

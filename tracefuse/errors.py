@@ -1,8 +1,10 @@
 """The exception and warning classes of tracefuse, and where in the *user's* code an error belongs.
 
 Every error a user can trigger names the file and line of their code that caused it. The
-location is found by walking the Python stack to the first frame outside this package
-(`user_location`), so it is right whether the op ran eagerly or while tracing.
+location is found by walking the Python stack to the first frame that is the user's
+(`user_location`): not this package, not NumPy (`np.sort(tracer)` reaches us from inside
+NumPy's Python code), not the standard library, not the import machinery. So it is right whether
+the op ran eagerly or while tracing, called directly or through a library function.
 """
 
 from __future__ import annotations
@@ -11,7 +13,19 @@ import os
 import sys
 from dataclasses import dataclass
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+import numpy as np
+
+
+def _folder(path: str) -> str:
+    return os.path.dirname(os.path.abspath(path)) + os.sep
+
+
+_PACKAGE_DIR = _folder(__file__)
+# code that is never the user's: this package and NumPy (which calls back into our __array__ ...)
+_LIBRARY_DIRS = (_PACKAGE_DIR, _folder(np.__file__))
+# the standard library (where os.py lives), but not the site-packages folder inside it
+_STDLIB_DIR = _folder(os.__file__)
+_INSTALLED = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
 
 
 @dataclass(frozen=True)
@@ -33,11 +47,15 @@ UNKNOWN_LOC = Loc("<unknown>", 0)
 
 
 def _is_internal(filename: str) -> bool:
-    return filename.startswith(_PACKAGE_DIR) or filename.startswith("<frozen ")
+    """Whether a frame of this file is library code rather than the user's."""
+    if filename.startswith(_LIBRARY_DIRS) or filename.startswith("<frozen "):
+        return True
+    return filename.startswith(_STDLIB_DIR) and not any(d in filename for d in _INSTALLED)
 
 
 def user_location(skip: int = 1) -> Loc:
-    """The innermost stack frame that is not tracefuse's own code (nor the import machinery)."""
+    """The innermost stack frame of the user's code: not tracefuse's, NumPy's, the standard
+    library's, nor the import machinery's."""
     frame = sys._getframe(skip)
     while frame is not None:
         filename = frame.f_code.co_filename

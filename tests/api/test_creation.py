@@ -77,13 +77,74 @@ def test_asarray_of_a_tensor_and_copy_semantics():
     assert c is not t
     same(c, [1.0, 2.0])
     a = np.arange(3.0)
-    shared = tx.asarray(a)  # copy=None shares memory with a NumPy input
+    default = tx.asarray(a)  # copy=None copies a NumPy input: the Tensor is immutable
     copied = tx.asarray(a, copy=True)
     a[0] = 7.0
-    assert shared.numpy()[0] == 7.0 and copied.numpy()[0] == 0.0
+    assert default.numpy()[0] == 0.0 and copied.numpy()[0] == 0.0
     assert a.flags.writeable  # the caller's array stays writable
     with pytest.raises(ValueError):
         tx.asarray([1, 2], copy=False)
+
+
+def test_asarray_copies_so_the_tensor_stays_immutable():
+    a = np.arange(4.0)
+    t = tx.asarray(a)
+    a[0] = 99.0  # the issue: this used to change t
+    assert t.tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert not np.shares_memory(np.asarray(t), a)
+    # a view of the caller's memory that __array__ hands over is copied too
+    class Wrapper:
+        def __init__(self, arr):
+            self.arr = arr
+
+        def __array__(self, dtype=None, copy=None):
+            return self.arr
+
+    w = tx.asarray(Wrapper(a))
+    a[1] = -1.0
+    assert w.tolist() == [99.0, 1.0, 2.0, 3.0]
+    # a dtype change copies once (the converted array is ours)
+    f32 = tx.asarray(a, dtype=tx.float32)
+    a[2] = 5.0
+    assert f32.numpy()[2] == 2.0 and f32.dtype == tx.float32
+    # layouts survive the copy
+    fortran = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_array_equal(tx.asarray(fortran).numpy(), fortran)
+
+
+def test_asarray_copy_false_shares_only_a_read_only_array():
+    ro = np.arange(3.0)
+    ro.flags.writeable = False
+    shared = tx.asarray(ro, copy=False)
+    assert np.shares_memory(np.asarray(shared), ro)
+    t = tx.asarray([1.0, 2.0])
+    assert np.shares_memory(np.asarray(tx.asarray(np.asarray(t), copy=False)), np.asarray(t))
+    assert tx.asarray(t, copy=False) is t
+    assert not np.shares_memory(np.asarray(tx.asarray(ro)), ro)  # copy=None still copies
+    writable = np.arange(3.0)
+    with pytest.raises(ValueError, match="writable") as info:
+        tx.asarray(writable, copy=False)
+    assert THIS_FILE in str(info.value) and "copy=None" in str(info.value)
+    with pytest.raises(ValueError, match="float32"):
+        tx.asarray(ro, dtype=tx.float32, copy=False)
+    with pytest.raises(ValueError, match="list"):
+        tx.asarray([1, 2], copy=False)
+    assert tx.asarray(ro, dtype=tx.float64, copy=False).shape == (3,)
+
+
+def test_compiled_functions_take_numpy_arrays_without_asarray(monkeypatch):
+    import tracefuse.frontend.creation as creation
+
+    f = tx.function(lambda x: x * 2.0, backend="numpy")
+    x = np.arange(3.0)
+    f(x)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("asarray called on the compiled call path")
+
+    monkeypatch.setattr(creation, "asarray", refuse)
+    monkeypatch.setattr(tx, "asarray", refuse)
+    np.testing.assert_array_equal(f(x).numpy(), x * 2.0)
 
 
 def test_asarray_errors():

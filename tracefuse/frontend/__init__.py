@@ -2,15 +2,56 @@
 runs an op at once or records it into the trace in progress.
 
 Modules, bottom to top: `device` (where arrays live), `tensor` (Tensor), `dispatch` (bind),
-`functions` (elementwise, reductions, matmul), `manipulation` (shapes and indexing), `creation`,
-`dtypes` (the data type functions). This package's namespace is the table of functions the
-operators of Tensor and Tracer call (tracer/operators.py).
+`elementwise` (math, comparisons, `where`, `clip`, `astype`), `reductions` (sums, extrema,
+statistics), `manipulation` (shapes and indexing), `linear_algebra` (`matmul`, `vecdot`),
+`creation`, `dtypes` (the data type functions); `standard` lists the names of the array API
+standard. No module here imports one above it.
+
+This package's namespace is the table of functions the operators of Tensor and Tracer call
+(tracer/operators.py `use_functions`): every array function below, plus `getitem` (`x[key]`).
 """
 
-from __future__ import annotations
+from .creation import (arange, asarray, constant, empty, empty_like, eye, full, full_like,
+                       linspace, ones, ones_like, zeros, zeros_like)
+from .dtypes import can_cast, finfo, iinfo, isdtype, result_type
+from .elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, arcsinh, arctan,
+                          arctan2, arctanh, asin, asinh, astype, atan, atan2, atanh, bitwise_and,
+                          bitwise_invert, bitwise_left_shift, bitwise_or, bitwise_right_shift,
+                          bitwise_xor, ceil, clip, copysign, cos, cosh, divide, equal, exp,
+                          expm1, floor, floor_divide, greater, greater_equal, hypot, invert,
+                          isfinite, isinf, isnan, less, less_equal, log, log1p, log2, log10,
+                          logaddexp, logical_and, logical_not, logical_or, logical_xor, maximum,
+                          minimum, multiply, negative, nextafter, not_equal, positive, pow, power,
+                          reciprocal, remainder, round, sign, signbit, sin, sinh, sqrt, square,
+                          subtract, tan, tanh, true_divide, trunc, where)
+from .linear_algebra import matmul, vecdot
+from .manipulation import (broadcast_arrays, broadcast_to, concat, expand_dims, flip, getitem,
+                           matrix_transpose, moveaxis, permute_dims, reshape, squeeze, stack,
+                           swapaxes)
+from .reductions import all, any, argmax, argmin, max, mean, min, prod, std, sum, var
 
-from .creation import *  # noqa: F401,F403
-from .dtypes import *  # noqa: F401,F403
-from .functions import *  # noqa: F401,F403
-from .manipulation import *  # noqa: F401,F403
-from .manipulation import getitem  # noqa: F401
+__all__ = [
+    # creation
+    "arange", "asarray", "constant", "empty", "empty_like", "eye", "full", "full_like",
+    "linspace", "ones", "ones_like", "zeros", "zeros_like",
+    # data type functions
+    "astype", "can_cast", "finfo", "iinfo", "isdtype", "result_type",
+    # elementwise
+    "abs", "acos", "acosh", "add", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
+    "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and", "bitwise_invert",
+    "bitwise_left_shift", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "ceil", "clip",
+    "copysign", "cos", "cosh", "divide", "equal", "exp", "expm1", "floor", "floor_divide",
+    "greater", "greater_equal", "hypot", "invert", "isfinite", "isinf", "isnan", "less",
+    "less_equal", "log", "log1p", "log2", "log10", "logaddexp", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "maximum", "minimum", "multiply", "negative", "nextafter",
+    "not_equal", "positive", "pow", "power", "reciprocal", "remainder", "round", "sign",
+    "signbit", "sin", "sinh", "sqrt", "square", "subtract", "tan", "tanh", "true_divide", "trunc",
+    "where",
+    # reductions and statistics
+    "all", "any", "argmax", "argmin", "max", "mean", "min", "prod", "std", "sum", "var",
+    # linear algebra
+    "matmul", "vecdot",
+    # manipulation and indexing
+    "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "getitem",
+    "matrix_transpose", "moveaxis", "permute_dims", "reshape", "squeeze", "stack", "swapaxes",
+]

@@ -21,7 +21,7 @@ from . import device as _device
 from . import tensor as _tensor
 from .dispatch import bind, type_of
 from ..errors import DTypeError, user_location, with_location
-from .functions import astype, equal, add
+from .elementwise import add, astype, equal
 from ..ir import Attrs, OpCode
 from ..ir import dtypes as dt
 from ..ir.convert import PY_SCALARS, to_array
@@ -65,8 +65,13 @@ def _checked_array(value: Any, dtype=None) -> np.ndarray:
 def asarray(obj, /, *, dtype=None, device=None, copy: bool | None = None):
     """An array from a Tensor, NumPy array, Python scalar or nested sequence.
 
-    Python scalars take the array API defaults (bool, int64, float64). `copy=None` shares memory
-    with a NumPy input when it can (the Tensor is read-only; changing the NumPy array changes it).
+    Python scalars take the array API defaults (bool, int64, float64). A Tensor is immutable, so
+    a NumPy input is copied (as JAX does), and changing the NumPy array later changes nothing:
+    `copy=None` and `copy=True` copy. `copy=False` never copies: it wraps a *read-only* NumPy
+    array of the right dtype as it is (you promise not to write to its memory through another
+    view), and raises ValueError for anything else. A Tensor input is returned as it is (unless
+    `copy=True`); a CuPy array is wrapped without a copy unless `copy=True` (CuPy arrays have no
+    read-only flag: do not write to it afterwards).
     """
     device = _check_device(device)
     if isinstance(obj, Tracer):
@@ -81,10 +86,41 @@ def asarray(obj, /, *, dtype=None, device=None, copy: bool | None = None):
         dt.as_dtype(obj.dtype)
         arr = obj.astype(dt.as_dtype(dtype).np, copy=False) if dtype is not None else obj
         return _wrap(arr.copy() if copy else arr, device)
-    if copy is False and not isinstance(obj, np.ndarray):
-        raise ValueError("asarray(copy=False): this input cannot be wrapped without a copy")
+    if copy is False:
+        return _wrap(_shared(obj, dtype, device))
     arr = _checked_array(obj, dtype)
-    return _wrap(np.array(arr, copy=True) if copy else arr, device)
+    if device != "gpu" and not _made_here(arr, obj):
+        arr = np.array(arr, copy=True)  # the caller's memory (an ndarray, what __array__ gave)
+    return _wrap(arr, device)
+
+
+def _made_here(arr: np.ndarray, obj) -> bool:
+    """Whether `arr`, converted from `obj`, is new memory that nobody else holds."""
+    if isinstance(obj, (list, tuple, np.generic) + PY_SCALARS):
+        return True  # NumPy built a new array from Python objects
+    if isinstance(obj, np.ndarray):
+        return arr is not obj and not np.may_share_memory(arr, obj)  # a dtype conversion
+    return False  # __array__, the buffer protocol ...: it may be the caller's memory
+
+
+def _shared(obj, dtype, device) -> np.ndarray:
+    """asarray(obj, copy=False): obj's own memory, or ValueError saying why that cannot be."""
+    def refuse(why: str, fix: str = "pass copy=None (the default), which copies") -> ValueError:
+        return ValueError(with_location(f"asarray(copy=False) cannot share memory: {why}; {fix}",
+                                        user_location()))
+
+    if not isinstance(obj, np.ndarray):
+        raise refuse(f"a {type(obj).__name__} is not a NumPy array")
+    arr = _checked_array(obj)
+    if dtype is not None and dt.as_dtype(dtype) != arr.dtype:
+        raise refuse(f"the array is {arr.dtype}, not {dt.as_dtype(dtype).name}")
+    if device == "gpu":
+        raise refuse("the array is in host memory, not on the GPU")
+    if arr.flags.writeable:
+        raise refuse("the NumPy array is writable, and writing to it would change the Tensor, "
+                     "which is immutable", "make it read-only first (a.flags.writeable = False), "
+                     "or pass copy=None (the default), which copies")
+    return arr
 
 
 def constant(value, dtype=None, device=None):

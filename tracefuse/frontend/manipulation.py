@@ -15,7 +15,7 @@ from typing import Any
 
 from .dispatch import bind, type_of
 from ..errors import ShapeError, user_location, with_location
-from .functions import astype
+from .elementwise import astype
 from ..ir import Attrs, OpCode
 from ..ir.rules import broadcast_shapes, normalize_axes, normalize_axis
 from . import tensor as _tensor

@@ -34,11 +34,16 @@ class DType:
         return self.name
 
     def __eq__(self, other: Any) -> bool:
+        """Equal to itself, and to what names the same dtype: a NumPy dtype, a scalar type
+        (`np.float32`, `float`) or a NumPy dtype string (`"float32"`). Anything else (None, a
+        dict, a number, an array ...) is simply not equal: comparing never raises."""
         if isinstance(other, DType):
             return self is other
+        if not isinstance(other, (np.dtype, type, str)):
+            return False  # np.dtype(None) is float64, np.dtype({...}) raises: never ask it
         try:
             return self.np == np.dtype(other)
-        except TypeError:
+        except (TypeError, ValueError):
             return False
 
     def __hash__(self) -> int:

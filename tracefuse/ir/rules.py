@@ -409,5 +409,7 @@ def infer_type(
         shape = SHAPE_RULES[code]([t.shape for t in in_types], attrs)
         dtype, weak = DTYPE_RULES[code]([(t.dtype, t.weak) for t in in_types], attrs)
     except (ShapeError, DTypeError) as e:
-        raise type(e)(with_location(f"{code.value}: {e}", loc)) from None
+        named = str(e).startswith((f"{code.value}:", f"{code.value} "))  # name the op once
+        message = str(e) if named else f"{code.value}: {e}"
+        raise type(e)(with_location(message, loc)) from None
     return TensorType(shape, dtype, weak)

@@ -37,6 +37,33 @@ def use_functions(functions: Any, namespace: Any) -> None:
     NAMESPACE = namespace
 
 
+def _no_out(out: Any, method: str) -> None:
+    if out is not None:
+        raise TypeError(
+            f"{method}(out=...): tracefuse arrays are immutable, and {method} returns a new "
+            f"one rather than writing into `out` (while tracing there is no value to write "
+            f"yet); leave out=None and use the result, e.g. `out[...] = np.{method}(t)`")
+
+
+def _as_float(x: Any, dtype: Any, method: str) -> Any:
+    """x cast to `dtype` for mean/var/std (NumPy's dtype=: the float type to compute in)."""
+    if dtype is None:
+        return x
+    if not F.isdtype(dtype, "real floating"):
+        raise TypeError(f"{method}(dtype={dtype!r}): tracefuse computes {method} in a floating "
+                        "dtype; pass float16, float32 or float64, or cast the result")
+    return F.astype(x, dtype, copy=False)
+
+
+def _correction(ddof: Any, correction: Any, method: str) -> Any:
+    """NumPy's `ddof` and the array API's `correction` are one parameter under two names."""
+    if correction is None:
+        return ddof
+    if ddof != 0:
+        raise TypeError(f"{method}: pass ddof or correction, not both")
+    return correction
+
+
 class ArrayMethods:
     __slots__ = ()
     __array_ufunc__ = None  # NumPy defers binary operators to ours: np_array + tensor -> Tensor
@@ -144,18 +171,57 @@ class ArrayMethods:
     def flatten(self): return M.reshape(self, (-1,))
     ravel = flatten
     def squeeze(self, axis=None): return M.squeeze(self, axis)
-    def sum(self, axis=None, *, dtype=None, keepdims=False): return F.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
-    def prod(self, axis=None, *, dtype=None, keepdims=False): return F.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
-    def max(self, axis=None, *, keepdims=False): return F.max(self, axis=axis, keepdims=keepdims)
-    def min(self, axis=None, *, keepdims=False): return F.min(self, axis=axis, keepdims=keepdims)
-    def mean(self, axis=None, *, keepdims=False): return F.mean(self, axis=axis, keepdims=keepdims)
-    def var(self, axis=None, *, correction=0.0, keepdims=False): return F.var(self, axis=axis, correction=correction, keepdims=keepdims)
-    def std(self, axis=None, *, correction=0.0, keepdims=False): return F.std(self, axis=axis, correction=correction, keepdims=keepdims)
-    def all(self, axis=None, *, keepdims=False): return F.all(self, axis=axis, keepdims=keepdims)
-    def any(self, axis=None, *, keepdims=False): return F.any(self, axis=axis, keepdims=keepdims)
-    def argmax(self, axis=None, *, keepdims=False): return F.argmax(self, axis=axis, keepdims=keepdims)
-    def argmin(self, axis=None, *, keepdims=False): return F.argmin(self, axis=axis, keepdims=keepdims)
-    def clip(self, min=None, max=None): return F.clip(self, min, max)
+    # reductions, with the signatures of NumPy's ndarray methods: np.sum(t), np.mean(t) ...
+    # call them with out=, dtype=, ddof= (out must be None: these arrays are immutable)
+    def sum(self, axis=None, dtype=None, out=None, keepdims=False):
+        _no_out(out, "sum")
+        return F.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, out=None, keepdims=False):
+        _no_out(out, "prod")
+        return F.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def max(self, axis=None, out=None, keepdims=False):
+        _no_out(out, "max")
+        return F.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, out=None, keepdims=False):
+        _no_out(out, "min")
+        return F.min(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, out=None, keepdims=False):
+        _no_out(out, "mean")
+        return F.mean(_as_float(self, dtype, "mean"), axis=axis, keepdims=keepdims)
+
+    def var(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+        _no_out(out, "var")
+        return F.var(_as_float(self, dtype, "var"), axis=axis,
+                     correction=_correction(ddof, correction, "var"), keepdims=keepdims)
+
+    def std(self, axis=None, dtype=None, out=None, ddof=0, keepdims=False, *, correction=None):
+        _no_out(out, "std")
+        return F.std(_as_float(self, dtype, "std"), axis=axis,
+                     correction=_correction(ddof, correction, "std"), keepdims=keepdims)
+
+    def all(self, axis=None, out=None, keepdims=False):
+        _no_out(out, "all")
+        return F.all(self, axis=axis, keepdims=keepdims)
+
+    def any(self, axis=None, out=None, keepdims=False):
+        _no_out(out, "any")
+        return F.any(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, out=None, *, keepdims=False):
+        _no_out(out, "argmax")
+        return F.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, out=None, *, keepdims=False):
+        _no_out(out, "argmin")
+        return F.argmin(self, axis=axis, keepdims=keepdims)
+
+    def clip(self, min=None, max=None, out=None):
+        _no_out(out, "clip")
+        return F.clip(self, min, max)
 
     def __format__(self, spec: str) -> str:
         if spec:

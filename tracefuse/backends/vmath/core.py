@@ -27,7 +27,11 @@ Intrinsics type strictly (all float operands of one dtype) so that an accidental
 constant in float32 code is a compile error, not a silent halving of the SIMD width.
 
 `consts(F)` holds the dtype-dependent numbers (bit layout, ln2 split, thresholds, the minimax
-coefficients fitted by vmath_fit.py) as NumPy scalars of dtype F.
+coefficients fitted by vmath_fit.py) as NumPy scalars of dtype F, and the NaN each function
+returns for an input outside its domain (`NAN_LOG` ...): the NaN that NumPy gives for it here,
+sign bit included. That sign is not IEEE's to say and differs between NumPy's loops (by dtype,
+by SIMD level, by C library: float64 `log(-1)` is +nan on some x86 machines, -nan on others),
+so `domain_nans(F)` asks NumPy once, and `vmath_version()` includes the answer.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 __all__ = ["fma", "rint", "fabs", "copysign", "sqrt", "fdiv", "sel", "add_x", "sub_x", "poly",
-           "as_int", "as_float", "pow2", "log_k", "log_m", "signbit", "consts"]
+           "as_int", "as_float", "pow2", "log_k", "log_m", "signbit", "consts", "domain_nans"]
 
 
 def _is_float(t) -> bool:
@@ -350,6 +354,40 @@ def _atan_fraction(c: float):
     return total
 
 
+# function -> (NumPy's name, inputs below its domain, inputs above it): each side gets the NaN
+# NumPy returns there (atanh(-2) and atanh(2) might differ), as the constant NAN_<NAME>[_LO|_HI]
+DOMAIN_PROBES: dict[str, tuple[str, float | None, float | None]] = {
+    "log": ("log", -1.5, None),
+    "log2": ("log2", -1.5, None),
+    "log10": ("log10", -1.5, None),
+    "log1p": ("log1p", -2.5, None),
+    "acosh": ("arccosh", 0.5, None),
+    "atanh": ("arctanh", -2.5, 2.5),
+    "asin": ("arcsin", -2.5, 2.5),
+    "acos": ("arccos", -2.5, 2.5),
+}
+_DOMAIN_NANS: dict = {}
+
+
+def domain_nans(F) -> dict[str, object]:
+    """`NAN_LOG`, `NAN_ATANH_LO`, `NAN_ATANH_HI` ...: the NaN (a NumPy scalar of dtype F, with
+    the sign NumPy gives) that each function of DOMAIN_PROBES returns outside its domain."""
+    if F in _DOMAIN_NANS:
+        return _DOMAIN_NANS[F]
+    out = {}
+    for name, (np_name, below, above) in DOMAIN_PROBES.items():
+        for side, x in (("_LO", below), ("_HI", above)):
+            if x is None:
+                continue
+            with np.errstate(invalid="ignore"):  # an array long enough for NumPy's SIMD loop
+                r = getattr(np, np_name)(np.full(64, x, dtype=F))
+            negative = bool(np.signbit(r[0])) if np.isnan(r[0]) else False
+            key = f"NAN_{name.upper()}" + (side if below is not None and above is not None else "")
+            out[key] = F(-np.nan) if negative else F(np.nan)
+    _DOMAIN_NANS[F] = out
+    return out
+
+
 _CONSTS: dict = {}
 
 
@@ -365,6 +403,7 @@ def consts(F) -> dict:
     k: dict = {}
     k["ONE"], k["HALF"], k["TWO"], k["ZERO"] = F(1), F(0.5), F(2), F(0)
     k["INF"], k["NAN"] = F(np.inf), F(np.nan)
+    k.update(domain_nans(F))
     k["MIN_NORMAL"] = F(np.finfo(F).tiny)
     k["SCALE_UP"] = F(2.0 ** (25 if f32 else 54))     # lifts a denormal into the normal range
     k["SCALE_UP_K"] = F(25 if f32 else 54)

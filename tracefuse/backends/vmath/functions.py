@@ -59,8 +59,8 @@ from collections.abc import Callable
 import numpy as np
 from numba import njit
 
-from .core import (add_x, consts, copysign, fabs, fdiv, fma, log_k, log_m, poly, pow2, rint, sel,
-                   sqrt, sub_x)
+from .core import (add_x, consts, copysign, domain_nans, fabs, fdiv, fma, log_k, log_m, poly, pow2,
+                   rint, sel, sqrt, sub_x)
 
 __all__ = ["VMATH", "ipow_i64", "ipow_u64", "UNARY_OPS", "BINARY_OPS", "vmath_source_names", "vmath_import_source",
            "vmath_version"]
@@ -71,13 +71,17 @@ _JIT = dict(inline="always", error_model="numpy", cache=False)
 def _build(F) -> dict[str, Callable]:
     """The exp/log/hyperbolic functions of dtype F (np.float32 or np.float64), by name."""
     K = consts(F)
-    ZERO, ONE, HALF, TWO, INF, NAN = K["ZERO"], K["ONE"], K["HALF"], K["TWO"], K["INF"], K["NAN"]
+    ZERO, ONE, HALF, TWO, INF = K["ZERO"], K["ONE"], K["HALF"], K["TWO"], K["INF"]
     LOG2E, LN2_HI, LN2_LO, LN2 = K["LOG2E"], K["LN2_HI"], K["LN2_LO"], K["LN2"]
     EXP_LO, EXP_HI, EXPM1_LO = K["EXP_LO"], K["EXP_HI"], K["EXPM1_LO"]
     TINY_EXPM1, TANH_SMALL, TANH_HI = K["TINY_EXPM1"], K["TANH_SMALL"], K["TANH_HI"]
     HYP_HI, HYP_MAX, BIG_HYP = K["HYP_HI"], K["HYP_MAX"], K["BIG_HYP"]
     MIN_NORMAL, SCALE_UP, SCALE_UP_K = K["MIN_NORMAL"], K["SCALE_UP"], K["SCALE_UP_K"]
     INVLN2_HI, INVLN2_LO = K["INVLN2_HI"], K["INVLN2_LO"]
+    # out of the domain: the NaN NumPy gives there (its sign bit varies; core.domain_nans)
+    NAN_LOG, NAN_LOG2, NAN_LOG10 = K["NAN_LOG"], K["NAN_LOG2"], K["NAN_LOG10"]
+    NAN_LOG1P, NAN_ACOSH = K["NAN_LOG1P"], K["NAN_ACOSH"]
+    NAN_ATANH_LO, NAN_ATANH_HI = K["NAN_ATANH_LO"], K["NAN_ATANH_HI"]
     INVLN10_HI, INVLN10_LO = K["INVLN10_HI"], K["INVLN10_LO"]
     LOG10_2_HI, LOG10_2_LO = K["LOG10_2_HI"], K["LOG10_2_LO"]
     P_EXPM1, P_LOG, P_TANH = K["EXPM1"], K["LOG"], K["TANH"]
@@ -178,27 +182,27 @@ def _build(F) -> dict[str, Callable]:
     def log_special(x, res):
         res = sel(x == INF, x, res)
         res = sel(x == ZERO, -INF, res)
-        res = sel(x < ZERO, NAN, res)
         return sel(x != x, x, res)
 
     @njit(**_JIT)
     def log(x):
         x = F(x)
         k, lm = log_parts(x)
-        return log_special(x, fma(k, LN2_HI, fma(k, LN2_LO, lm)))
+        return sel(x < ZERO, NAN_LOG, log_special(x, fma(k, LN2_HI, fma(k, LN2_LO, lm))))
 
     @njit(**_JIT)
     def log2(x):
         x = F(x)
         k, lm = log_parts(x)
-        return log_special(x, k + fma(lm, INVLN2_HI, lm * INVLN2_LO))
+        return sel(x < ZERO, NAN_LOG2, log_special(x, k + fma(lm, INVLN2_HI, lm * INVLN2_LO)))
 
     @njit(**_JIT)
     def log10(x):
         x = F(x)
         k, lm = log_parts(x)
         p = fma(lm, INVLN10_HI, lm * INVLN10_LO)
-        return log_special(x, fma(k, LOG10_2_HI, fma(k, LOG10_2_LO, p)))
+        return sel(x < ZERO, NAN_LOG10,
+                   log_special(x, fma(k, LOG10_2_HI, fma(k, LOG10_2_LO, p))))
 
     @njit(**_JIT)
     def log1p(x):
@@ -213,7 +217,7 @@ def _build(F) -> dict[str, Callable]:
         res = sel(fabs(x) < TINY_EXPM1, x, res)
         res = sel(x == INF, x, res)
         res = sel(x == -ONE, -INF, res)
-        res = sel(x < -ONE, NAN, res)
+        res = sel(x < -ONE, NAN_LOG1P, res)
         return sel(x != x, x, res)
 
     # --- inverse hyperbolic, through log1p ---------------------------------------------------
@@ -236,7 +240,7 @@ def _build(F) -> dict[str, Callable]:
         y = sel(x < TWO, t + w, (x + x - ONE) - fdiv(ONE, x + w))  # else log(2x - 1/(x + w))
         y = sel(x < BIG_HYP, y, x)
         res = log1p(y) + sel(x < BIG_HYP, ZERO, LN2)
-        res = sel(x < ONE, NAN, res)
+        res = sel(x < ONE, NAN_ACOSH, res)
         return sel(x != x, x, res)
 
     @njit(**_JIT)
@@ -245,9 +249,9 @@ def _build(F) -> dict[str, Callable]:
         a = fabs(x)
         d = fdiv(a, ONE - a)
         y = sel(a < HALF, fma(a + a, d, a + a), d + d)  # 2a/(1-a), the exact 2a term first
-        res = HALF * log1p(y)
-        res = sel(a > ONE, NAN, res)
-        return sel(x != x, x, copysign(res, x))
+        res = copysign(HALF * log1p(y), x)
+        res = sel(a > ONE, sel(x < ZERO, NAN_ATANH_LO, NAN_ATANH_HI), res)
+        return sel(x != x, x, res)
 
     @njit(**_JIT)
     def logaddexp(x, y):  # NumPy's: x == y gives x + log(2), so inf + inf is inf
@@ -347,4 +351,6 @@ def vmath_version() -> str:
     for name in ("functions.py", "trig.py", "core.py"):
         with open(os.path.join(here, name), "rb") as f:
             h.update(f.read())
+    for F in (np.float32, np.float64):  # the NaN signs asked of this machine's NumPy
+        h.update(repr(sorted((k, bool(np.signbit(v))) for k, v in domain_nans(F).items())).encode())
     return h.hexdigest()[:16]

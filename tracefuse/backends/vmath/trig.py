@@ -43,7 +43,9 @@ TRIG_ACCURATE_MAX = {"float32": 2.0 ** 45, "float64": 2.0 ** 45}
 
 def _build(F) -> dict[str, Callable]:
     K = consts(F)
-    ZERO, ONE, HALF, TWO, NAN = K["ZERO"], K["ONE"], K["HALF"], K["TWO"], K["NAN"]
+    ZERO, ONE, HALF, TWO = K["ZERO"], K["ONE"], K["HALF"], K["TWO"]
+    NAN_ASIN_LO, NAN_ASIN_HI = K["NAN_ASIN_LO"], K["NAN_ASIN_HI"]
+    NAN_ACOS_LO, NAN_ACOS_HI = K["NAN_ACOS_LO"], K["NAN_ACOS_HI"]
     TINY = K["TINY_SIN"]
     D = np.float64
     DK = consts(D)  # the argument reduction of sin/cos/tan runs in float64
@@ -155,7 +157,7 @@ def _build(F) -> dict[str, Callable]:
         a = fabs(x)
         big, t, p = asin_parts(a)
         res = sel(big, PIO2_HI - (TWO * p - PIO2_LO), p)  # pi/2 - 2 asin(sqrt((1-a)/2))
-        res = sel(a > ONE, NAN, copysign(res, x))
+        res = sel(a > ONE, sel(x < ZERO, NAN_ASIN_LO, NAN_ASIN_HI), copysign(res, x))
         return sel(x != x, x, res)
 
     @njit(**_JIT)
@@ -167,7 +169,7 @@ def _build(F) -> dict[str, Callable]:
         res_small = PIO2_HI - (p - PIO2_LO)
         res_big = sel(x > ZERO, TWO * p, PI_HI + (TWO * p + PI_LO))
         res = sel(big, res_big, res_small)
-        res = sel(a > ONE, NAN, res)
+        res = sel(a > ONE, sel(x < ZERO, NAN_ACOS_LO, NAN_ACOS_HI), res)
         return sel(x != x, x, res)
 
     return dict(sin=sin, cos=cos, tan=tan, atan=atan, atan2=atan2, asin=asin, acos=acos)

@@ -1,9 +1,6 @@
-"""Public array functions: elementwise math, comparisons, `where`, `clip`, `astype`, reductions,
-statistics and `matmul` (array API names). Each builds one op, or a few, through `bind`.
-
-`mean`, `var` and `std` are written with sums and arithmetic the way NumPy computes them
-(so their results agree with NumPy bit for bit on the reference backend, and fusion sees plain
-ops); every other function is one op.
+"""Elementwise functions of the array API: math of one and two operands, comparisons, logical
+and bitwise ops, `where`, `clip`, `positive` and the cast `astype` (plus the NumPy aliases users
+reach for: `arcsin`, `power`, `true_divide` ...). Each builds one op through `bind`.
 """
 
 from __future__ import annotations
@@ -14,12 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from ..tracer.operators import ArrayMethods
 from .dispatch import bind, type_of
-from ..errors import DTypeError, ShapeError, user_location, with_location
+from ..errors import DTypeError, user_location, with_location
 from ..ir import Attrs, OpCode
 from ..ir import dtypes as dt
-from ..ir.rules import normalize_axes, normalize_axis
+from ..tracer.operators import ArrayMethods
 
 G = OpCode
 
@@ -157,112 +153,3 @@ def astype(x, dtype, /, *, copy: bool = True, device=None):
     if t.dtype == d and not t.weak and not copy and isinstance(x, ArrayMethods):
         return x  # a Tensor or Tracer as it is; NumPy arrays, lists ... still become Tensors
     return bind(G.CAST, (x,), Attrs(dtype=d))
-
-
-# --- reductions -------------------------------------------------------------------------------
-def _axes(x, axis) -> tuple[int, ...]:
-    try:
-        return normalize_axes(axis, type_of(x).ndim)
-    except ShapeError as e:
-        raise ShapeError(with_location(str(e), user_location())) from None
-
-
-def _reduction(code: OpCode, name: str, doc: str, with_dtype: bool):
-    if with_dtype:
-        def fn(x, /, *, axis=None, dtype=None, keepdims=False):
-            if dtype is not None:
-                x = astype(x, dtype, copy=False)
-            out = bind(code, (x,), Attrs(axes=_axes(x, axis), keepdims=bool(keepdims)))
-            # the op widens small ints; dtype= asks for that accumulator (wraps mod 2**bits)
-            return out if dtype is None else astype(out, dtype, copy=False)
-    else:
-        def fn(x, /, *, axis=None, keepdims=False):
-            return bind(code, (x,), Attrs(axes=_axes(x, axis), keepdims=bool(keepdims)))
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = doc
-    return fn
-
-
-sum = _reduction(G.SUM, "sum", "Sum over `axis` (None: all). Ints accumulate in int64/uint64.", True)
-prod = _reduction(G.PROD, "prod", "Product over `axis` (None: all).", True)
-max = _reduction(G.MAX, "max", "Maximum over `axis`; NaN if any element is NaN.", False)
-min = _reduction(G.MIN, "min", "Minimum over `axis`; NaN if any element is NaN.", False)
-all = _reduction(G.ALL, "all", "Whether every element over `axis` is true.", False)
-any = _reduction(G.ANY, "any", "Whether some element over `axis` is true.", False)
-
-
-def _arg_reduction(code: OpCode, name: str, doc: str):
-    def fn(x, /, *, axis=None, keepdims=False):
-        if axis is not None:
-            try:
-                axis = normalize_axis(axis, type_of(x).ndim)
-            except ShapeError as e:
-                raise ShapeError(with_location(str(e), user_location())) from None
-        return bind(code, (x,), Attrs(axis=axis, keepdims=bool(keepdims)))
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = doc
-    return fn
-
-
-argmax = _arg_reduction(G.ARGMAX, "argmax", "Index of the first maximum (over all if axis=None).")
-argmin = _arg_reduction(G.ARGMIN, "argmin", "Index of the first minimum (over all if axis=None).")
-
-
-def _float_operand(x):
-    t = type_of(x)
-    return x if t.dtype.is_float else astype(x, dt.DEFAULT_FLOAT)
-
-
-def _count(x, axes) -> int:
-    shape = type_of(x).shape
-    return math.prod(shape[a] for a in axes)
-
-
-def mean(x, /, *, axis=None, keepdims=False):
-    """Arithmetic mean over `axis`; integers are averaged in float64. Empty: NaN."""
-    x = _float_operand(x)
-    axes = _axes(x, axis)
-    if type_of(x).dtype == dt.float16:  # NumPy accumulates float16 in float32, then rounds
-        total = sum(x, axis=axes, dtype=dt.float32, keepdims=keepdims)
-        return astype(divide(total, _count(x, axes)), dt.float16, copy=False)
-    return divide(sum(x, axis=axes, keepdims=keepdims), _count(x, axes))
-
-
-def var(x, /, *, axis=None, correction=0.0, keepdims=False):
-    """Variance over `axis`: sum((x - mean)**2) / (N - correction), computed like NumPy."""
-    x = _float_operand(x)
-    axes = _axes(x, axis)
-    n = _count(x, axes)
-    centered = subtract(x, divide(sum(x, axis=axes, keepdims=True), n))
-    total = sum(multiply(centered, centered), axis=axes, keepdims=keepdims)
-    return divide(total, builtins.max(n - correction, 0))
-
-
-def std(x, /, *, axis=None, correction=0.0, keepdims=False):
-    """Standard deviation over `axis`: sqrt(var(x))."""
-    return sqrt(var(x, axis=axis, correction=correction, keepdims=keepdims))
-
-
-# --- linear algebra --------------------------------------------------------------------------
-def matmul(x1, x2, /):
-    """Matrix product with the array API's rules for 1-D operands and batch broadcasting."""
-    return bind(G.MATMUL, (x1, x2))
-
-
-def vecdot(x1, x2, /, *, axis=-1):
-    """Dot product of vectors along `axis` (broadcasting the other axes)."""
-    from .manipulation import moveaxis
-
-    s1, s2 = type_of(x1).shape, type_of(x2).shape
-    try:
-        a1, a2 = normalize_axis(axis, len(s1)), normalize_axis(axis, len(s2))
-    except ShapeError as e:
-        raise ShapeError(with_location(f"vecdot: {e}", user_location())) from None
-    if s1[a1] != s2[a2]:
-        raise ShapeError(with_location(
-            f"vecdot: the contracted axis {axis} differs: shapes {s1} and {s2}", user_location()))
-    # like NumPy's gufunc: `axis` names each operand's own axis; the result has the promoted dtype
-    product = multiply(moveaxis(x1, a1, -1), moveaxis(x2, a2, -1))
-    return sum(product, axis=-1, dtype=type_of(product).dtype)

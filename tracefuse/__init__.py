@@ -14,7 +14,8 @@ import sys as _sys
 
 from . import config
 from . import frontend as _frontend
-from .compiler.function import ConcreteFunction, Function, Lowered, TensorSpec, function, jit
+from .compiler.function import (ConcreteFunction, Function, Lowered, TensorSpec, function, jit,
+                                resolve_backend as _resolve_backend)
 from .errors import (BackendUnavailableError, ConcretizationError, DTypeError, IRParseError,
                      RetraceWarning, ShapeError, SignatureError, TracefuseError, VerificationError)
 from .frontend import (abs, acos, acosh, add, all, any, arange, arccos, arccosh, arcsin, arcsinh,
@@ -85,6 +86,8 @@ __all__ = [
 
 # The package assembled: the operators of Tensor and Tracer call the frontend's functions
 _operators.use_functions(_frontend, _sys.modules[__name__])
+# ... and tx.config turns backend names into the backend objects of backends/
+config.use_backends(_resolve_backend)
 
 
 def __dir__() -> list[str]:

@@ -25,8 +25,8 @@ the innermost ``with config.backend(name):`` block of the calling thread, else
 block is per thread: other threads, and threads started inside the block, do not see it. What
 is stored is the backend *object* (``tracefuse.backends``), resolved from its name once, when
 it is chosen; a call reads one thread-local and at most two globals (``current_backend``).
-This module imports nothing of the package: the compiler hands it the name-to-backend table
-with ``use_backends`` when ``tracefuse`` is imported.
+This module imports nothing of the package: tracefuse/__init__.py hands it the name-to-backend
+resolver with ``use_backends`` when the package is assembled.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ _thread = _PerThread()
 
 def use_backends(resolve: Callable[[Any], Any]) -> None:
     """Install the function that turns a backend name into its backend object (raising
-    ValueError for an unknown name). Called once by the compiler when tracefuse is imported."""
+    ValueError for an unknown name). Called once, by tracefuse/__init__.py."""
     global _resolve
     _resolve = resolve
 

@@ -55,8 +55,6 @@ def resolve_backend(backend: Any) -> Backend:
                     f"object (tx.function(...).backend), not {type(backend).__name__}")
 
 
-config.use_backends(resolve_backend)  # config stores backend objects, not names
-
 
 def eager_value(leaf: Any) -> Any:
     """An argument leaf as a compiled function's body would see it, for running eagerly: arrays

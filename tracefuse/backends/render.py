@@ -147,13 +147,13 @@ COMMON_OPS: dict[OpCode, OpEntry] = {
     G.CAST: _cast, G.WHERE: _where, G.CLIP: _clip, G.MAXIMUM: _maximum, G.MINIMUM: _minimum,
     **{code: f"({{0}} {sym} {{1}})" for code, sym in COMPARE.items()},
     G.LOGICAL_NOT: "({0} == 0)",
-    G.CONSTANT: Unsupported(_LOWERED.format("a kernel constant (a scalar) or a loaded array")),
+    G.CONSTANT: Unsupported(_LOWERED.format("a kernel constant (a scalar) or an array it loads")),
     G.FULL: Unsupported(_LOWERED.format("a kernel constant")),
     G.IOTA: Unsupported(_LOWERED.format("an index variable of the loops")),
-    G.RESHAPE: Unsupported(_LOWERED.format("the index maps of the loads it feeds")),
-    G.PERMUTE: Unsupported(_LOWERED.format("the index maps of the loads it feeds")),
-    G.BROADCAST_TO: Unsupported(_LOWERED.format("the index maps of the loads it feeds")),
-    G.SLICE: Unsupported(_LOWERED.format("a view of the array the kernel reads")),
+    **{code: Unsupported(_LOWERED.format("index maps of the values it feeds, or a view made "
+                                         "before the kernel runs"))
+       for code in (G.RESHAPE, G.PERMUTE, G.BROADCAST_TO)},
+    G.SLICE: Unsupported(_LOWERED.format("a view made before the kernel runs")),
     G.CONCAT: Unsupported(_LIBRARY.format("concat")),
     G.ARGMAX: Unsupported(_LIBRARY.format("argmax")),
     G.ARGMIN: Unsupported(_LIBRARY.format("argmin")),

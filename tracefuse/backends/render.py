@@ -11,24 +11,45 @@ Float sums accumulate in blocks of `BLOCK` elements in the value's dtype (a vect
 loop) and add the blocks in a wider accumulator, which keeps a float32 sum of 50M elements
 within 1e-7 of the exact result.
 
-A target subclass provides: `type_name`, `literal`, `expr` (the per-op table), `identity`,
-`combine`, `cast`, and the statement syntax (`begin_function`, `begin_loop`, `end_block`,
-`declare`, `update`, `store`, `load`). The places where targets map the iteration space onto
-their hardware differently are methods too: `open_outer` (Numba: nested loops, the first one
-`prange`; CUDA: a grid-stride loop or one block per row), `reduced_loops` (Numba: blocked
-loops; CUDA: the block's threads striding over the reduced space), `finish_reductions` (CUDA:
-combine the threads' partial results), and `begin_flat_stores` / `begin_row_pass`.
+The code of each op comes from the target's op table `ops` (NUMBA_OPS, CUDA_OPS: a dict with an
+entry for every OpCode, checked by tests/ir/test_tables.py). An entry is one of
+
+- a format template over the operands, `"({0} + {1})"`;
+- a function `(renderer, operands, operand_dtype, result_dtype) -> str`, where the code depends
+  on the dtypes or needs the target's helpers (`literal`, `cast`, `maxmin`, imports);
+- `Unsupported(reason)` for an op that never reaches a kernel's body (a source or a view, which
+  lowering turns into constants and index maps; matmul, concat, argmax, which the execution plan
+  runs as library calls); rendering one raises an error that quotes the reason.
+
+Before the entry runs, the walk converts the operands as NumPy does, the same on every target
+(`CONVERSIONS`: to the promoted dtype by default); the entry gets the converted operand texts.
+A reduction's entry is its combine step, `acc = entry(acc, value)` with both operands and the
+result in the accumulator's dtype; its starting value is `IDENTITY`'s, shared by the targets.
+`COMMON_OPS` holds the entries every target spells with its own hooks (`cast`, `select`,
+`maxmin`) and the `Unsupported` ones; a target's table starts from it.
+
+A target subclass provides: `ops` and `target` (its name, for errors), `type_name`, `literal`,
+`cast`, `convert`, `select`, `maxmin`, and the statement syntax (`begin_function`,
+`begin_loop`, `end_block`, `declare`, `update`, `store`, `load`). The places where targets map
+the iteration space onto their hardware differently are methods too: `open_outer` (Numba:
+nested loops, the first one `prange`; CUDA: a grid-stride loop or one block per row),
+`reduced_loops` (Numba: blocked loops; CUDA: the block's threads striding over the reduced
+space), `finish_reductions` (CUDA: combine the threads' partial results), and
+`begin_flat_stores` / `begin_row_pass`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
+from typing import ClassVar
 
 import numpy as np
 
 from ..ir import OpCode
 from ..ir import dtypes as dt
 from ..ir.dtypes import DType
+from ..ir.opcodes import Unsupported
 from .loops import LoopKernel, Node
 
 G = OpCode
@@ -45,6 +66,103 @@ FLOAT_RESULT = frozenset({
 })
 BLOCK = 1024  # elements per inner accumulation block
 
+# an op table's entry: a template over the operands, a function, or an explicit Unsupported
+OpEntry = str | Callable[["Renderer", list, DType, DType], str] | Unsupported
+
+
+# --- operand conversion: which dtype each operand converts to, and the operand dtype the entry
+# --- gets (the same on every target: NumPy's rules) ----------------------------------------------
+def _promoted(n: Node) -> tuple[DType, tuple[DType, ...]]:
+    """Every operand to the promoted dtype (the default)."""
+    return n.operand_dtype, (n.operand_dtype,) * len(n.args)
+
+
+def _in_result_dtype(n: Node) -> tuple[DType, tuple[DType, ...]]:
+    """Every operand to the result's dtype (float functions of int operands; clip)."""
+    return n.dtype, (n.dtype,) * len(n.args)
+
+
+def _unconverted(n: Node) -> tuple[DType, tuple[DType, ...]]:
+    """The operand as it is (cast: the entry converts it)."""
+    return n.arg_dtypes[0], n.arg_dtypes
+
+
+def _condition_and_branches(n: Node) -> tuple[DType, tuple[DType, ...]]:
+    """where(cond, x, y): the condition to bool, the branches to the result's dtype."""
+    return n.dtype, (dt.bool_, n.dtype, n.dtype)
+
+
+CONVERSIONS: dict[OpCode, Callable[[Node], tuple[DType, tuple[DType, ...]]]] = {
+    **{code: _in_result_dtype for code in FLOAT_RESULT},
+    G.CAST: _unconverted, G.WHERE: _condition_and_branches, G.CLIP: _in_result_dtype,
+}
+
+
+# --- a reduction's starting value -------------------------------------------------------------
+def _lowest(d: DType):
+    if d.is_bool:
+        return False
+    return np.iinfo(d.np).min if d.is_integer else -math.inf
+
+
+def _highest(d: DType):
+    if d.is_bool:
+        return True
+    return np.iinfo(d.np).max if d.is_integer else math.inf
+
+
+IDENTITY: dict[OpCode, Callable[[DType], object]] = {
+    G.SUM: lambda d: 0, G.ANY: lambda d: 0, G.PROD: lambda d: 1, G.ALL: lambda d: 1,
+    G.MAX: _lowest, G.MIN: _highest,
+}
+
+
+# --- entries every target spells with its own hooks -------------------------------------------
+def _cast(r: Renderer, ops: list, od: DType, out: DType) -> str:
+    return r.cast(ops[0], od, out)
+
+
+def _where(r: Renderer, ops: list, od: DType, out: DType) -> str:
+    return r.select(*ops)
+
+
+def _clip(r: Renderer, ops: list, od: DType, out: DType) -> str:
+    x, lo, hi = ops
+    return r.maxmin(False, r.maxmin(True, x, lo, out), hi, out)
+
+
+def _maximum(r: Renderer, ops: list, od: DType, out: DType) -> str:
+    return r.maxmin(True, ops[0], ops[1], od)
+
+
+def _minimum(r: Renderer, ops: list, od: DType, out: DType) -> str:
+    return r.maxmin(False, ops[0], ops[1], od)
+
+
+_LOWERED = ("lowering (backends/loops.py) turns it into {}, so no kernel body holds it")
+_LIBRARY = ("{} runs as a library call in the execution plan (NumPy on cpu, CuPy on gpu), not "
+            "inside a kernel")
+
+COMMON_OPS: dict[OpCode, OpEntry] = {
+    G.CAST: _cast, G.WHERE: _where, G.CLIP: _clip, G.MAXIMUM: _maximum, G.MINIMUM: _minimum,
+    **{code: f"({{0}} {sym} {{1}})" for code, sym in COMPARE.items()},
+    G.LOGICAL_NOT: "({0} == 0)",
+    G.CONSTANT: Unsupported(_LOWERED.format("a kernel constant (a scalar) or an array it loads")),
+    G.FULL: Unsupported(_LOWERED.format("a kernel constant")),
+    G.IOTA: Unsupported(_LOWERED.format("an index variable of the loops")),
+    **{code: Unsupported(_LOWERED.format("index maps of the values it feeds, or a view made "
+                                         "before the kernel runs"))
+       for code in (G.RESHAPE, G.PERMUTE, G.BROADCAST_TO)},
+    G.SLICE: Unsupported(_LOWERED.format("a view made before the kernel runs")),
+    G.CONCAT: Unsupported(_LIBRARY.format("concat")),
+    G.ARGMAX: Unsupported(_LIBRARY.format("argmax")),
+    G.ARGMIN: Unsupported(_LIBRARY.format("argmin")),
+    G.MATMUL: Unsupported("matmul runs as a BLAS/cuBLAS library call in the execution plan, "
+                          "not inside a kernel"),
+    G.KERNEL: Unsupported("a kernel is what the renderer renders: the ops of its body have "
+                          "entries, a kernel inside a kernel does not occur"),
+}
+
 
 class Renderer:
     indent_unit = "    "
@@ -55,15 +173,16 @@ class Renderer:
         self.depth = 0
 
     # --- target hooks (overridden) -----------------------------------------------------------
+    ops: ClassVar[Mapping[OpCode, OpEntry]]  # the target's op table
+    target: ClassVar[str]  # the target's name, for errors
+
     def type_name(self, d: DType) -> str: raise NotImplementedError
     def literal(self, value, d: DType) -> str: raise NotImplementedError
     def select(self, cond: str, x: str, y: str) -> str: raise NotImplementedError
-    def _op(self, code: OpCode, ops: list[str], od: DType, out: DType) -> str: raise NotImplementedError
-    def _maxmin(self, is_max: bool, a: str, b: str, d: DType) -> str: raise NotImplementedError
+    def maxmin(self, is_max: bool, a: str, b: str, d: DType) -> str: raise NotImplementedError
     def convert(self, text: str, d: DType) -> str: raise NotImplementedError  # a plain conversion
     logical_or, logical_and = "|", "&"  # of two bools
     def cast(self, text: str, src: DType, dst: DType) -> str: raise NotImplementedError
-    def combine(self, code: OpCode, d: DType, acc: str, value: str) -> str: raise NotImplementedError
     def begin_function(self, name: str, params: list[str], parallel: bool) -> None: raise NotImplementedError
     def begin_loop(self, var: str, start: str, stop: str, parallel: bool, step: str = "1") -> None: raise NotImplementedError
     def end_block(self) -> None: raise NotImplementedError
@@ -73,18 +192,24 @@ class Renderer:
     def store(self, array: str, index: list[str], text: str) -> None: raise NotImplementedError
     def declare_partials(self, var: str, count: str, d: DType) -> None: raise NotImplementedError
 
+    # --- the op table ---------------------------------------------------------------------------
+    def spell(self, code: OpCode, ops: list[str], od: DType, out: DType) -> str:
+        """The code of op `code` on the (converted) operand texts `ops`, from the target's table."""
+        entry = self.ops[code]
+        if isinstance(entry, str):
+            return entry.format(*ops)
+        if isinstance(entry, Unsupported):
+            raise NotImplementedError(f"the {self.target} renderer has no code for "
+                                      f"{code.value}: {entry.reason}")
+        return entry(self, ops, od, out)
+
     def identity(self, code: OpCode, d: DType) -> str:
         """The starting value of a reduction's accumulator."""
-        if code in (G.SUM, G.ANY):
-            return self.literal(0, d)
-        if code in (G.PROD, G.ALL):
-            return self.literal(1, d)
-        if d.is_bool:
-            return self.literal(code is not G.MAX, d)  # max starts False, min True
-        if d.is_integer:
-            info = np.iinfo(d.np)
-            return self.literal(info.min if code is G.MAX else info.max, d)
-        return self.literal(-math.inf if code is G.MAX else math.inf, d)
+        return self.literal(IDENTITY[code](d), d)
+
+    def combine(self, code: OpCode, d: DType, acc: str, value: str) -> str:
+        """A reduction's combine step (its table entry) in the accumulator's dtype `d`."""
+        return self.spell(code, [acc, value], d, d)
 
     # --- the op semantics every target shares ------------------------------------------------
     def _mixed_sign_compare(self, code: OpCode, args: list[str], dtypes) -> str:
@@ -101,24 +226,13 @@ class Renderer:
 
     def expr(self, n: Node, args: list[str]) -> str:
         """One elementwise op: which operands convert to which dtype is the same on every
-        target (NumPy's rules); the target's `_op` table spells the operation."""
-        code, out = n.code, n.dtype
-        if code is G.CAST:
-            return self.cast(args[0], n.arg_dtypes[0], out)
-        if code is G.WHERE:
-            c = self.cast(args[0], n.arg_dtypes[0], dt.bool_)
-            x, y = (self.cast(a, s, out) for a, s in zip(args[1:], n.arg_dtypes[1:]))
-            return self.select(c, x, y)
-        if code is G.CLIP:
-            x, lo, hi = (self.cast(a, s, out) for a, s in zip(args, n.arg_dtypes))
-            return self._maxmin(False, self._maxmin(True, x, lo, out), hi, out)
-        od = n.operand_dtype
-        if code in MIRROR and od.is_float and all(d.is_integer for d in n.arg_dtypes):
-            return self._mixed_sign_compare(code, args, n.arg_dtypes)
-        if code in FLOAT_RESULT:
-            od = out  # float-result functions compute in their result's float dtype
-        ops = [self.cast(a, s, od) for a, s in zip(args, n.arg_dtypes)]
-        return self._op(code, ops, od, out)
+        target (NumPy's rules, `CONVERSIONS`); the target's table spells the operation."""
+        if n.code in COMPARE and n.operand_dtype.is_float and \
+                all(d.is_integer for d in n.arg_dtypes):
+            return self._mixed_sign_compare(n.code, args, n.arg_dtypes)
+        od, targets = CONVERSIONS.get(n.code, _promoted)(n)
+        ops = [self.cast(a, s, t) for a, s, t in zip(args, n.arg_dtypes, targets)]
+        return self.spell(n.code, ops, od, n.dtype)
 
     # --- helpers ------------------------------------------------------------------------------
     def line(self, text: str) -> None:

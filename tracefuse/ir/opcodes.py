@@ -2,11 +2,13 @@
 
 The enum value is the op's name in the IR text (`add`, `reduce_sum`). Every per-op table
 (shape rule, dtype rule, NumPy implementation here; Numba and CUDA templates in the backends)
-is a dict keyed by OpCode, and a test checks that each table covers every OpCode.
+is a dict keyed by OpCode, and a test checks that each table covers every OpCode. An op that a
+table does not handle has an explicit `Unsupported(reason)` entry there, never a missing key.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
 
 
@@ -162,3 +164,16 @@ TRANSCENDENTAL = frozenset({
 })
 
 BY_NAME = {code.value: code for code in OpCode}
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """The entry of a per-op table for an op that the table does not handle, saying why (e.g.
+    `Unsupported("matmul runs as a BLAS call in the execution plan, not inside a kernel")`).
+    Whoever looks an op up and finds this raises an error that quotes the reason."""
+
+    reason: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.reason, str) or not self.reason.strip():
+            raise ValueError("Unsupported needs a reason: say why the table has no entry")

@@ -6,7 +6,8 @@ dtype (Numba computes small ints in int64), operands convert to the promoted dty
 shifts by the bit width or more give NumPy's values, and division uses `error_model='numpy'`
 (x/0 is inf or nan, integer x//0 and x%0 are 0). Transcendental functions call the
 vectorizable versions of `vmath.py` when it has one for the op and dtype (they keep the loop
-SIMD), else NumPy's scalar function.
+SIMD), else NumPy's scalar function. `NUMBA_OPS` holds each op's code (render.py says what an
+entry is); this module imports no Numba, so the table can be read without it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 
 from ...ir import OpCode
 from ...ir.dtypes import DType
-from ..render import Renderer
+from ..render import COMMON_OPS, OpEntry, Renderer
 
 CHUNK = 65536  # elements per parallel chunk of a full reduction
 
@@ -32,17 +33,183 @@ _NP_FUNCS = {
     G.ATAN2: "np.arctan2", G.HYPOT: "np.hypot", G.LOGADDEXP: "np.logaddexp",
     G.COPYSIGN: "np.copysign", G.NEXTAFTER: "np.nextafter",
 }
-_INFIX = {
-    G.ADD: "+", G.SUBTRACT: "-", G.MULTIPLY: "*", G.DIVIDE: "/", G.FLOOR_DIVIDE: "//",
-    G.REMAINDER: "%", G.POW: "**", G.EQUAL: "==", G.NOT_EQUAL: "!=", G.LESS: "<",
-    G.LESS_EQUAL: "<=", G.GREATER: ">", G.GREATER_EQUAL: ">=", G.BITWISE_AND: "&",
-    G.BITWISE_OR: "|", G.BITWISE_XOR: "^",
-}
-
 
 
 def _is_int64(d: DType) -> bool:
     return d.kind == "i" and d.itemsize == 8
+
+
+def _type_name(d: DType) -> str:
+    return "np.bool_" if d.is_bool else f"np.{d.name}"
+
+
+def _wrap(text: str, d: DType) -> str:
+    """Numba computes small ints in int64 and bool arithmetic in ints: convert back."""
+    if d.is_bool:
+        return f"({text})"
+    return f"{_type_name(d)}({text})"
+
+
+def _arith(sym: str, a: str, b: str, d: DType) -> str:
+    """`a sym b` (+ - *) in dtype d, wrapping as NumPy does. Numba marks int64 arithmetic
+    no-signed-wrap, so LLVM may assume it never overflows (sign(x * x) became x != 0):
+    int64 goes through uint64, whose wraparound is defined."""
+    if _is_int64(d):
+        return f"np.int64(np.uint64({a}) {sym} np.uint64({b}))"
+    return _wrap(f"{a} {sym} {b}", d)
+
+
+def _neg(a: str, d: DType) -> str:
+    return _arith("-", "0", a, d) if _is_int64(d) else _wrap(f"-{a}", d)
+
+
+# --- the op table: entries (renderer, operands, operand dtype, result dtype) -> source ----------
+def _arithmetic(sym: str, bool_sym: str | None = None):
+    """+ - *: wrapped in the operand dtype (int64 through uint64); on bools `bool_sym`."""
+    def entry(r, ops, od: DType, out: DType) -> str:
+        a, b = ops
+        if bool_sym and od.is_bool:
+            return f"({a} {bool_sym} {b})"
+        return _arith(sym, a, b, od) if out == od else _wrap(f"{a} {sym} {b}", out)
+    return entry
+
+
+def _wrapped(sym: str):
+    """`a sym b` converted back to the result's dtype."""
+    return lambda r, ops, od, out: _wrap(f"{ops[0]} {sym} {ops[1]}", out)
+
+
+def _left_shift(r, ops, od: DType, out: DType) -> str:
+    a, b = ops
+    bits = od.itemsize * 8
+    return f"({_wrap(f'{a} << {b}', out)} if 0 <= {b} < {bits} else {r.literal(0, out)})"
+
+
+def _right_shift(r, ops, od: DType, out: DType) -> str:
+    a, b = ops
+    bits = od.itemsize * 8
+    fill = f"({r.literal(-1, out)} if {a} < 0 else {r.literal(0, out)})" \
+        if od.kind == "i" else r.literal(0, out)
+    return f"({_wrap(f'{a} >> {b}', out)} if 0 <= {b} < {bits} else {fill})"
+
+
+def _pow(r, ops, od: DType, out: DType) -> str:
+    a, b = ops
+    if od.is_integer:  # in 64 bits, wrapped to the result's width
+        fn, wide = ("ipow_i64", "np.int64") if od.kind == "i" else ("ipow_u64", "np.uint64")
+        r.imports.add(fn)
+        return _wrap(f"{fn}({wide}({a}), {wide}({b}))", out)
+    return _wrap(f"{a} ** {b}", out)
+
+
+def _floor_divide(r, ops, od: DType, out: DType) -> str:
+    a, b = ops
+    if _is_int64(od):  # Numba gives 0 for MIN // -1; NumPy wraps the quotient (MIN), as -MIN does
+        return f"({_neg(a, od)} if {b} == -1 else {_wrap(f'{a} // {b}', out)})"
+    return _wrap(f"{a} // {b}", out)
+
+
+def _negative(r, ops, od: DType, out: DType) -> str:
+    return _neg(ops[0], od) if out == od else _wrap(f"-{ops[0]}", out)
+
+
+def _abs(r, ops, od: DType, out: DType) -> str:
+    a = ops[0]
+    if _is_int64(od):
+        return f"({a} if {a} >= 0 else {_neg(a, od)})"
+    return a if od.is_bool else _wrap(f"abs({a})", out)
+
+
+def _sign(r, ops, od: DType, out: DType) -> str:
+    a = ops[0]
+    text = _wrap(f"({a} > 0) - ({a} < 0)", out)
+    return f"({a} if {a} != {a} else {text})" if od.is_float else text
+
+
+def _square(r, ops, od: DType, out: DType) -> str:
+    a = ops[0]
+    return _arith("*", a, a, od) if out == od else _wrap(f"{a} * {a}", out)
+
+
+def _reciprocal(r, ops, od: DType, out: DType) -> str:
+    return _wrap(f"{r.literal(1.0, od)} / {ops[0]}", out)
+
+
+def _bitwise_invert(r, ops, od: DType, out: DType) -> str:
+    return f"(not {ops[0]})" if od.is_bool else _wrap(f"~{ops[0]}", out)
+
+
+def _isnan(r, ops, od: DType, out: DType) -> str:
+    return f"({ops[0]} != {ops[0]})" if od.is_float else "False"
+
+
+def _libm(code: OpCode, otherwise=None):
+    """A float function: vmath's vectorizable version for (op, dtype) where it has one (it keeps
+    the loop SIMD), else NumPy's scalar function; the entry `otherwise` for non-floats."""
+    def entry(r, ops, od: DType, out: DType) -> str:
+        if otherwise is not None and not od.is_float:
+            return otherwise(r, ops, od, out)
+        fn = r.vmath.get((code.value, od.name))
+        if fn is not None:
+            r.imports.add(fn)
+            return f"{fn}({', '.join(ops)})"
+        text = f"{_NP_FUNCS[code]}({', '.join(ops)})"
+        return text if out.is_bool else _wrap(text, out)
+    return entry
+
+
+def _integer_rounding(r, ops, od: DType, out: DType) -> str:  # floor ... rint of an int: itself
+    return ops[0]
+
+
+def _integer_signbit(r, ops, od: DType, out: DType) -> str:
+    return f"({ops[0]} < 0)" if od.kind == "i" else "False"
+
+
+def _sum(r, ops, d: DType, out: DType) -> str:
+    acc, value = ops
+    return f"{acc} | {value}" if d.is_bool else _arith("+", acc, value, d)
+
+
+def _prod(r, ops, d: DType, out: DType) -> str:
+    acc, value = ops
+    return f"{acc} & {value}" if d.is_bool else _arith("*", acc, value, d)
+
+
+def _nan_maxmin(fn: str, is_max: bool):
+    """reduce_max/min: float through the `numba/intrinsics.py` function `fn` (it vectorizes,
+    unlike the select form), the others through the select form."""
+    def entry(r, ops, d: DType, out: DType) -> str:
+        if d.is_float:
+            r.intrinsics.add(fn)
+            return f"{fn}({ops[0]}, {ops[1]})"
+        return r.maxmin(is_max, ops[0], ops[1], d)
+    return entry
+
+
+NUMBA_OPS: dict[OpCode, OpEntry] = {
+    **COMMON_OPS,
+    G.ADD: _arithmetic("+", "|"), G.SUBTRACT: _arithmetic("-"), G.MULTIPLY: _arithmetic("*", "&"),
+    G.DIVIDE: _wrapped("/"), G.FLOOR_DIVIDE: _floor_divide, G.REMAINDER: _wrapped("%"),
+    G.POW: _pow,
+    G.BITWISE_AND: _wrapped("&"), G.BITWISE_OR: _wrapped("|"), G.BITWISE_XOR: _wrapped("^"),
+    G.LEFT_SHIFT: _left_shift, G.RIGHT_SHIFT: _right_shift,
+    G.LOGICAL_AND: "(({0} != 0) & ({1} != 0))", G.LOGICAL_OR: "(({0} != 0) | ({1} != 0))",
+    G.LOGICAL_XOR: "(({0} != 0) ^ ({1} != 0))",
+    G.NEGATIVE: _negative, G.ABS: _abs, G.SIGN: _sign, G.SQUARE: _square,
+    G.RECIPROCAL: _reciprocal, G.BITWISE_INVERT: _bitwise_invert, G.ISNAN: _isnan,
+    G.ISINF: _libm(G.ISINF, lambda r, ops, od, out: "False"),
+    G.ISFINITE: _libm(G.ISFINITE, lambda r, ops, od, out: "True"),
+    G.SIGNBIT: _libm(G.SIGNBIT, _integer_signbit),
+    **{code: _libm(code, _integer_rounding) for code in (G.FLOOR, G.CEIL, G.TRUNC, G.ROUND)},
+    **{code: _libm(code) for code in (
+        G.SQRT, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN,
+        G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.ATAN2, G.HYPOT,
+        G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER)},
+    # reductions: the combine step acc = entry(acc, value)
+    G.SUM: _sum, G.PROD: _prod, G.ALL: "{0} & ({1} != 0)", G.ANY: "{0} | ({1} != 0)",
+    G.MAX: _nan_maxmin("nan_max", True), G.MIN: _nan_maxmin("nan_min", False),
+}
 
 
 def _vmath_table():
@@ -57,6 +224,9 @@ def _vmath_table():
 
 
 class NumbaRenderer(Renderer):
+    ops = NUMBA_OPS
+    target = "Numba"
+
     def __init__(self, use_vmath: bool = True) -> None:
         super().__init__()
         self.vmath = _vmath_table() if use_vmath else {}
@@ -65,7 +235,7 @@ class NumbaRenderer(Renderer):
 
     # --- types and values --------------------------------------------------------------------
     def type_name(self, d: DType) -> str:
-        return "np.bool_" if d.is_bool else f"np.{d.name}"
+        return _type_name(d)
 
     def convert(self, text: str, d: DType) -> str:
         return f"{self.type_name(d)}({text})"
@@ -90,21 +260,6 @@ class NumbaRenderer(Renderer):
         if dst.is_bool:
             return f"({text} != 0)"
         return f"{self.type_name(dst)}({text})"
-
-    def combine(self, code: OpCode, d: DType, acc: str, value: str) -> str:
-        if code is G.SUM:
-            return f"{acc} | {value}" if d.is_bool else self._arith("+", acc, value, d)
-        if code is G.PROD:
-            return f"{acc} & {value}" if d.is_bool else self._arith("*", acc, value, d)
-        if code is G.ALL:
-            return f"{acc} & ({value} != 0)"
-        if code is G.ANY:
-            return f"{acc} | ({value} != 0)"
-        if d.is_float:  # vectorizes, unlike the select form (numba_intrinsics.py)
-            fn = "nan_max" if code is G.MAX else "nan_min"
-            self.intrinsics.add(fn)
-            return f"{fn}({acc}, {value})"
-        return self._maxmin(code is G.MAX, acc, value, d)
 
     # --- statements --------------------------------------------------------------------------
     def begin_function(self, name: str, params: list[str], parallel: bool) -> None:
@@ -189,98 +344,12 @@ class NumbaRenderer(Renderer):
     def declare_partials(self, var: str, count: str, d: DType) -> None:
         self.line(f"{var} = np.empty({count}, {self.type_name(d)})")
 
-    # --- the op table --------------------------------------------------------------------------
-    def _arith(self, sym: str, a: str, b: str, d: DType) -> str:
-        """`a sym b` (+ - *) in dtype d, wrapping as NumPy does. Numba marks int64 arithmetic
-        no-signed-wrap, so LLVM may assume it never overflows (sign(x * x) became x != 0):
-        int64 goes through uint64, whose wraparound is defined."""
-        if _is_int64(d):
-            return f"np.int64(np.uint64({a}) {sym} np.uint64({b}))"
-        return self._wrap(f"{a} {sym} {b}", d)
-
-    def _neg(self, a: str, d: DType) -> str:
-        return self._arith("-", "0", a, d) if _is_int64(d) else self._wrap(f"-{a}", d)
-
-    def _wrap(self, text: str, d: DType) -> str:
-        """Numba computes small ints in int64 and bool arithmetic in ints: convert back."""
-        if d.is_bool:
-            return f"({text})"
-        return f"{self.type_name(d)}({text})"
-
+    # --- the hooks the op table uses ---------------------------------------------------------
     def select(self, cond: str, x: str, y: str) -> str:
         return f"({x} if {cond} else {y})"
 
-    def _maxmin(self, is_max: bool, a: str, b: str, d: DType) -> str:
+    def maxmin(self, is_max: bool, a: str, b: str, d: DType) -> str:
         op = ">" if is_max else "<"
         if d.is_float:  # NaN in either propagates; a tie returns b, as NumPy's loop does
             return f"({a} if (({a} {op} {b}) | ({a} != {a})) else {b})"
         return f"({a} if {a} {op} {b} else {b})"
-
-    def _op(self, code: OpCode, ops: list[str], od: DType, out: DType) -> str:
-        a = ops[0]
-        b = ops[1] if len(ops) > 1 else None
-        if code in (G.ADD, G.MULTIPLY) and od.is_bool:
-            return f"({a} {'|' if code is G.ADD else '&'} {b})"
-        if code in (G.EQUAL, G.NOT_EQUAL, G.LESS, G.LESS_EQUAL, G.GREATER, G.GREATER_EQUAL):
-            return f"({a} {_INFIX[code]} {b})"
-        if code in (G.LOGICAL_AND, G.LOGICAL_OR, G.LOGICAL_XOR):
-            sym = {G.LOGICAL_AND: "&", G.LOGICAL_OR: "|", G.LOGICAL_XOR: "^"}[code]
-            return f"(({a} != 0) {sym} ({b} != 0))"
-        if code is G.LOGICAL_NOT:
-            return f"({a} == 0)"
-        if code in (G.MAXIMUM, G.MINIMUM):
-            return self._maxmin(code is G.MAXIMUM, a, b, od)
-        if code is G.LEFT_SHIFT:
-            bits = od.itemsize * 8
-            return f"({self._wrap(f'{a} << {b}', out)} if 0 <= {b} < {bits} else {self.literal(0, out)})"
-        if code is G.RIGHT_SHIFT:
-            bits = od.itemsize * 8
-            fill = f"({self.literal(-1, out)} if {a} < 0 else {self.literal(0, out)})" \
-                if od.kind == "i" else self.literal(0, out)
-            return f"({self._wrap(f'{a} >> {b}', out)} if 0 <= {b} < {bits} else {fill})"
-        if code in (G.BITWISE_AND, G.BITWISE_OR, G.BITWISE_XOR):
-            return self._wrap(f"{a} {_INFIX[code]} {b}", out)
-        if code is G.POW and od.is_integer:  # in 64 bits, wrapped to the result's width
-            fn, wide = ("ipow_i64", "np.int64") if od.kind == "i" else ("ipow_u64", "np.uint64")
-            self.imports.add(fn)
-            return self._wrap(f"{fn}({wide}({a}), {wide}({b}))", out)
-        if code is G.FLOOR_DIVIDE and _is_int64(od):
-            # Numba gives 0 for MIN // -1; NumPy wraps the quotient (MIN), as -MIN does
-            return f"({self._neg(a, od)} if {b} == -1 else {self._wrap(f'{a} // {b}', out)})"
-        if code in (G.ADD, G.SUBTRACT, G.MULTIPLY):
-            return self._arith(_INFIX[code], a, b, od) if out == od else \
-                self._wrap(f"{a} {_INFIX[code]} {b}", out)
-        if code in _INFIX:
-            return self._wrap(f"{a} {_INFIX[code]} {b}", out)
-        if code is G.NEGATIVE:
-            return self._neg(a, od) if out == od else self._wrap(f"-{a}", out)
-        if code is G.ABS:
-            if _is_int64(od):
-                return f"({a} if {a} >= 0 else {self._neg(a, od)})"
-            return a if od.is_bool else self._wrap(f"abs({a})", out)
-        if code is G.SIGN:
-            if od.is_float:
-                return f"({a} if {a} != {a} else {self._wrap(f'({a} > 0) - ({a} < 0)', out)})"
-            return self._wrap(f"({a} > 0) - ({a} < 0)", out)
-        if code is G.SQUARE:
-            return self._arith("*", a, a, od) if out == od else self._wrap(f"{a} * {a}", out)
-        if code is G.RECIPROCAL:
-            return self._wrap(f"{self.literal(1.0, od)} / {a}", out)
-        if code is G.BITWISE_INVERT:
-            return f"(not {a})" if od.is_bool else self._wrap(f"~{a}", out)
-        if code is G.ISNAN:
-            return f"({a} != {a})" if od.is_float else "False"
-        if code in (G.ISINF, G.SIGNBIT, G.ISFINITE) and not od.is_float:
-            if code is G.SIGNBIT:
-                return f"({a} < 0)" if od.kind == "i" else "False"
-            return "True" if code is G.ISFINITE else "False"
-        if code in (G.FLOOR, G.CEIL, G.TRUNC, G.ROUND) and not od.is_float:
-            return a
-        fn = self.vmath.get((code.value, od.name))
-        if fn is not None:
-            self.imports.add(fn)
-            return f"{fn}({', '.join(ops)})"
-        if code in _NP_FUNCS:
-            text = f"{_NP_FUNCS[code]}({', '.join(ops)})"
-            return text if out.is_bool else self._wrap(text, out)
-        raise NotImplementedError(f"the Numba backend has no template for {code.value}")

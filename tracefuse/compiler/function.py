@@ -127,6 +127,7 @@ class ConcreteFunction:
         self._executable = executable
         self._host = get_backend(lowered.backend).device != "gpu"  # arrays go to the host
         self.int_limits: tuple = ()  # (leaf, dtype, op, loc): Python int arguments' bounds
+        self.fusion_refusals: tuple[str, ...] = ()  # the fuse pass's, from the pipeline
 
     @property
     def graph(self):
@@ -493,6 +494,7 @@ class Function:
         stages.update(after)
         lowered = backend.lower(result.graph, options)
         cf = ConcreteFunction(self, key, stages, lowered, in_types, paths, out_treedef, static)
+        cf.fusion_refusals = result.fusion_refusals
         cf.int_limits = tuple((i, limit, code, loc) for i, v in enumerate(builder.inputs)
                               for limit, code, loc in builder.int_limits.get(v, ()))
         folder = config.dump_dir()
@@ -629,7 +631,7 @@ class Function:
             lines.append(f"backend: {reason}")
         elif cf is not None:
             lines.extend(f"note: {n}" for n in cf.lowered.notes)
-            refusals = cf.graph.meta.get("fusion_refusals", ())
+            refusals = cf.fusion_refusals
             lines.append(f"fusion refusals: {len(refusals)}")
             lines.extend(f"  {r}" for r in refusals)
             lines.append(f"generated kernel sources: {len(cf.kernels)} (cf.kernels)")

@@ -283,25 +283,24 @@ class _Parser:
         if self.space is None:
             raise line.error(line.peek()[2], "an index map outside a kernel",
                              "only the ops of a kernel block carry `at [...]`; remove it")
-        maps: list[tuple | None] = []
-        for keyword, shape in (("at", result.shape),
-                               ("from", op_inputs[0].type.shape if op_inputs else ())):
-            if not line.accept(keyword):
-                maps.append(None)
-                continue
-            col = line.next("punct", "[", hint=_MAP_HINT)[2]
-            index_map = tuple(_items(line, "]", lambda: self.parse_axis(line)))
-            problem = check_index_map(index_map, shape, self.space)
-            if problem is not None:
-                which = "the result" if keyword == "at" else "the operand"
-                raise line.error(col, f"index map of {which}: {problem}", _MAP_HINT)
-            maps.append(index_map)
-        if (maps[1] is None) == (code in REDUCE):
-            raise line.error(line.peek()[2], f"a reduction gives its operand's map after its own "
-                             f"(`at [...] from [...]`), other ops only `at [...]`; {code.value} "
-                             + ("needs" if code in REDUCE else "takes no") + " `from [...]`",
-                             _MAP_HINT)
-        return maps[0], maps[1]
+        line.next()
+        index_map = self.parse_index_map(line, result.shape, "the result")
+        if line.at("from") != (code in REDUCE):
+            raise line.error(line.peek()[2], f"{code.value} " + (
+                "needs its operand's index map too: `at [...] from [...]`" if code in REDUCE
+                else "takes no `from [...]`: only a reduction gives its operand's map"), _MAP_HINT)
+        if not line.accept("from"):
+            return index_map, None
+        return index_map, self.parse_index_map(line, op_inputs[0].type.shape, "the operand")
+
+    def parse_index_map(self, line: _Line, shape: tuple[int, ...], what: str) -> tuple:
+        col = line.next("punct", "[", hint=_MAP_HINT)[2]
+        index_map = tuple(_items(line, "]", lambda: self.parse_axis(line)))
+        assert self.space is not None
+        problem = check_index_map(index_map, shape, self.space)
+        if problem is not None:
+            raise line.error(col, f"index map of {what}: {problem}", _MAP_HINT)
+        return index_map
 
     def resolve(self, graph: Graph, kernels: dict[str, tuple[Graph, dict, "_Line"]]) -> Graph:
         """Give each `kernel @name(...)` op the body of the kernel block of that name."""

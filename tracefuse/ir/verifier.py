@@ -206,7 +206,8 @@ def check_index_map(index_map: Any, shape: tuple[int, ...], space: tuple[int, ..
     `space`, or None. Each dimension runs along an axis of its size, or is a size-1 dimension
     broadcast (None); no axis twice."""
     if not isinstance(index_map, tuple) or len(index_map) != len(shape):
-        return f"the index map must name an axis (or 0) for each of its {len(shape)} dimension(s)"
+        return (f"it must name an axis (or 0) for each of the value's {len(shape)} "
+                f"dimension(s), got {_show(index_map)}")
     for a, d in zip(index_map, shape):
         if a is None:
             if d != 1:
@@ -216,8 +217,9 @@ def check_index_map(index_map: Any, shape: tuple[int, ...], space: tuple[int, ..
         elif space[a] != d:
             return f"a dimension of size {d} runs along d{a}, of size {space[a]}"
     named = [a for a in index_map if a is not None]
-    if len(named) != len(set(named)):
-        return "the index map names one axis twice"
+    for a in named:
+        if named.count(a) > 1:
+            return f"it names d{a} twice; a value runs along each axis once at most"
     return None
 
 

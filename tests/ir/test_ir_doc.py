@@ -18,7 +18,7 @@ def doc_text() -> str:
 
 
 def ir_blocks() -> list[str]:
-    return re.findall(r"```ir\n(.*?)```", doc_text(), re.S)
+    return re.findall(r"```ir\n(.*?)```", doc_text(), re.DOTALL)
 
 
 def test_the_doc_has_ir_examples_with_kernels():
@@ -36,7 +36,7 @@ def test_each_ir_example_prints_back_to_itself(index):
 
 def test_the_error_example_is_what_the_parser_says():
     doc = doc_text()
-    shown = re.search(r"## Errors\n.*?```\n(.*?)```", doc, re.S).group(1).rstrip("\n")
+    shown = re.search(r"## Errors\n.*?```\n(.*?)```", doc, re.DOTALL).group(1).rstrip("\n")
     first = ir_blocks()[0]
     bad = first.replace("subtract %0, %3 at [d0, d1]", "subtract %0, %3 at [d1, d0]")
     assert bad != first

@@ -208,8 +208,8 @@ def kernel_graph(**layout):
     body_ops = (Op(G.MAX, (x,), Attrs(axes=(1,), keepdims=True), (m,), LOC),
                 Op(G.SUBTRACT, (x, m), Attrs(), (e,), LOC))
     body = Graph((x,), body_ops, (e,), name="k0")
-    attrs = dict(body=body, kind="row", name="k0", space=(2, 3), reduced=(1,),
-                 maps=((0, None), (0, 1)), reads=((0, 1), None))
+    attrs = {"body": body, "kind": "row", "name": "k0", "space": (2, 3), "reduced": (1,),
+             "maps": ((0, None), (0, 1)), "reads": ((0, 1), None)}
     attrs.update(layout)
     a, out = val(2, 3), val(2, 3)
     return graph([a], [Op(G.KERNEL, (a,), Attrs(attrs), (out,), LOC)], [out])

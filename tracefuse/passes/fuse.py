@@ -112,7 +112,7 @@ def _layout(body_ops: Sequence[Op], g: _Group | None, axes: Axes) -> dict[str, t
     kernel, whose ops only read its inputs."""
     if g is None:
         none = (None,) * len(body_ops)
-        return dict(space=(), reduced=(), maps=none, reads=none)
+        return {"space": (), "reduced": (), "maps": none, "reads": none}
     maps = {v: axes.root_map(m) for v, m in g.maps.items()}
     reads = {v: axes.root_map(m) for v, m in g.reads.items()}
     reduced = {axes.find(a) for a in g.reduced}
@@ -123,10 +123,10 @@ def _layout(body_ops: Sequence[Op], g: _Group | None, axes: Axes) -> dict[str, t
     def renumber(m: Map | None) -> Map | None:
         return None if m is None else tuple(None if a is None else dense[a] for a in m)
 
-    return dict(space=tuple(axes.size[a] for a in sorted(used)),
-                reduced=tuple(sorted(dense[a] for a in reduced)),
-                maps=tuple(renumber(maps.get(op.output)) for op in body_ops),
-                reads=tuple(renumber(reads.get(op.output)) for op in body_ops))
+    return {"space": tuple(axes.size[a] for a in sorted(used)),
+            "reduced": tuple(sorted(dense[a] for a in reduced)),
+            "maps": tuple(renumber(maps.get(op.output)) for op in body_ops),
+            "reads": tuple(renumber(reads.get(op.output)) for op in body_ops)}
 
 
 def profitable(group_ops: int, op: Op) -> bool:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from ir_testlib import GOLDEN_GRAPHS, Builder
 from tracefuse.errors import UNKNOWN_LOC, DTypeError, IRParseError, Loc, ShapeError
-from tracefuse.ir import Literal, OpCode, infer_type, parse_graph, print_graph, verify
+from tracefuse.ir import Attrs, Literal, OpCode, infer_type, parse_graph, print_graph, verify
 from tracefuse.ir import dtypes as dt
 from tracefuse.ir.opcodes import BINARY, UNARY
 from tracefuse.ir.printer import format_attr, sanitize_name
@@ -395,3 +395,102 @@ def test_error_message_shape():
     assert lines[1] == "      %c: f32[3] = add %a, %zz              # m.py:4"
     assert lines[2] == "    " + " " * 23 + "^"
     assert re.match(r"define %zz before this line", lines[3])
+
+
+KERNEL_TEXT = """\
+func @f(%a: f32[2,3]) -> (f32[2,3], f32[2]) {
+  %b: f32[2,3], %c: f32[2] = kernel @k0(%a)                # m.py:4
+  return %b, %c
+}
+
+kernel @k0 row(%x: f32[2,3]) -> (f32[2,3], f32[2]) over [d0=2, d1=3] reduced [d1] {
+  %m: f32[2] = reduce_max %x {axes=(1,), keepdims=false} at [d0] from [d0, d1]
+  %mm: f32[2,1] = reshape %m {shape=(2, 1)} at [d0, 0]
+  %e: f32[2,3] = subtract %x, %mm at [d0, d1]   # m.py:5
+  return %e, %m
+}
+"""
+
+
+def test_kernel_index_maps_are_attributes_of_the_kernel_op():
+    g = parse_graph(KERNEL_TEXT)
+    (k,) = g.ops
+    assert k.attrs["kind"] == "row" and k.attrs["name"] == "k0"
+    assert k.attrs["space"] == (2, 3) and k.attrs["reduced"] == (1,)
+    assert k.attrs["maps"] == ((0,), (0, None), (0, 1))
+    assert k.attrs["reads"] == ((0, 1), None, None)
+    body = k.attrs["body"]
+    assert [op.code for op in body.ops] == [G.MAX, G.RESHAPE, G.SUBTRACT]
+    assert body.ops[2].loc == Loc("m.py", 5)
+    text = print_graph(g)
+    assert "over [d0=2, d1=3] reduced [d1] {" in text
+    assert "= reduce_max %0 {axes=(1,), keepdims=false} at [d0] from [d0, d1]" in text
+    assert "= reshape %1 {shape=(2, 1)} at [d0, 0]" in text
+    again = parse_graph(text)
+    assert print_graph(again) == text
+    assert Attrs({k: v for k, v in again.ops[0].attrs.items() if k != "body"}) == \
+        Attrs({k: v for k, v in g.ops[0].attrs.items() if k != "body"})
+
+
+def test_kernel_without_reductions_or_loops():
+    text = KERNEL_TEXT.replace(" reduced [d1]", "").replace(
+        "%m: f32[2] = reduce_max %x {axes=(1,), keepdims=false} at [d0] from [d0, d1]",
+        "%m: f32[2] = constant {value=dense<[1.0, 2.0]>}").replace(" row(", " elementwise(")
+    k = parse_graph(text).ops[0]
+    assert k.attrs["reduced"] == () and k.attrs["maps"][0] is None
+    assert "over [d0=2, d1=3] {" in print_graph(parse_graph(text))
+    copy = parse_graph("""\
+func @f(%a: f32[2,3]) -> (f32[3,2]) {
+  %b: f32[3,2] = kernel @k0(%a)
+  return %b
+}
+
+kernel @k0 elementwise(%x: f32[2,3]) -> (f32[3,2]) over [] {
+  %t: f32[3,2] = permute_dims %x {axes=(1, 0)}
+  return %t
+}
+""")
+    assert copy.ops[0].attrs["space"] == () and copy.ops[0].attrs["maps"] == (None,)
+
+
+def kedit(old, new):
+    assert old in KERNEL_TEXT
+    return KERNEL_TEXT.replace(old, new, 1)
+
+
+def test_kernel_index_map_errors():
+    parse_error(kedit(" over [d0=2, d1=3] reduced [d1]", ""), 6,
+                "expected `over [d0=..., ...]`, found `{`", "`over [d0=4, d1=8]`", column=52)
+    parse_error(kedit("[d0=2, d1=3]", "[d1=2, d0=3]"), 6, "expected the axis d0, found `d1`",
+                "d0, d1, ... in order", column=58)
+    parse_error(kedit("reduced [d1]", "reduced [d2]"), 6, "the kernel has no axis d2",
+                "its loops: d0, d1")
+    parse_error(kedit("reduced [d1]", "reduced [d1, d1]"), 6, "listed twice in `reduced`")
+    parse_error(kedit("reduced [d1]", "reduced [0]"), 6, "`0` is not an axis")
+    parse_error(kedit("from [d0, d1]", "from [d0, d2]"), 7, "the kernel has no axis d2")
+    parse_error(kedit("subtract %x, %mm at [d0, d1]", "subtract %x, %mm at [d1, d0]"), 9,
+                "index map of the result", "a dimension of size 2 runs along d1, of size 3",
+                column=38)
+    parse_error(kedit("subtract %x, %mm at [d0, d1]", "subtract %x, %mm at [d0, 0]"), 9,
+                "a dimension of size 3 must run along an axis")
+    parse_error(kedit("subtract %x, %mm at [d0, d1]", "subtract %x, %mm at [d0]"), 9,
+                "for each of the value's 2 dimension(s), got (0,)")
+    parse_error("""\
+func @f(%a: f32[3,3]) -> (f32[3,3]) {
+  %b: f32[3,3] = kernel @k0(%a)
+  return %b
+}
+kernel @k0 elementwise(%x: f32[3,3]) -> (f32[3,3]) over [d0=3, d1=3] {
+  %e: f32[3,3] = exp %x at [d0, d0]
+  return %e
+}
+""", 6, "index map of the result: it names d0 twice", column=28)
+    parse_error(kedit("at [d0] from [d0, d1]", "at [d0]"), 7, "reduce_max needs its operand's index map too")
+    parse_error(kedit("subtract %x, %mm at [d0, d1]", "subtract %x, %mm at [d0, d1] from [d0]"),
+                9, "subtract takes no `from [...]`")
+    parse_error(kedit("at [d0] from [d0, d1]", "from [d0, d1]"), 7, "expected the end of the line")
+    parse_error(kedit("at [d0, 0]", "at [d0, x1]"), 8, "`x1` is not an axis")
+    # an elementwise op of a kernel must say where it runs: the call is where it is checked
+    parse_error(kedit("subtract %x, %mm at [d0, d1]", "subtract %x, %mm"), 2,
+                "kernel @k0: op 2 (subtract) is computed in the kernel but has no index map")
+    parse_error(edit("add %a, %b", "add %a, %b at [d0]"), 2, "an index map outside a kernel")

@@ -199,3 +199,40 @@ def test_check_op_reports_the_part():
 def test_arity_table_shape():
     for code, (lo, hi) in ARITY.items():
         assert hi is None or lo <= hi, code
+
+
+def kernel_graph(**layout):
+    """A graph of one row kernel over [d0=2, d1=3]; `layout` overrides its index maps."""
+    x = val(2, 3)
+    m, e = val(2, 1), val(2, 3)
+    body_ops = (Op(G.MAX, (x,), Attrs(axes=(1,), keepdims=True), (m,), LOC),
+                Op(G.SUBTRACT, (x, m), Attrs(), (e,), LOC))
+    body = Graph((x,), body_ops, (e,), name="k0")
+    attrs = {"body": body, "kind": "row", "name": "k0", "space": (2, 3), "reduced": (1,),
+             "maps": ((0, None), (0, 1)), "reads": ((0, 1), None)}
+    attrs.update(layout)
+    a, out = val(2, 3), val(2, 3)
+    return graph([a], [Op(G.KERNEL, (a,), Attrs(attrs), (out,), LOC)], [out])
+
+
+def test_kernel_index_maps_are_checked():
+    assert verify(kernel_graph()) is not None
+    rejects(kernel_graph(space=(2,), reduced=()), "kernel @k0: op 0 (reduce_max)",
+            "axis 1 is not one of the kernel's 1 axes")
+    rejects(kernel_graph(space=(2, -3)), "'space' must be a tuple of axis sizes")
+    rejects(kernel_graph(reduced=(2,)), "'reduced' must name distinct axes")
+    rejects(kernel_graph(reduced=(1, 1)), "'reduced' must name distinct axes")
+    rejects(kernel_graph(maps=((0, None),)), "'maps' must hold one entry", "per body op (2)")
+    rejects(kernel_graph(maps=((0, None), None)),
+            "op 1 (subtract) is computed in the kernel but has no index map")
+    rejects(kernel_graph(maps=((0, None), (1, 0))),
+            "op 1 (subtract): a dimension of size 2 runs along d1, of size 3")
+    rejects(kernel_graph(reads=(None, None)), "a reduction needs its operand's map")
+    rejects(kernel_graph(reads=((0, 1), (0, 1))), "only a reduction has an operand map")
+    rejects(kernel_graph(reads=((0, None), None)), "op 0 (reduce_max), its operand:",
+            "a dimension of size 3 must run along an axis")
+    bad = kernel_graph()
+    kernel = bad.ops[0]
+    no_maps = Attrs({k: v for k, v in kernel.attrs.items() if k != "maps"})
+    rejects(graph(bad.inputs, [kernel.replace(attrs=no_maps)], bad.outputs),
+            "missing attribute 'maps'", "kernel needs body, kind, name, space, reduced, maps, reads")

@@ -207,3 +207,31 @@ def test_kernels_from_fusion_pass_through_every_pass():
     for p in (fold_constants, simplify, cse, dce):
         out = verify(p(fused))
         assert [op for op in out.ops if op.code.value == "kernel"] == kernels
+
+
+def test_fusion_refusals_come_out_of_the_pipeline_not_the_graph():
+    """The fuse pass's refusals are a report beside the graphs (`PipelineResult`), and
+    `f.explain()` shows them from the concrete function; no graph carries them."""
+    g = verify(parse_graph(ir("""
+        func @f(%x: f32[6]) -> (f32[3]) {
+          %0: f32[6] = exp %x
+          %1: f32[3] = slice %0 {sizes=(3,), starts=(0,), steps=(2,)}
+          %2: f32[3] = negative %1
+          return %2
+        }
+    """)))
+    result = run_pipeline(g, OPTIMIZE, verify_each=True)
+    assert result.fusion_refusals == (
+        "slice: a slice of a value computed in this kernel needs it in memory",)
+    assert dict(result.reports) == {"fuse": result.fusion_refusals}
+    assert not hasattr(result.graph, "meta")
+    # a pipeline without fuse reports nothing
+    assert run_pipeline(g, OPTIMIZE[:-1]).fusion_refusals == ()
+
+    f = tx.function(lambda x: -tx.exp(x)[::2], backend="numpy")
+    x = np.arange(6.0, dtype=np.float32)
+    f(x)
+    (cf,) = f.concrete_functions
+    assert len(cf.fusion_refusals) == 1 and "needs it in memory" in cf.fusion_refusals[0]
+    text = f.explain(x)
+    assert "fusion refusals: 1" in text and cf.fusion_refusals[0] in text

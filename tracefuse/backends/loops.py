@@ -17,6 +17,11 @@ A `LoopKernel` says:
 
 Sizes are not part of the generated source (they are passed as arguments), so one compiled
 kernel serves every shape of the same structure.
+
+The iteration space and each value's index map are the kernel op's own attributes (`space`,
+`reduced`, `maps`, `reads`: how fusion laid the body over its loops, printed and parsed with
+the IR), so a kernel lowers from the op alone, whether fusion built it or it was read back
+from text.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from ..ir import Graph, Op, OpCode, Value
 from ..ir import dtypes as dt
 from ..ir.dtypes import DType
 from ..ir.rules import operand_dtype
-from ..passes.fuse import AXIS_REDUCTIONS, VIEWS, index_maps
+from ..passes.fuse import AXIS_REDUCTIONS, VIEWS
 
 G = OpCode
 _COMPARISONS = frozenset({G.EQUAL, G.NOT_EQUAL, G.LESS, G.LESS_EQUAL, G.GREATER, G.GREATER_EQUAL})
@@ -96,15 +101,20 @@ def lower_kernel(op: Op) -> LoopKernel:
         if inner.code in VIEWS and all(v in inputs or v in view_values for v in inner.inputs):
             views.append(inner)
             view_values.add(inner.output)
-    return _Lowering(body, op.attrs["name"], op.attrs["kind"], inputs | view_values,
-                     tuple(views)).run()
+    return _Lowering(op, inputs | view_values, tuple(views)).run()
 
 
 class _Lowering:
-    def __init__(self, body: Graph, name: str, kind: str, leaves: set, views: tuple[Op, ...]):
-        self.body, self.name, self.kind, self.leaves, self.views = body, name, kind, leaves, views
-        self.layout = index_maps(body)  # the axes fusion laid the body over
-        self.axes = self.layout.axes.copy()
+    def __init__(self, op: Op, leaves: set, views: tuple[Op, ...]):
+        attrs = op.attrs
+        self.body: Graph = attrs["body"]
+        self.name, self.kind, self.leaves, self.views = attrs["name"], attrs["kind"], leaves, views
+        # the axes fusion laid the body over: their sizes (axes added here for outputs that
+        # are views get the next numbers), the reduced ones, and each op's maps
+        self.sizes: list[int] = list(attrs["space"])
+        self.reduced_axes = frozenset(attrs["reduced"])
+        self.op_maps = {inner.outputs[0]: (m, r) for inner, m, r in
+                        zip(self.body.ops, attrs["maps"], attrs["reads"]) if m is not None}
         self.maps: dict[Value, tuple] = {}  # index map of each computed value
         self.node_of: dict[Value, int] = {}
         self.nodes: list[dict] = []
@@ -155,7 +165,7 @@ class _Lowering:
         for j, d in enumerate(shape):
             k = j + n - len(shape)
             axis = out_map[k] if k >= 0 else None
-            result.append(self.axes.find(axis) if d != 1 and axis is not None else None)
+            result.append(axis if d != 1 else None)
         return tuple(result)
 
     def run(self) -> LoopKernel:
@@ -167,22 +177,28 @@ class _Lowering:
         outputs = []
         for v in self.body.outputs:
             if v not in self.node_of:  # an output that is a view or a source: copy it
-                m = tuple(self.axes.new(d) if d != 1 else None for d in v.type.shape)
+                m = tuple(self.new_axis(d) if d != 1 else None for d in v.type.shape)
                 self.node_of[v] = self.operand(v, m, v.type.shape)
                 self.maps[v] = m
-            index = tuple(None if d == 1 or a is None else self.axes.find(a)
-                          for a, d in zip(self.maps[v], v.type.shape))
+            index = tuple(None if d == 1 else a for a, d in zip(self.maps[v], v.type.shape))
             outputs.append(Output(self.node_of[v], index, v.type.shape))
         return self.finish(outputs)
 
+    def new_axis(self, size: int) -> int:
+        self.sizes.append(size)
+        return len(self.sizes) - 1
+
     def lower_op(self, op: Op) -> None:
         code, out = op.code, op.output
-        m = self.maps[out] = self.layout.maps[out]
+        if out not in self.op_maps:
+            raise ValueError(f"kernel @{self.name}: its {code.value} op has no index map "
+                             "(`at [...]`); only views of its inputs and sources may go without")
+        m, operand_map = self.op_maps[out]
+        self.maps[out] = m
         if code in AXIS_REDUCTIONS:
             (v,) = op.inputs
-            operand_map = self.layout.reads[out]
             for a in operand_map:
-                if a is not None and a in self.layout.reduced and a not in self.red_order:
+                if a is not None and a in self.reduced_axes and a not in self.red_order:
                     self.red_order.append(a)
             arg = self.operand(v, operand_map, v.type.shape)
             self.node_of[out] = self.add(kind="reduce", dtype=out.type.dtype, args=(arg,),
@@ -213,9 +229,7 @@ class _Lowering:
 
     # --- finishing --------------------------------------------------------------------------
     def finish(self, outputs: list[Output]) -> LoopKernel:
-        find = self.axes.find
-        reduced = [find(a) for a in self.red_order]
-        reduced = list(dict.fromkeys(reduced))
+        reduced = list(dict.fromkeys(self.red_order))
         nodes: list[Node] = []
         for fields in self.nodes:
             args = fields.get("args", ())
@@ -232,14 +246,8 @@ class _Lowering:
                 if fields["kind"] == "reduce":
                     axes = axes - frozenset(reduced)
                     level += 1
-            fields = dict(fields)
-            if fields["kind"] == "load":
-                fields["index"] = tuple(None if a is None else find(a) for a in fields["index"])
-            if fields["kind"] == "index":
-                fields["value"] = find(fields["value"])
-            nodes.append(Node(axes=frozenset(find(a) for a in axes), level=level, **fields))
-        outs = [Output(o.node, tuple(None if a is None else find(a) for a in o.index), o.shape)
-                for o in outputs]
+            nodes.append(Node(axes=frozenset(axes), level=level, **fields))
+        outs = outputs
         # outer loops follow the first output's dimensions, so its writes are contiguous
         outer: list[int] = []
         for o in outs:
@@ -269,6 +277,6 @@ class _Lowering:
             n, axes=frozenset(map(new, n.axes)), index=index(n.index),
             value=new(n.value) if n.kind == "index" else n.value) for n in nodes]
         outs = [dataclasses.replace(o, index=index(o.index)) for o in outs]
-        sizes = {new(a): self.axes.size[a] for a in outer + red_order}
+        sizes = {new(a): self.sizes[a] for a in outer + red_order}
         return LoopKernel(self.name, self.kind, self.body.inputs, self.views, tuple(self.arrays),
                           index(outer), index(red_order), sizes, tuple(nodes), tuple(outs))

@@ -43,7 +43,7 @@ class ConcreteFunction:
 
     def __init__(self, function: Any, signature: Signature, key: Key, stages: dict,
                  lowered: LoweredGraph, in_types: list[TensorType], in_paths: list[str],
-                 out_treedef: Any, int_limits: tuple = ()):
+                 out_treedef: Any, int_limits: tuple = (), fusion_refusals: tuple = ()):
         self.function = function
         self._signature = signature
         self.key = key
@@ -59,6 +59,7 @@ class ConcreteFunction:
         self._wrap = wrap_host if self._host else Tensor._wrap
         self._executable = None  # loaded at the first run
         self.int_limits = int_limits  # (leaf, dtype, op, loc): Python int arguments' bounds
+        self.fusion_refusals = fusion_refusals  # why the fuse pass kept ops apart
 
     @property
     def graph(self):

@@ -56,7 +56,7 @@ def differences(old: Key | None, new: Key) -> list[str]:
 
 def fusion_refusals(cf: Any) -> tuple:
     """Why the fuser kept ops apart in this concrete function (the one place that reads it)."""
-    return cf.graph.meta.get("fusion_refusals", ())
+    return cf.fusion_refusals
 
 
 def _user_stacklevel() -> int:

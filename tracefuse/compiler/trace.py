@@ -116,7 +116,7 @@ def trace(function: Any, signature: Signature, key: Key,
     int_limits = tuple((i, limit, code, loc) for i, v in enumerate(builder.inputs)
                        for limit, code, loc in builder.int_limits.get(v, ()))
     cf = ConcreteFunction(function, signature, key, stages, lowered, in_types, paths,
-                          out_treedef, int_limits)
+                          out_treedef, int_limits, result.fusion_refusals)
     folder = config.dump_dir()
     if folder:
         texts = [("traced", print_graph(traced))]

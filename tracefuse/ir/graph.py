@@ -4,16 +4,19 @@
 - An `Op` is frozen: opcode, input values, hashable attributes, output values, and the user's
   source location.
 - A `Graph` is a flat tuple of ops in SSA order, exactly what the tracer appended, plus its
-  inputs and outputs. Transformations build new graphs; nothing here mutates.
+  inputs and outputs. Transformations build new graphs; nothing here mutates, and nothing
+  rides along beside the ops: what a later stage needs (a kernel's index maps) is an op
+  attribute, so the printed text holds all of it.
 
 Attributes are an `Attrs` mapping (hashable, immutable). An attribute may hold a `Graph`
 (structured control flow will carry sub-graphs that way); passes must handle or leave such ops.
+The text form lives in printer.py (`print_graph`); this module imports nothing of it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UNKNOWN_LOC, Loc
@@ -102,11 +105,14 @@ class Graph:
     ops: tuple[Op, ...]
     outputs: tuple[Value, ...]
     name: str = "main"
-    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("inputs", "ops", "outputs"):
+            if type(getattr(self, name)) is not tuple:
+                object.__setattr__(self, name, tuple(getattr(self, name)))
 
     def replace(self, **changes: Any) -> "Graph":
-        fields = dict(inputs=self.inputs, ops=self.ops, outputs=self.outputs, name=self.name,
-                      meta=self.meta)
+        fields = dict(inputs=self.inputs, ops=self.ops, outputs=self.outputs, name=self.name)
         fields.update(changes)
         return Graph(**fields)
 
@@ -122,7 +128,7 @@ class Graph:
                 result.setdefault(v, []).append(op)
         return result
 
-    def __str__(self) -> str:
-        from .printer import print_graph
-
-        return print_graph(self)
+    def __repr__(self) -> str:
+        # the text form is `printer.print_graph(graph)`; a repr stays one line
+        return (f"Graph(@{self.name}: {len(self.inputs)} inputs, {len(self.ops)} ops, "
+                f"{len(self.outputs)} outputs, id={id(self):#x})")

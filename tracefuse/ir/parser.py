@@ -10,6 +10,16 @@ func @name(%a: f32[3,4], %b: f64[]{weak}) -> (f32[3,4]) {
 }
 ```
 
+A kernel block also gives the kernel op's iteration space and its body ops' index maps:
+
+```
+kernel @k0 row(%0: f32[4,4]) -> (f32[4,4]) over [d0=4, d1=4] reduced [d1] {
+  %1: f32[4,1] = max %0 {axes=(1,), keepdims=true} at [d0, 0] from [d0, d1]
+  %2: f32[4,4] = subtract %0, %1 at [d0, d1]
+  return %2
+}
+```
+
 Value names are any `%name` tokens; they are only looked up, never renumbered. Nothing is
 inferred silently: each op gets its outputs typed as written, and the written type must equal
 what `rules.infer_type` computes (the verifier's `check_op` runs on each op as it is read).
@@ -30,9 +40,9 @@ import numpy as np
 from ..errors import UNKNOWN_LOC, IRParseError, Loc
 from . import dtypes as dt
 from .graph import Attrs, Graph, Op, Value
-from .opcodes import BY_NAME, OpCode
+from .opcodes import BY_NAME, REDUCE, OpCode
 from .types import Literal, TensorType
-from .verifier import check_op
+from .verifier import check_index_map, check_op
 
 _TOKEN_RE = re.compile(r"""
     (?P<ws>\s+)
@@ -52,6 +62,11 @@ _LOC_RE = re.compile(r"#\s*(.+):(\d+)\s*")
 _DTYPE_NAMES = {d.short: d for d in dt.ALL_DTYPES}
 _WORDS = {"true": True, "false": False, "none": None}
 _TYPE_HINT = "write a type like f32[3,4], i64[] or f64[]{weak}"
+_AXIS_RE = re.compile(r"d(0|[1-9][0-9]*)")
+_SPACE_HINT = ("after the result types a kernel names its loops and their sizes: "
+               "`over [d0=4, d1=8]`, then `reduced [d1]` if it reduces, then `{`")
+_MAP_HINT = ("an index map names, for each dimension of the value, the loop it runs along "
+             "(d0, d1, ...) or 0 for a broadcast size-1 dimension: at [d0, 0]")
 _CHECK_HINTS = {
     "type": "write the type the op computes, or fix its operands and attributes",
     "attrs": "give the op the attributes it needs, with values of the right kind",
@@ -153,37 +168,44 @@ class _Parser:
         self.rows = rows
         self.values: dict[str, Value] = {}
         self.kernel_calls: dict[Op, tuple[_Line, int]] = {}
+        self.space: tuple[int, ...] | None = None  # in a kernel block: its loops' sizes
+        self.index_maps: dict[Op, tuple[tuple | None, tuple | None]] = {}  # op -> (at, from)
 
     def parse(self) -> Graph:
         graph, _, index = self.parse_block(0, "func")
-        kernels: dict[str, tuple[Graph, str, _Line]] = {}
+        kernels: dict[str, tuple[Graph, dict[str, Any], _Line]] = {}
         while index < len(self.rows):
             line = self.rows[index]
             if not line.at("kernel"):
                 raise line.error(line.peek()[2], "text after the end of the function",
-                                 "after the func only `kernel @name kind(...) -> (...) {` "
-                                 "blocks may follow; remove this line or comment it out")
-            body, kind, index = _Parser(self.rows).parse_block(index, "kernel")
+                                 "after the func only `kernel @name kind(...) -> (...) "
+                                 "over [...] {` blocks may follow; remove this line or comment "
+                                 "it out")
+            body, attrs, index = _Parser(self.rows).parse_block(index, "kernel")
             if body.name in kernels:
                 raise line.error(line.tokens[1][2], f"kernel @{body.name} is defined twice",
                                  "give each kernel its own name")
-            kernels[body.name] = (body, kind, line)
+            kernels[body.name] = (body, attrs, line)
         return self.resolve(graph, kernels)
 
-    def parse_block(self, start: int, keyword: str) -> tuple[Graph, str, int]:
-        """A `func` or `kernel` block from row `start`: (graph, kernel kind, next row)."""
+    def parse_block(self, start: int, keyword: str) -> tuple[Graph, dict[str, Any], int]:
+        """A `func` or `kernel` block from row `start`: (graph, the kernel op's attributes
+        written in the block, next row)."""
         header = self.rows[start]
         form = "`func @name(...) -> (...) {`" if keyword == "func" else \
-            "`kernel @name kind(...) -> (...) {`"
+            "`kernel @name kind(...) -> (...) over [...] {`"
         header.next("word", keyword, what=form)
         name = header.next("symbol", what=f"a {keyword} name like @main")[1][1:]
-        kind = header.next("word", what="a kernel kind like elementwise")[1] \
-            if keyword == "kernel" else ""
+        attrs: dict[str, Any] = {}
+        if keyword == "kernel":
+            attrs["kind"] = header.next("word", what="a kernel kind like elementwise")[1]
         header.next("punct", "(")
         inputs = _items(header, ")", lambda: self.param(header))
         header.next("punct", "->")
         header.next("punct", "(")
         result_types = _items(header, ")", lambda: self.parse_type(header))
+        if keyword == "kernel":
+            attrs.update(self.parse_space(header))
         header.next("punct", "{")
         header.end()
         ops: list[Op] = []
@@ -192,7 +214,10 @@ class _Parser:
             if line.at("return"):
                 outputs = self.parse_return(line, result_types)
                 self.close(i + 1)
-                return Graph(tuple(inputs), tuple(ops), outputs, name=name), kind, i + 2
+                if keyword == "kernel":
+                    attrs["maps"] = tuple(self.index_maps.get(op, (None, None))[0] for op in ops)
+                    attrs["reads"] = tuple(self.index_maps.get(op, (None, None))[1] for op in ops)
+                return Graph(tuple(inputs), tuple(ops), outputs, name=name), attrs, i + 2
             if line.at("}"):
                 raise line.error(line.peek()[2], f"the {keyword} ends without `return`",
                                  "add `return %v, ...` before the closing `}`")
@@ -209,7 +234,75 @@ class _Parser:
         line.next("punct", "}", hint="nothing may follow `return` but the closing `}`")
         line.end()
 
-    def resolve(self, graph: Graph, kernels: dict[str, tuple[Graph, str, "_Line"]]) -> Graph:
+    def parse_space(self, line: _Line) -> dict[str, Any]:
+        """`over [d0=4, d1=8]` and, if the kernel reduces, `reduced [d1]`."""
+        line.next("word", "over", what="`over [d0=..., ...]`", hint=_SPACE_HINT)
+        line.next("punct", "[", hint=_SPACE_HINT)
+        sizes: list[int] = []
+
+        def axis_size() -> None:
+            _, text, col = line.next("word", what=f"the axis d{len(sizes)}", hint=_SPACE_HINT)
+            if text != f"d{len(sizes)}":
+                raise line.error(col, f"expected the axis d{len(sizes)}, found `{text}`",
+                                 "name the loops d0, d1, ... in order")
+            line.next("punct", "=", hint=_SPACE_HINT)
+            sizes.append(_dim(line))
+
+        _items(line, "]", axis_size)
+        self.space = tuple(sizes)
+        reduced: list[int] = []
+        if line.accept("reduced"):
+            col = line.next("punct", "[", hint=_SPACE_HINT)[2]
+            reduced = _items(line, "]", lambda: self.parse_axis(line, allow_zero=False))
+            if len(set(reduced)) != len(reduced):
+                raise line.error(col, "an axis is listed twice in `reduced`", "list it once")
+        return {"space": self.space, "reduced": tuple(reduced)}
+
+    def parse_axis(self, line: _Line, allow_zero: bool = True) -> int | None:
+        """`d3` (an axis of this kernel), or `0` (a broadcast dimension) where `allow_zero`."""
+        kind, text, col = line.next(what="an axis like d0" + (" or 0" if allow_zero else ""),
+                                    hint=_MAP_HINT)
+        if allow_zero and kind == "number" and text == "0":
+            return None
+        m = _AXIS_RE.fullmatch(text) if kind == "word" else None
+        if m is None:
+            raise line.error(col, f"`{text}` is not an axis", _MAP_HINT)
+        axis = int(m.group(1))
+        assert self.space is not None
+        if axis >= len(self.space):
+            raise line.error(col, f"the kernel has no axis {text} (its loops: "
+                             f"{', '.join(f'd{a}' for a in range(len(self.space))) or 'none'})",
+                             "add it to the kernel's `over [...]`, or use one of those")
+        return axis
+
+    def parse_index_maps(self, line: _Line, op_inputs: list[Value], result: TensorType,
+                         code: OpCode) -> tuple[tuple | None, tuple | None]:
+        """An op's optional `at [...]` and, for a reduction, `from [...]`, in a kernel block."""
+        if not line.at("at"):
+            return None, None
+        if self.space is None:
+            raise line.error(line.peek()[2], "an index map outside a kernel",
+                             "only the ops of a kernel block carry `at [...]`; remove it")
+        line.next()
+        index_map = self.parse_index_map(line, result.shape, "the result")
+        if line.at("from") != (code in REDUCE):
+            raise line.error(line.peek()[2], f"{code.value} " + (
+                "needs its operand's index map too: `at [...] from [...]`" if code in REDUCE
+                else "takes no `from [...]`: only a reduction gives its operand's map"), _MAP_HINT)
+        if not line.accept("from"):
+            return index_map, None
+        return index_map, self.parse_index_map(line, op_inputs[0].type.shape, "the operand")
+
+    def parse_index_map(self, line: _Line, shape: tuple[int, ...], what: str) -> tuple:
+        col = line.next("punct", "[", hint=_MAP_HINT)[2]
+        index_map = tuple(_items(line, "]", lambda: self.parse_axis(line)))
+        assert self.space is not None
+        problem = check_index_map(index_map, shape, self.space)
+        if problem is not None:
+            raise line.error(col, f"index map of {what}: {problem}", _MAP_HINT)
+        return index_map
+
+    def resolve(self, graph: Graph, kernels: dict[str, tuple[Graph, dict, "_Line"]]) -> Graph:
         """Give each `kernel @name(...)` op the body of the kernel block of that name."""
         ops, used = [], set()
         for op in graph.ops:
@@ -218,11 +311,11 @@ class _Parser:
                 line, col = self.kernel_calls[op]
                 if name not in kernels:
                     raise line.error(col, f"kernel @{name} is called but not defined",
-                                     f"add a `kernel @{name} kind(...) -> (...) {{` block after "
-                                     "the function")
-                body, kind, _ = kernels[name]
+                                     f"add a `kernel @{name} kind(...) -> (...) over [...] {{` "
+                                     "block after the function")
+                body, attrs, _ = kernels[name]
                 used.add(name)
-                op = op.replace(attrs=Attrs(body=body, kind=kind, name=name))
+                op = op.replace(attrs=Attrs(attrs, body=body, name=name))
                 problem = check_op(op)
                 if problem is not None:
                     raise line.error(col, problem[1], _CHECK_HINTS.get(problem[0], "fix the op"))
@@ -296,10 +389,13 @@ class _Parser:
         attrs: dict[str, Any] = {}
         if line.accept("{"):
             _items(line, "}", lambda: self.parse_attr_item(line, attrs, lhs[0][1]))
+        index_maps = self.parse_index_maps(line, inputs, lhs[0][1], BY_NAME[opname])
         loc = self.parse_loc(line)
         line.end()
         outputs = tuple(Value(t) for _, t in lhs)
         op = Op(BY_NAME[opname], tuple(inputs), Attrs(attrs), outputs, loc)
+        if index_maps[0] is not None:
+            self.index_maps[op] = index_maps
         problem = check_op(op)
         if problem is not None:
             part, message = problem

@@ -15,6 +15,23 @@ deterministic. Attribute values print as: ints, `true`/`false`, `none`, floats b
 `MAX_LIST_LITERAL` elements, `dense<0x...>` (the little-endian bytes in hex). With
 `elide_constants=True` large constants print as `dense<elided N elements>` for display; such
 text cannot be parsed back.
+
+Kernels. A `kernel` op prints as a call, `%5: f32[4,4] = kernel @k0(%0)`; its body prints below
+the function as a block whose header carries the op's other attributes: its `kind`, and its
+iteration space (`space`, the size of each loop axis d0, d1, ...; `reduced`, the axes its
+reductions run over). Each body op computed in the kernel ends with its index map (`maps`):
+`at [d0, 0]` says the value's element (i, 0) is computed in iteration d0 = i (a `0` is a
+broadcast size-1 dimension); a reduction adds its operand's map (`reads`), `from [d0, d1]`:
+
+```
+kernel @k0 row(%0: f32[4,4]) -> (f32[4,4]) over [d0=4, d1=4] reduced [d1] {
+  %1: f32[4,1] = max %0 {axes=(1,), keepdims=true} at [d0, 0] from [d0, d1]
+  %2: f32[4,4] = subtract %0, %1 at [d0, d1]
+  return %2
+}
+```
+
+docs/ir.md gives the whole grammar.
 """
 
 from __future__ import annotations
@@ -30,6 +47,9 @@ from .dtypes import DType
 from .graph import Graph, Op, Value
 from .opcodes import OpCode
 from .types import Literal
+
+# the attributes of a kernel op that say how its body lies over its loops (see the docstring)
+KERNEL_LAYOUT_ATTRS = ("space", "reduced", "maps", "reads")
 
 MAX_LIST_LITERAL = 64
 LOC_COLUMN = 56
@@ -91,7 +111,9 @@ def sanitize_name(name: str) -> str:
     return cleaned if not cleaned[0].isdigit() else "_" + cleaned
 
 
-class _Namer:
+class Namer:
+    """Names values `%0`, `%1`, ... in the order they are defined."""
+
     def __init__(self) -> None:
         self.names: dict[Value, str] = {}
 
@@ -105,7 +127,17 @@ class _Namer:
         return self.names.get(v) or f"%?{id(v) % 10000}"
 
 
-def format_op(op: Op, namer: _Namer, elide: bool = False) -> str:
+def axis_name(axis: int | None) -> str:
+    """An iteration axis as written in index maps: `d3`; a broadcast dimension (None) is `0`."""
+    return "0" if axis is None else f"d{axis}"
+
+
+def format_index_map(index_map: tuple) -> str:
+    return "[" + ", ".join(axis_name(a) for a in index_map) + "]"
+
+
+def format_op(op: Op, namer: Namer, elide: bool = False, suffix: str = "") -> str:
+    """One op line (without indentation); `suffix` goes before the location comment."""
     lhs = ", ".join(f"{namer.define(v)}: {v.type}" for v in op.outputs)
     text = f"{lhs} = {op.code.value}"
     if op.code is OpCode.KERNEL:
@@ -115,18 +147,34 @@ def format_op(op: Op, namer: _Namer, elide: bool = False) -> str:
         text += " " + ", ".join(namer(v) for v in op.inputs)
     if op.attrs and op.code is not OpCode.KERNEL:
         text += " {" + ", ".join(f"{k}={format_attr(v, elide)}" for k, v in op.attrs.items()) + "}"
+    text += suffix
     if op.loc.line:
         text = text.ljust(LOC_COLUMN - 2) + f"  # {op.loc.short()}"
     return text
 
 
-def _block(header: str, graph: Graph, elide: bool) -> list[str]:
-    namer = _Namer()
+def _map_suffix(index_map: tuple | None, read: tuple | None) -> str:
+    if index_map is None:
+        return ""
+    text = " at " + format_index_map(index_map)
+    return text + (" from " + format_index_map(read) if read is not None else "")
+
+
+def _block(header: str, graph: Graph, elide: bool, kernel: Op | None = None) -> list[str]:
+    namer = Namer()
     params = ", ".join(f"{namer.define(v)}: {v.type}" for v in graph.inputs)
     results = ", ".join(str(v.type) for v in graph.outputs)
-    lines = [f"{header}({params}) -> ({results}) {{"]
-    for op in graph.ops:
-        lines.append("  " + format_op(op, namer, elide))
+    head = f"{header}({params}) -> ({results})"
+    suffixes = [""] * len(graph.ops)
+    if kernel is not None and all(k in kernel.attrs for k in KERNEL_LAYOUT_ATTRS):
+        attrs = kernel.attrs
+        head += " over [" + ", ".join(f"d{a}={n}" for a, n in enumerate(attrs["space"])) + "]"
+        if attrs["reduced"]:
+            head += " reduced [" + ", ".join(axis_name(a) for a in attrs["reduced"]) + "]"
+        suffixes = [_map_suffix(m, r) for m, r in zip(attrs["maps"], attrs["reads"])]
+    lines = [head + " {"]
+    for op, suffix in zip(graph.ops, suffixes):
+        lines.append("  " + format_op(op, namer, elide, suffix))
     lines.append("  return " + ", ".join(namer(v) for v in graph.outputs))
     lines.append("}")
     return lines
@@ -138,5 +186,5 @@ def print_graph(graph: Graph, elide_constants: bool = False) -> str:
     for op in graph.ops:
         if op.code is OpCode.KERNEL:
             header = f"kernel @{op.attrs['name']} {op.attrs['kind']}"
-            lines += [""] + _block(header, op.attrs["body"], elide_constants)
+            lines += [""] + _block(header, op.attrs["body"], elide_constants, op)
     return "\n".join(lines) + "\n"

@@ -5,6 +5,9 @@ Invariants: SSA order (every operand is a graph input or an earlier op's output)
 assignment (no value defined twice), graph outputs defined in the graph, each op's operand
 count (`ARITY`) and required attributes (`REQUIRED_ATTRS`) present, attribute values hashable,
 and each op's result type equal to what the shape/dtype rules compute from its operands.
+A kernel op agrees with its body, and its index maps (`space`, `reduced`, `maps`, `reads`, see
+printer.py) are well formed: one entry per body op, each map naming existing axes of the
+right sizes, every elementwise op and reduction of the body mapped.
 
 `check_op` holds the per-op checks, so the parser reports the same problems for IR text.
 """
@@ -19,8 +22,8 @@ import numpy as np
 from ..errors import UNKNOWN_LOC, DTypeError, ShapeError, VerificationError
 from .dtypes import DType
 from .graph import Graph, Op, Value
-from .opcodes import BINARY, MOVEMENT, REDUCE, TERNARY, UNARY, OpCode
-from .printer import _Namer, format_attr, format_op
+from .opcodes import BINARY, ELEMENTWISE, MOVEMENT, REDUCE, TERNARY, UNARY, OpCode
+from .printer import KERNEL_LAYOUT_ATTRS, Namer, format_attr, format_op
 from .rules import infer_type
 from .types import Literal
 
@@ -64,7 +67,7 @@ REQUIRED_ATTRS: dict[OpCode, tuple[str, ...]] = {
     G.PERMUTE: ("axes",),
     G.SLICE: ("starts", "sizes", "steps"),
     G.CONCAT: ("axis",),
-    G.KERNEL: ("body", "kind", "name"),
+    G.KERNEL: ("body", "kind", "name") + KERNEL_LAYOUT_ATTRS,
 }
 
 KERNEL_KINDS = ("elementwise", "reduction", "row")
@@ -171,7 +174,8 @@ def _check_kernel(op: Op) -> tuple[str, str] | None:
     attrs = op.attrs
     missing = [name for name in REQUIRED_ATTRS[G.KERNEL] if name not in attrs]
     if missing:
-        return "attrs", f"missing attribute {', '.join(repr(m) for m in missing)} (kernel needs body, kind, name)"
+        return "attrs", (f"missing attribute {', '.join(repr(m) for m in missing)} (kernel "
+                         f"needs {', '.join(REQUIRED_ATTRS[G.KERNEL])})")
     body = attrs["body"]
     if not isinstance(body, Graph):
         return "attrs", f"attribute 'body' of kernel must be a Graph, got {type(body).__name__}"
@@ -193,12 +197,69 @@ def _check_kernel(op: Op) -> tuple[str, str] | None:
         verify(body)
     except VerificationError as e:
         return "attrs", f"the body of kernel @{attrs['name']} is invalid: {e}"
+    problem = _check_layout(attrs)
+    return None if problem is None else ("attrs", f"kernel @{attrs['name']}: {problem}")
+
+
+def check_index_map(index_map: Any, shape: tuple[int, ...], space: tuple[int, ...]) -> str | None:
+    """What is wrong with `index_map` for a value of `shape` in a kernel over loops of sizes
+    `space`, or None. Each dimension runs along an axis of its size, or is a size-1 dimension
+    broadcast (None); no axis twice."""
+    if not isinstance(index_map, tuple) or len(index_map) != len(shape):
+        return (f"it must name an axis (or 0) for each of the value's {len(shape)} "
+                f"dimension(s), got {_show(index_map)}")
+    for a, d in zip(index_map, shape):
+        if a is None:
+            if d != 1:
+                return f"a dimension of size {d} must run along an axis (0 fits size 1 only)"
+        elif not _is_int(a) or not 0 <= a < len(space):
+            return f"axis {a!r} is not one of the kernel's {len(space)} axes"
+        elif space[a] != d:
+            return f"a dimension of size {d} runs along d{a}, of size {space[a]}"
+    named = [a for a in index_map if a is not None]
+    for a in named:
+        if named.count(a) > 1:
+            return f"it names d{a} twice; a value runs along each axis once at most"
     return None
 
 
-def _fail(graph: Graph, index: int, op: Op, namer: _Namer, message: str) -> VerificationError:
+def _check_layout(attrs: Mapping[str, Any]) -> str | None:
+    """The kernel's index maps agree with its body (see printer.py for what they mean)."""
+    body: Graph = attrs["body"]
+    space, reduced, maps, reads = (attrs[k] for k in KERNEL_LAYOUT_ATTRS)
+    if not _is_ints(space) or any(n < 0 for n in space):
+        return f"attribute 'space' must be a tuple of axis sizes, got {_show(space)}"
+    if not _is_ints(reduced) or len(set(reduced)) != len(reduced) \
+            or any(not 0 <= a < len(space) for a in reduced):
+        return f"attribute 'reduced' must name distinct axes of the kernel, got {_show(reduced)}"
+    for name, value in (("maps", maps), ("reads", reads)):
+        if not isinstance(value, tuple) or len(value) != len(body.ops):
+            return (f"attribute {name!r} must hold one entry (an index map or none) per body "
+                    f"op ({len(body.ops)})")
+    for i, (op, m, r) in enumerate(zip(body.ops, maps, reads)):
+        where = f"op {i} ({op.code.value})"
+        if m is None:
+            if op.code in ELEMENTWISE or op.code in REDUCE:
+                return f"{where} is computed in the kernel but has no index map"
+            if r is not None:
+                return f"{where} has an operand map (reads) but no index map"
+            continue
+        problem = check_index_map(m, op.outputs[0].type.shape, space)
+        if problem is not None:
+            return f"{where}: {problem}"
+        if (r is not None) != (op.code in REDUCE):
+            return (f"{where}: " + ("a reduction needs its operand's map (reads)" if r is None
+                                    else "only a reduction has an operand map (reads)"))
+        if r is not None:
+            problem = check_index_map(r, op.inputs[0].type.shape, space)
+            if problem is not None:
+                return f"{where}, its operand: {problem}"
+    return None
+
+
+def _fail(graph: Graph, index: int, op: Op, namer: Namer, message: str) -> VerificationError:
     # print the op with a throwaway copy of the namer, so its outputs get the next numbers
-    scratch = _Namer()
+    scratch = Namer()
     scratch.names = dict(namer.names)
     try:
         text = format_op(op, scratch, elide=True)
@@ -216,7 +277,7 @@ def _fail(graph: Graph, index: int, op: Op, namer: _Namer, message: str) -> Veri
 
 def verify(graph: Graph) -> Graph:
     """Check every invariant of `graph`; return it unchanged, or raise `VerificationError`."""
-    namer = _Namer()
+    namer = Namer()
     defined: set[Value] = set()
     for i, v in enumerate(graph.inputs):
         if v in defined:

@@ -2,12 +2,12 @@
 
 from .cse import cse
 from .dce import dce
-from .fuse import can_fuse, fuse
+from .fuse import can_fuse, fuse, fuse_with_report
 from .fold import fold_constants
 from .pipeline import (OPTIMIZE, Pass, PassError, PipelineResult, build_pipeline, dump_stages,
                        run_pipeline)
 from .simplify import simplify
 
 __all__ = ["OPTIMIZE", "Pass", "PassError", "PipelineResult", "build_pipeline", "can_fuse", "cse",
-           "dce", "fuse",
-           "dump_stages", "fold_constants", "run_pipeline", "simplify"]
+           "dce", "dump_stages", "fold_constants", "fuse", "fuse_with_report", "run_pipeline",
+           "simplify"]

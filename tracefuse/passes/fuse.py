@@ -3,8 +3,8 @@
 The graph is walked in order. Each elementwise op or reduction joins the kernel(s) of the
 operands it reads when that is *legal* (`_Fuser.legal`), else starts a kernel of its own;
 joining two kernels merges them. Legality is separate from profitability (`profitable`), and
-every refusal is recorded with its reason (`graph.meta["fusion_refusals"]`, shown by
-`f.explain()`).
+every refusal is recorded with its reason: `fuse_with_report` returns them beside the graph
+(the pipeline keeps them, `f.explain()` shows them); `fuse` is the same pass without them.
 
 Index maps. A kernel runs over an iteration space of axes; every value computed in it has an
 index map: for each of its dimensions, the iteration axis it runs along (or None for a
@@ -14,6 +14,13 @@ a reduction marks axes as *reduced*; reshapes that only add or drop size-1 dimen
 set of axes; values of the reduced shape may broadcast back along them (a *row* kernel:
 softmax, layernorm). Everything else that moves a computed value (a slice, a general reshape)
 needs the value in memory, so it ends the kernel.
+
+The kernel op carries how its body lies over its loops as attributes, printed and parsed with
+the IR (printer.py): `space` (the size of each iteration axis, numbered 0, 1, ... in the order
+of fusion's own axis ids), `reduced` (the reduced axes), and per body op its index map (`maps`)
+and, for a reduction, its operand's (`reads`); None for ops that only describe how an input is
+read (views of inputs, copied sources). Code generation (backends/loops.py) follows them, so
+the printed fused IR alone rebuilds the same kernels.
 
 What joins a kernel without computing anything: views (`reshape`, `permute_dims`,
 `broadcast_to`, `slice`) of values in memory fold into the kernel as the way it reads that
@@ -30,7 +37,7 @@ follows it. `concat`, `argmax` and `argmin` are not fused yet.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..ir import Attrs, Graph, Op, OpCode, Value
@@ -100,40 +107,26 @@ class _Plan:
     operand_map: Map = ()  # a reduction's operand (which may be read from memory)
 
 
-@dataclass(frozen=True)
-class IndexMaps:
-    """How fusion laid one kernel body over its iteration axes; code generation follows it.
+def _layout(body_ops: Sequence[Op], g: _Group | None, axes: Axes) -> dict[str, tuple]:
+    """The index-map attributes of a kernel op (see the module docstring); `g` None: a copy
+    kernel, whose ops only read its inputs."""
+    if g is None:
+        none = (None,) * len(body_ops)
+        return {"space": (), "reduced": (), "maps": none, "reads": none}
+    maps = {v: axes.root_map(m) for v, m in g.maps.items()}
+    reads = {v: axes.root_map(m) for v, m in g.reads.items()}
+    reduced = {axes.find(a) for a in g.reduced}
+    used = reduced | {a for m in (*maps.values(), *reads.values()) for a in m if a is not None}
+    # dense numbers in the order of the axis ids, so the loops come out as they did before
+    dense = {a: i for i, a in enumerate(sorted(used))}
 
-    `maps`: each value computed in the body -> its index map; `reads`: each reduction's
-    result -> its operand's map (the operand may be read from memory); `reduced`: the reduced
-    axes. Axes are union-find roots of `axes` (which holds their sizes)."""
+    def renumber(m: Map | None) -> Map | None:
+        return None if m is None else tuple(None if a is None else dense[a] for a in m)
 
-    axes: Axes
-    maps: Mapping[Value, Map]
-    reads: Mapping[Value, Map]
-    reduced: frozenset[int]
-
-
-def _index_maps(g: _Group, axes: Axes) -> IndexMaps:
-    return IndexMaps(axes.copy(), {v: axes.root_map(m) for v, m in g.maps.items()},
-                     {v: axes.root_map(m) for v, m in g.reads.items()},
-                     frozenset(axes.find(a) for a in g.reduced))
-
-
-def index_maps(body: Graph) -> IndexMaps:
-    """The index maps of a kernel body: the ones fusion recorded, else fusion replayed on it
-    (a body read back from printed IR)."""
-    recorded = body.meta.get("index_maps")
-    if recorded is not None:
-        return recorded
-    fuser = _Fuser(body)
-    groups = fuser.run()
-    if len(groups) > 1:
-        raise ValueError(f"kernel {body.name}: its ops do not fuse into one kernel "
-                         f"({'; '.join(fuser.refusals)})")
-    if not groups:
-        return IndexMaps(fuser.axes, {}, {}, frozenset())
-    return _index_maps(groups[0], fuser.axes)
+    return {"space": tuple(axes.size[a] for a in sorted(used)),
+            "reduced": tuple(sorted(dense[a] for a in reduced)),
+            "maps": tuple(renumber(maps.get(op.output)) for op in body_ops),
+            "reads": tuple(renumber(reads.get(op.output)) for op in body_ops)}
 
 
 def profitable(group_ops: int, op: Op) -> bool:
@@ -397,6 +390,11 @@ def _kind(group_ops: list[Op], maps: dict[Value, Map], reduced: set[int], axes: 
 
 def fuse(graph: Graph) -> Graph:
     """The graph with its elementwise ops and reductions grouped into `kernel` ops."""
+    return fuse_with_report(graph)[0]
+
+
+def fuse_with_report(graph: Graph) -> tuple[Graph, tuple[str, ...]]:
+    """`fuse`, and why each op that could not join a kernel did not (`op (file:line): reason`)."""
     fuser = _Fuser(graph)
     groups = fuser.run()
     order = fuser.order
@@ -413,18 +411,18 @@ def fuse(graph: Graph) -> Graph:
 
     # the nodes of the fused graph: kernels, and ops left as they are
     kernel_of: dict[Op, int] = {}
-    bodies: list[tuple[list[Op], str, IndexMaps | None]] = []
+    bodies: list[tuple[list[Op], str, dict[str, tuple]]] = []
     for g in groups:
         pulled: dict[Op, None] = {}
         _pull([v for op in g.ops for v in op.inputs], deferred, pulled)
         body_ops = sorted(list(pulled) + g.ops, key=order.__getitem__)
         bodies.append((body_ops, _kind(g.ops, g.maps, g.reduced, fuser.axes),
-                       _index_maps(g, fuser.axes)))
+                       _layout(body_ops, g, fuser.axes)))
         for op in g.ops:
             kernel_of[op] = len(bodies) - 1
     for chain in copies:
         body_ops = sorted(chain, key=order.__getitem__)
-        bodies.append((body_ops, "elementwise", None))
+        bodies.append((body_ops, "elementwise", _layout(body_ops, None, fuser.axes)))
         kernel_of[body_ops[-1]] = len(bodies) - 1  # the output's own op is the kernel's
     computed_by = {op.output: kernel_of[op] for op in kernel_of}
 
@@ -484,11 +482,10 @@ def fuse(graph: Graph) -> Graph:
             new_ops.append(payload)
         else:
             k, ins, results = payload
-            body_ops, kernel_kind, maps = bodies[k]
-            body = Graph(tuple(ins), tuple(body_ops), tuple(results), name=f"k{names}",
-                         meta={"index_maps": maps} if maps is not None else {})
+            body_ops, kernel_kind, layout = bodies[k]
+            body = Graph(tuple(ins), tuple(body_ops), tuple(results), name=f"k{names}")
             loc = next((op.loc for op in reversed(body_ops) if op.loc.line), body_ops[-1].loc)
-            attrs = Attrs(body=body, kind=kernel_kind, name=f"k{names}")
+            attrs = Attrs(layout, body=body, kind=kernel_kind, name=f"k{names}")
             new_ops.append(Op(G.KERNEL, tuple(ins), attrs, tuple(results), loc))
             names += 1
         for j in users.get(i, ()):
@@ -497,9 +494,7 @@ def fuse(graph: Graph) -> Graph:
                 heapq.heappush(ready, (nodes[j][0], j))
     if len(new_ops) != len(nodes):
         raise RuntimeError("fuse: the kernels form a cycle (a legality check missed it)")
-    meta = dict(graph.meta)
-    meta["fusion_refusals"] = tuple(fuser.refusals)
-    return graph.replace(ops=tuple(new_ops), meta=meta)
+    return graph.replace(ops=tuple(new_ops)), tuple(fuser.refusals)
 
 
 def can_fuse(graph: Graph, producer: Op, consumer: Op) -> str | None:

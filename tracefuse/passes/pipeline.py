@@ -6,6 +6,10 @@ option get it bound with `functools.partial`. `run_pipeline` times each pass, ca
 graph after each one (on in the test suite), puts the pass name into any exception a pass
 raises, and can write the IR after every stage to a folder (`TRACEFUSE_DUMP_DIR`, see
 config.py) as numbered `.ir` files.
+
+A pass may also say why it did not do something (fusion's refusals): its `Pass.report` form
+returns `(graph, notes)`; `run_pipeline` calls that form and keeps the notes in
+`PipelineResult.reports`, beside the graphs, never inside them.
 """
 
 from __future__ import annotations
@@ -22,17 +26,19 @@ from ..ir import Graph
 from ..ir.verifier import verify
 from .cse import cse
 from .dce import dce
-from .fuse import fuse
+from .fuse import fuse, fuse_with_report
 from .fold import fold_constants
 from .simplify import simplify
 
 PassFn = Callable[[Graph], Graph]
+ReportFn = Callable[[Graph], "tuple[Graph, tuple[str, ...]]"]
 
 
 @dataclass(frozen=True)
 class Pass:
     name: str  # kebab-case, as in `--dump-after=<name>`
     fn: PassFn
+    report: ReportFn | None = None  # the same pass, also returning its notes
 
 
 def build_pipeline(options: Any = None) -> tuple[Pass, ...]:
@@ -50,7 +56,7 @@ def _pipeline(fastmath: bool) -> tuple[Pass, ...]:
         Pass("fold-simplified", fold_constants),
         Pass("cse", cse),
         Pass("dce", dce),
-        Pass("fuse", fuse),  # last: the stage before it is "optimized", after it "fused"
+        Pass("fuse", fuse, fuse_with_report),  # last: the stage before it is "optimized", after it "fused"
     )
 
 
@@ -67,22 +73,32 @@ class PipelineResult:
     graph: Graph  # the graph after the last pass
     after: tuple[tuple[str, Graph], ...]  # (pass name, graph after it), in order
     seconds: tuple[tuple[str, float], ...]  # (pass name, wall time)
+    reports: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (pass name, its notes), if any
+
+    @property
+    def fusion_refusals(self) -> tuple[str, ...]:
+        """Why ops did not join kernels (`op (file:line): reason`), as the fuse pass said."""
+        return dict(self.reports).get("fuse", ())
 
 
 def run_pipeline(graph: Graph, passes: tuple[Pass, ...] = OPTIMIZE, *,
                  verify_each: bool = False) -> PipelineResult:
-    after, seconds = [], []
+    after, seconds, reports = [], [], []
     for p in passes:
         start = time.perf_counter()
         try:
-            graph = p.fn(graph)
+            if p.report is not None:
+                graph, notes = p.report(graph)
+                reports.append((p.name, tuple(notes)))
+            else:
+                graph = p.fn(graph)
             if verify_each:
                 verify(graph)
         except Exception as e:
             raise PassError(f"pass '{p.name}' failed on @{graph.name}: {type(e).__name__}: {e}") from e
         seconds.append((p.name, time.perf_counter() - start))
         after.append((p.name, graph))
-    return PipelineResult(graph, tuple(after), tuple(seconds))
+    return PipelineResult(graph, tuple(after), tuple(seconds), tuple(reports))
 
 
 def dump_stages(folder: str, name: str, stages: list[tuple[str, str]]) -> list[str]:

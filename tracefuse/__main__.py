@@ -134,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     from .tools.bench.runner import add_arguments as add_bench_arguments
 
     add_bench_arguments(p_bench)
-    p_fuzz = sub.add_parser("fuzz", help="differential fuzzing: random programs vs NumPy (tracefuse/fuzz_run.py)")
+    p_fuzz = sub.add_parser("fuzz", help="differential fuzzing: random programs vs NumPy (tracefuse/tools/fuzz_run.py)")
     from .tools.fuzz_run import add_arguments as add_fuzz_arguments
 
     add_fuzz_arguments(p_fuzz)

@@ -12,7 +12,7 @@ Environment variables (read when first needed, so tests may set them with monkey
 - ``TRACEFUSE_NVRTC_GATE``: ``1`` compiles every CUDA kernel the ``gpu`` / ``gpu-sim``
   backends render to cubin for sm_80 and sm_90 with NVRTC as it is lowered (the CI compile
   gate, TESTING.md tier 1; needs ``pip install -e '.[gate]'``); ``batch`` queues them and
-  compiles them together when ``backends.cuda_backend.flush_gate()`` is called or 64 are
+  compiles them together when ``backends.cuda.backend.flush_gate()`` is called or 64 are
   waiting (half the cost; the test suite flushes after each test module).
 - ``TRACEFUSE_VERIFY_PASSES``: ``1`` runs the IR verifier after every pass (the test suite sets
   it; off by default, since a trace is verified once anyway).

@@ -42,7 +42,7 @@ def test_empty_kernel_still_writes_its_0d_result(backend):
 
 
 # fixed: the two reductions lowered with two reduced axes, nested, so the sum ran once per
-# element (loops.py now lays a body over the axes fusion chose: fuse.index_maps)
+# element (loops.py now lays a body over the axes fusion chose: the kernel op's index-map attributes)
 @pytest.mark.parametrize("backend", ["numpy", "cpu", "gpu-sim"])
 def test_sum_and_max_in_one_reduction_kernel(backend):
     x = np.array([1.0, 2.0])
@@ -81,7 +81,7 @@ def _square_row_programs(ns):
 @pytest.mark.parametrize("shape", [(3, 3), (1, 2, 2), (4, 4)])
 @pytest.mark.parametrize("name", sorted(_square_row_programs(np)))
 def test_row_kernels_over_square_inputs_read_each_input_one_way(backend, shape, name):
-    """Fixed (passes/fuse.py index_maps, backends/loops.py): loops.py re-derived a kernel's
+    """Fixed (the kernel op's index maps, backends/loops.py): loops.py re-derived a kernel's
     index maps on its own and, where two axes had one size, could pick the wrong one."""
     x = np.random.default_rng(7).uniform(-2, 2, shape).astype(np.float32)
     expected = _square_row_programs(np)[name](x)
@@ -171,7 +171,7 @@ def test_integer_power_with_negative_exponents_is_the_same_on_every_compiled_bac
 
 @pytest.mark.parametrize("backend", ALL)
 def test_var_of_a_broadcast_concat_divided_transposed(backend):
-    """Fixed with the index maps (fuse.index_maps): fuzz seed 2 #623 gave 0.0 where NumPy has
+    """Fixed with the index maps (kernel index maps): fuzz seed 2 #623 gave 0.0 where NumPy has
     NaN on cpu and gpu-sim (27 of 36 elements): a row kernel over 4x4 read a value transposed."""
     x0 = np.frombuffer(bytes.fromhex(
         "caf2497100000000caf249713f9348bde75db6bfffff7fff000080ff000080ffb2733ec05b91a33f"

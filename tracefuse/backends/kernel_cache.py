@@ -407,7 +407,7 @@ def clear_cache() -> int:
 
 
 # the other folders of the cache dir, owned by the CUDA backends' builders
-OTHER_FOLDERS = {"sim": "gpu-sim kernel libraries (cuda_sim.py)",
+OTHER_FOLDERS = {"sim": "gpu-sim kernel libraries (backends/cuda/sim.py)",
                  "nvrtc": "kernels that passed the NVRTC compile gate (nvrtc_gate.py)"}
 
 

@@ -1,4 +1,4 @@
-"""The `"gpu"` and `"gpu-sim"` backends: fused kernels as CUDA C (cuda_render.py), launched by
+"""The `"gpu"` and `"gpu-sim"` backends: fused kernels as CUDA C (render.py), launched by
 one executor through a small `Runtime` interface, so the same text and the same launch logic
 run on a GPU through CuPy and on the CPU through the simulator (sim.py).
 
@@ -16,7 +16,7 @@ Runtimes:
 - `CupyRuntime` (`"gpu"`): `cupy.RawModule` per kernel module (CuPy keeps compiled binaries
   in its own disk cache), device arrays; NumPy inputs are copied to the device once per call.
   CuPy is imported only when the backend is first used.
-- `SimRuntime` (`"gpu-sim"`): `cuda_sim.SimModule` (g++ and our shim header); small blocks
+- `SimRuntime` (`"gpu-sim"`): `sim.SimModule` (g++ and our shim header); small blocks
   and grids, so grid-stride loops and cross-warp reductions are exercised cheaply.
 """
 

@@ -1,7 +1,7 @@
 """The building blocks of `vmath`: LLVM-level intrinsics and per-dtype constants.
 
 Everything here is a Numba `intrinsic` that emits a few LLVM instructions, so that the scalar
-math functions built from them (vmath.py, vmath_trig.py) inline into a loop body as plain
+math functions built from them (functions.py, trig.py) inline into a loop body as plain
 arithmetic that LLVM's loop vectorizer widens to `<16 x float>` / `<8 x double>`:
 
 - `fma`, `rint`, `fabs`, `copysign`, `sqrt`: the `llvm.*` intrinsics of the same names. LLVM
@@ -27,7 +27,7 @@ Intrinsics type strictly (all float operands of one dtype) so that an accidental
 constant in float32 code is a compile error, not a silent halving of the SIMD width.
 
 `consts(F)` holds the dtype-dependent numbers (bit layout, ln2 split, thresholds, the minimax
-coefficients fitted by vmath_fit.py) as NumPy scalars of dtype F, and the NaN each function
+coefficients fitted by tools/vmath_fit.py) as NumPy scalars of dtype F, and the NaN each function
 returns for an input outside its domain (`NAN_LOG` ...): the NaN that NumPy gives for it here,
 sign bit included. That sign is not IEEE's to say and differs between NumPy's loops (by dtype,
 by SIMD level, by C library: float64 `log(-1)` is +nan on some x86 machines, -nan on others),
@@ -242,7 +242,7 @@ def log_m(typingctx, x):
 
 
 # ---------------------------------------------------------------------------------------------
-# Minimax coefficients (relative-error Remez fits, vmath_fit.py), lowest order first.
+# Minimax coefficients (relative-error Remez fits, tools/vmath_fit.py), lowest order first.
 # EXPM1: expm1(r) = r + r^2 * P(r),            |r| <= 0.347 (ln2/2 plus rounding slack)
 # LOG:   log1p(f) = f - hf + s*(hf + z*P(z)),  s = f/(2+f), z = s^2 <= 0.0295, hf = f*f/2
 # SIN:   sin(r) = r + r^3 * P(r^2),            |r| <= pi/4 (+0.02%)

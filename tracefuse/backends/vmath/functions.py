@@ -3,7 +3,7 @@
 Numba's LLVM here has no SVML, so `np.tanh(x[i])` in a loop is a call to the scalar libm
 `tanhf`, and a loop with a call in it does not vectorize. The functions here are pure arithmetic
 (range reduction, minimax polynomials, bit manipulation through the intrinsics of
-vmath_core.py) and branch-free (special cases are `select`s), so inlined into
+core.py) and branch-free (special cases are `select`s), so inlined into
 `for i in range(n): out[i] = tanh_f32(x[i])` the loop becomes `<16 x float>` AVX-512 code.
 They are `@njit(inline="always")`: Numba inlines them into the caller's IR, so they take the
 caller's flags; generated kernels use `error_model="numpy"` and no fastmath or
@@ -12,9 +12,9 @@ the NaN/inf selects may be folded away: that is what the caller asked for.)
 
 This module owns: exp expm1 log log1p log2 log10 sinh cosh tanh asinh acosh atanh logaddexp
 (float32 and float64 each, float32 computed in float32), the `VMATH` table of every function
-by (IR op name, dtype name), `vmath_source_names()`, `vmath_version()`. vmath_trig.py owns sin
+by (IR op name, dtype name), `vmath_source_names()`, `vmath_version()`. trig.py owns sin
 cos tan (whose float32 versions reduce the argument in float64) asin acos atan atan2;
-vmath_core.py the intrinsics and constants; vmath_fit.py the coefficient fits; vmath_check.py
+core.py the intrinsics and constants; tools/vmath_fit.py the coefficient fits; tools/vmath_check.py
 the ulp measurement that the tests and docs use. docs/vmath.md: methods, limits, speed.
 
 Max error in ulps, measured by `python -m tracefuse.tools.vmath_check` (the tests assert
@@ -48,7 +48,7 @@ compiled with fastmath={"reassoc", "contract"}; "NumPy" = NumPy's own functions,
 | logaddexp | 6.81 | 6.81 | 6.81 | 8 | 3.02 | 3.02 | 3.02 | 4 |
 
 sin/cos/tan meet their bound for |x| <= 2**45 (TRIG_ACCURATE_MAX); beyond, the results are
-finite (sin/cos within [-1, 1]) but not accurate (vmath_trig.py). logaddexp's error is in ulps of
+finite (sin/cos within [-1, 1]) but not accurate (trig.py). logaddexp's error is in ulps of
 the larger of max(x, y) and the log1p term (see vmath_check); NumPy's formula has the same error.
 """
 

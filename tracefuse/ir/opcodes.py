@@ -102,7 +102,8 @@ class OpCode(Enum):
     CONCAT = "concat"  # attrs: axis; any number of operands
     # linear algebra
     MATMUL = "matmul"
-    # fusion: a kernel runs its body graph (attrs: body, kind, name); one result per body output
+    # fusion: a kernel runs its body graph (attrs: body, kind, name, and its loop layout: space,
+    # reduced, maps, reads; docs/ir.md); one result per body output
     KERNEL = "kernel"
 
 

@@ -59,30 +59,9 @@ __all__ = [
     "BackendUnavailableError", "IRParseError", "VerificationError", "RetraceWarning",
     # constants
     "e", "pi", "inf", "nan", "newaxis", "__version__", "__array_api_version__",
-    # creation
-    "arange", "asarray", "constant", "empty", "empty_like", "eye", "full", "full_like",
-    "linspace", "ones", "ones_like", "zeros", "zeros_like",
-    # data type functions
-    "astype", "can_cast", "finfo", "iinfo", "isdtype", "result_type",
-    # elementwise
-    "abs", "acos", "acosh", "add", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
-    "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and", "bitwise_invert",
-    "bitwise_left_shift", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "ceil", "clip",
-    "copysign", "cos", "cosh", "divide", "equal", "exp", "expm1", "floor", "floor_divide",
-    "greater", "greater_equal", "hypot", "invert", "isfinite", "isinf", "isnan", "less",
-    "less_equal", "log", "log1p", "log2", "log10", "logaddexp", "logical_and", "logical_not",
-    "logical_or", "logical_xor", "maximum", "minimum", "multiply", "negative", "nextafter",
-    "not_equal", "positive", "pow", "power", "reciprocal", "remainder", "round", "sign",
-    "signbit", "sin", "sinh", "sqrt", "square", "subtract", "tan", "tanh", "true_divide", "trunc",
-    "where",
-    # reductions and statistics
-    "all", "any", "argmax", "argmin", "max", "mean", "min", "prod", "std", "sum", "var",
-    # linear algebra
-    "matmul", "vecdot",
-    # manipulation
-    "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "matrix_transpose",
-    "moveaxis", "permute_dims", "reshape", "squeeze", "stack", "swapaxes",
 ]
+# ... and every array function of the frontend (its __all__, less the operators' getitem)
+__all__ += [name for name in _frontend.__all__ if name != "getitem"]
 
 # The package assembled: the operators of Tensor and Tracer call the frontend's functions
 _operators.use_functions(_frontend, _sys.modules[__name__])

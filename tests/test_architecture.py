@@ -258,3 +258,22 @@ def test_dir_shows_the_public_api_only():
 def test_public_names_resolve():
     for name in getattr(tracefuse, "__all__", dir(tracefuse)):
         assert hasattr(tracefuse, name), name
+
+
+def test_every_data_file_of_the_package_is_installed():
+    """A non-Python file inside the package (cuda_shim.h) must be named in pyproject.toml's
+    package-data, or a wheel installs the package without it (moving a file moves its entry)."""
+    tomllib = pytest.importorskip("tomllib")
+    with open(os.path.join(os.path.dirname(PACKAGE_DIR), "pyproject.toml"), "rb") as f:
+        data = tomllib.load(f)["tool"]["setuptools"]["package-data"]
+    listed = {os.path.join(pkg.replace(".", os.sep), name) for pkg, names in data.items()
+              for name in names}
+    found = set()
+    for folder, dirs, files in os.walk(PACKAGE_DIR):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        for name in files:
+            if not name.endswith((".py", ".pyc")):
+                rel = os.path.relpath(os.path.join(folder, name), os.path.dirname(PACKAGE_DIR))
+                found.add(rel)
+    assert found, "the package has no data file: this test reads the wrong folder"
+    assert found <= listed, f"not in package-data: {sorted(found - listed)}"

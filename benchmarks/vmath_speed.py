@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from tracefuse.backends import vmath  # noqa: E402
+from tracefuse.backends.vmath import functions as vmath  # noqa: E402
 from tracefuse.tools.vmath_check import NUMPY_NAME  # noqa: E402
 
 FLAGS = dict(error_model="numpy", fastmath={"reassoc", "contract"})

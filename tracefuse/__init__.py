@@ -18,21 +18,19 @@ from .compiler.function import (ConcreteFunction, Function, Lowered, TensorSpec,
                                 resolve_backend as _resolve_backend)
 from .errors import (BackendUnavailableError, ConcretizationError, DTypeError, IRParseError,
                      RetraceWarning, ShapeError, SignatureError, TracefuseError, VerificationError)
-from .frontend import (abs, acos, acosh, add, all, any, arange, arccos, arccosh, arcsin, arcsinh,
-                       arctan, arctan2, arctanh, argmax, argmin, asarray, asin, asinh, astype,
-                       atan, atan2, atanh, bitwise_and, bitwise_invert, bitwise_left_shift,
-                       bitwise_or, bitwise_right_shift, bitwise_xor, broadcast_arrays,
-                       broadcast_to, can_cast, ceil, clip, concat, constant, copysign, cos, cosh,
-                       divide, empty, empty_like, equal, exp, expand_dims, expm1, eye, finfo,
-                       flip, floor, floor_divide, full, full_like, greater, greater_equal, hypot,
-                       iinfo, invert, isdtype, isfinite, isinf, isnan, less, less_equal, linspace,
-                       log, log1p, log2, log10, logaddexp, logical_and, logical_not, logical_or,
-                       logical_xor, matmul, matrix_transpose, max, maximum, mean, min, minimum,
-                       moveaxis, multiply, negative, nextafter, not_equal, ones, ones_like,
-                       permute_dims, positive, pow, power, prod, reciprocal, remainder, reshape,
-                       result_type, round, sign, signbit, sin, sinh, sqrt, square, squeeze, stack,
-                       std, subtract, sum, swapaxes, tan, tanh, true_divide, trunc, var, vecdot,
-                       where, zeros, zeros_like)
+from .frontend import (  # noqa: F401 - re-exported through __all__
+    abs, acos, acosh, add, all, any, arange, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
+    arctanh, argmax, argmin, asarray, asin, asinh, astype, atan, atan2, atanh, bitwise_and,
+    bitwise_invert, bitwise_left_shift, bitwise_or, bitwise_right_shift, bitwise_xor,
+    broadcast_arrays, broadcast_to, can_cast, ceil, clip, concat, constant, copysign, cos, cosh,
+    divide, empty, empty_like, equal, exp, expand_dims, expm1, eye, finfo, flip, floor,
+    floor_divide, full, full_like, greater, greater_equal, hypot, iinfo, invert, isdtype, isfinite,
+    isinf, isnan, less, less_equal, linspace, log, log1p, log2, log10, logaddexp, logical_and,
+    logical_not, logical_or, logical_xor, matmul, matrix_transpose, max, maximum, mean, min,
+    minimum, moveaxis, multiply, negative, nextafter, not_equal, ones, ones_like, permute_dims,
+    positive, pow, power, prod, reciprocal, remainder, reshape, result_type, round, sign, signbit,
+    sin, sinh, sqrt, square, squeeze, stack, std, subtract, sum, swapaxes, tan, tanh, true_divide,
+    trunc, var, vecdot, where, zeros, zeros_like)
 from .frontend.standard import missing_name_message as _missing_name_message
 from .frontend.tensor import Tensor
 from .ir.dtypes import (DType, float16, float32, float64, int8, int16, int32, int64, uint8, uint16,

@@ -282,7 +282,7 @@ asinh_f32, asinh_f64 = _F32["asinh"], _F64["asinh"]
 acosh_f32, acosh_f64 = _F32["acosh"], _F64["acosh"]
 atanh_f32, atanh_f64 = _F32["atanh"], _F64["atanh"]
 logaddexp_f32, logaddexp_f64 = _F32["logaddexp"], _F64["logaddexp"]
-from .trig import (acos_f32, acos_f64, asin_f32, asin_f64, atan2_f32, atan2_f64,  # noqa: E402
+from .trig import (acos_f32, acos_f64, asin_f32, asin_f64, atan2_f32, atan2_f64,  # noqa: E402,F401
                    atan_f32, atan_f64, cos_f32, cos_f64, sin_f32, sin_f64, tan_f32, tan_f64)
 
 #: The IR ops (tracefuse.ir.OpCode values) with a vectorizable implementation here.

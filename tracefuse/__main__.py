@@ -5,7 +5,7 @@
 - `ir FILE`: parse an IR text file, verify it, and print it back (a round trip): any `.ir`
   file of a dump folder (TRACEFUSE_DUMP_DIR); its kernel sources (`.py`, `.cu`) are not IR.
 - `bench`: time tracefuse against NumPy eager (and numexpr, JAX when installed) on the
-  workloads of BENCHMARKS.md; see `tracefuse/bench/runner.py` and `bench --help`.
+  workloads of BENCHMARKS.md; see `tracefuse/tools/bench/runner.py` and `bench --help`.
 """
 
 from __future__ import annotations

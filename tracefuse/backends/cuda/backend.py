@@ -34,7 +34,7 @@ import numpy as np
 from ... import config
 from ...errors import BackendUnavailableError
 from ...ir import NUMPY_IMPL, Graph, OpCode
-from ..base import CompileOptions, LoweredGraph
+from ..base import CompileOptions, LoweredGraph, kernel_note, loop_extent, user_lines
 from ..loops import LoopKernel, lower_kernel
 from ..plan import CONSTANT, KERNEL, LibraryOp, Plan, PlanWalker, Step, constant_value, make_plan
 from .render import INT32_LIMIT, CudaKernel, cuda_can_compile, render_cuda
@@ -328,24 +328,17 @@ class CudaBackend:
         notes = [(f"CUDA ({self.name}): {len(kernels)} kernels, {n_lib} library ops "
                   "(matmul via cuBLAS, views, concat, argmax)")]
         for op, pk in kernels.items():
-            body = op.attrs["body"]
-            ops = ", ".join(o.code.value for o in body.ops)
-            lines = sorted({o.loc.short() for o in body.ops if o.loc.line})
             if pk is None:
                 how = "run by the array library (float16)"
             else:
-                k, ck = pk.loop, pk.cuda
-                shape = " x ".join(str(k.sizes[a]) for a in k.outer + k.reduced) or "one element"
                 how = {"elementwise": "grid-stride loop", "rows": "one block per row",
-                       "full": "two-stage block reduction"}[ck.mapping]
-                how += f" over {shape}, {ck.index_type} indices"
-            notes.append(f"kernel @{op.attrs['name']} {op.attrs['kind']}: {how}; ops {ops}"
-                         + (f"; from {', '.join(lines)}" if lines else ""))
+                       "full": "two-stage block reduction"}[pk.cuda.mapping]
+                how += f" over {loop_extent(pk.loop)}, {pk.cuda.index_type} indices"
+            notes.append(kernel_note(op, how))
         if config.nvrtc_gate() != "off":
             for op, pk in kernels.items():
                 if pk is not None:
-                    gate(pk.cuda, sorted({o.loc.short() for o in op.attrs["body"].ops
-                                          if o.loc.line}))
+                    gate(pk.cuda, user_lines(op))
         return LoweredGraph(self.name, graph, sources, tuple(notes),
                             plan=make_plan(graph, kernels))
 

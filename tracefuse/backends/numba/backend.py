@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...ir import NUMPY_IMPL, Graph, OpCode
-from ..base import CompileOptions, LoweredGraph
+from ..base import CompileOptions, LoweredGraph, kernel_note, loop_extent
 from ..kernel_cache import load_kernel
 from ..loops import LoopKernel, lower_kernel
 from ..plan import BODY, KERNEL, Plan, PlanWalker, Step, array_runner, make_plan
@@ -222,18 +222,11 @@ class NumbaBackend:
         notes = [(f"Numba: {len(kernels)} kernels compiled per structure, {n_lib} library or "
                   "NumPy ops (matmul via BLAS, views, concat, argmax)")]
         for op, nk in kernels.items():
-            body = op.attrs["body"]
-            ops = ", ".join(o.code.value for o in body.ops)
-            lines = sorted({o.loc.short() for o in body.ops if o.loc.line})
             if nk is None:
                 how = "run by NumPy (float16)"
             else:
-                k = nk.loop
-                sizes = " x ".join(str(k.sizes[a]) for a in k.outer + k.reduced)
-                how = (f"{'parallel' if nk.parallel else 'serial'} loops over "
-                       f"{sizes or 'one element'}")
-            notes.append(f"kernel @{op.attrs['name']} {op.attrs['kind']}: {how}; ops {ops}"
-                         + (f"; from {', '.join(lines)}" if lines else ""))
+                how = f"{'parallel' if nk.parallel else 'serial'} loops over {loop_extent(nk.loop)}"
+            notes.append(kernel_note(op, how))
         return LoweredGraph(self.name, graph, sources, tuple(notes),
                             plan=make_plan(graph, kernels))
 

@@ -10,15 +10,9 @@ func @name(%a: f32[3,4], %b: f64[]{weak}) -> (f32[3,4]) {
 }
 ```
 
-A kernel block also gives the kernel op's iteration space and its body ops' index maps:
-
-```
-kernel @k0 row(%0: f32[4,4]) -> (f32[4,4]) over [d0=4, d1=4] reduced [d1] {
-  %1: f32[4,1] = max %0 {axes=(1,), keepdims=true} at [d0, 0] from [d0, d1]
-  %2: f32[4,4] = subtract %0, %1 at [d0, d1]
-  return %2
-}
-```
+A kernel block also gives the kernel op's iteration space and its body ops' index maps
+(`over [...] reduced [...]`, `at [...] from [...]`: the example in printer.py, the grammar in
+docs/ir.md).
 
 Value names are any `%name` tokens; they are only looked up, never renumbered. Nothing is
 inferred silently: each op gets its outputs typed as written, and the written type must equal

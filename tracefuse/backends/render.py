@@ -147,6 +147,7 @@ COMMON_OPS: dict[OpCode, OpEntry] = {
     G.CAST: _cast, G.WHERE: _where, G.CLIP: _clip, G.MAXIMUM: _maximum, G.MINIMUM: _minimum,
     **{code: f"({{0}} {sym} {{1}})" for code, sym in COMPARE.items()},
     G.LOGICAL_NOT: "({0} == 0)",
+    G.STOP_GRADIENT: "{0}",  # the identity (simplify removes it before fusion anyway)
     G.CONSTANT: Unsupported(_LOWERED.format("a kernel constant (a scalar) or an array it loads")),
     G.FULL: Unsupported(_LOWERED.format("a kernel constant")),
     G.IOTA: Unsupported(_LOWERED.format("an index variable of the loops")),

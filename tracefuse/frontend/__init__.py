@@ -23,7 +23,7 @@ from .elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, arcsin
                           logaddexp, logical_and, logical_not, logical_or, logical_xor, maximum,
                           minimum, multiply, negative, nextafter, not_equal, positive, pow, power,
                           reciprocal, remainder, round, sign, signbit, sin, sinh, sqrt, square,
-                          subtract, tan, tanh, true_divide, trunc, where)
+                          stop_gradient, subtract, tan, tanh, true_divide, trunc, where)
 from .linear_algebra import matmul, vecdot
 from .manipulation import (broadcast_arrays, broadcast_to, concat, expand_dims, flip, getitem,
                            matrix_transpose, moveaxis, permute_dims, reshape, squeeze, stack,
@@ -45,7 +45,8 @@ __all__ = [
     "less_equal", "log", "log1p", "log2", "log10", "logaddexp", "logical_and", "logical_not",
     "logical_or", "logical_xor", "maximum", "minimum", "multiply", "negative", "nextafter",
     "not_equal", "positive", "pow", "power", "reciprocal", "remainder", "round", "sign",
-    "signbit", "sin", "sinh", "sqrt", "square", "subtract", "tan", "tanh", "true_divide", "trunc",
+    "signbit", "sin", "sinh", "sqrt", "square", "stop_gradient", "subtract", "tan", "tanh",
+    "true_divide", "trunc",
     "where",
     # reductions and statistics
     "all", "any", "argmax", "argmin", "max", "mean", "min", "prod", "std", "sum", "var",

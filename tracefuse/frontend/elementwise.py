@@ -13,6 +13,7 @@ import numpy as np
 
 from .dispatch import bind, type_of
 from ..errors import DTypeError, user_location, with_location
+from ..tracer import pytree
 from ..ir import Attrs, OpCode
 from ..ir import dtypes as dt
 from ..tracer.operators import ArrayMethods
@@ -77,6 +78,13 @@ bitwise_invert = _unary(G.BITWISE_INVERT, "bitwise_invert", "~x for integers, no
 # array API aliases and NumPy names users reach for
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 invert = bitwise_invert
+
+
+def stop_gradient(x):
+    """x itself, with no derivative: grad, vjp, jvp and the tape treat it as a constant
+    (JAX's `stop_gradient`; TensorFlow's `tf.stop_gradient`). Takes a pytree of arrays."""
+    leaves, treedef = pytree.flatten(x)
+    return pytree.unflatten(treedef, [bind(G.STOP_GRADIENT, (leaf,)) for leaf in leaves])
 
 
 def positive(x, /):

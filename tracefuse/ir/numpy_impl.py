@@ -211,6 +211,7 @@ NUMPY_IMPL: dict[OpCode, Impl] = {
     G.LOGICAL_NOT: _ew(np.logical_not),
     G.BITWISE_INVERT: _ew(np.invert),
     G.CAST: _cast,
+    G.STOP_GRADIENT: _ew(np.copy),
     G.ADD: _ew(np.add),
     G.SUBTRACT: _ew(np.subtract),
     G.MULTIPLY: _ew(np.multiply),

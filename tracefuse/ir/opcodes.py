@@ -53,6 +53,7 @@ class OpCode(Enum):
     LOGICAL_NOT = "logical_not"
     BITWISE_INVERT = "bitwise_invert"
     CAST = "cast"  # attrs: dtype
+    STOP_GRADIENT = "stop_gradient"  # the identity; transforms give it no derivative
     # elementwise, two operands
     ADD = "add"
     SUBTRACT = "subtract"
@@ -115,7 +116,7 @@ UNARY = frozenset({
     G.NEGATIVE, G.ABS, G.SIGN, G.SQRT, G.SQUARE, G.RECIPROCAL, G.EXP, G.EXPM1, G.LOG, G.LOG1P,
     G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN, G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH,
     G.ASINH, G.ACOSH, G.ATANH, G.FLOOR, G.CEIL, G.TRUNC, G.ROUND, G.ISNAN, G.ISINF, G.ISFINITE,
-    G.SIGNBIT, G.LOGICAL_NOT, G.BITWISE_INVERT, G.CAST,
+    G.SIGNBIT, G.LOGICAL_NOT, G.BITWISE_INVERT, G.CAST, G.STOP_GRADIENT,
 })
 
 BINARY = frozenset({

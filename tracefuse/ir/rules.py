@@ -278,7 +278,7 @@ _ELEMENTWISE_KINDS: dict[OpCode, tuple[str, str]] = {
     G.NEGATIVE: ("numeric", "same"), G.ABS: ("any", "same"), G.SIGN: ("numeric", "same"),
     G.SQUARE: ("numeric", "same"), G.FLOOR: ("numeric", "same"), G.CEIL: ("numeric", "same"),
     G.TRUNC: ("numeric", "same"), G.ROUND: ("numeric", "same"),
-    G.BITWISE_INVERT: ("int_or_bool", "same"),
+    G.BITWISE_INVERT: ("int_or_bool", "same"), G.STOP_GRADIENT: ("any", "same"),
     **{c: ("any", "float") for c in (
         G.SQRT, G.RECIPROCAL, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS,
         G.TAN, G.ASIN, G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH,

@@ -243,6 +243,7 @@ RuleFn = Callable[[Match], Any]
 # scalar constant operand; `m.ints`: integer or bool result; `m.fast`: fast math; `m.loose`:
 # either of them (rules that are wrong for NaN, inf or -0.0 are allowed).
 RULES: tuple[tuple[OpCode, RuleFn], ...] = (
+    (G.STOP_GRADIENT, lambda m: m.a),                              # stop_gradient(x) -> x
     (G.MULTIPLY, lambda m: m.one(1) and m.a),                      # x*1 -> x, 1*x -> x
     (G.DIVIDE, lambda m: m.one(1) and m.a),                        # x/1 -> x
     (G.FLOOR_DIVIDE, lambda m: m.ints and m.one(1) and m.a),       # x//1 -> x (ints)

@@ -10,6 +10,12 @@ ended (one kept in a global, say): ops are recorded only into the trace in progr
 Anything that is not a Tracer of the current trace (a `tx.Tensor`, a NumPy array captured from a
 closure, a Python scalar) enters the graph as a `constant` op; arrays are copied at trace time,
 so later changes to a captured array do not reach the compiled function.
+
+A transform (`tx.grad`, `tx.vmap`) traces the user's function into a *sub-graph* with a builder
+whose `parent` is the trace in progress. A Tracer of an enclosing trace used inside it (a
+closure over an outer traced value) is *captured*: it becomes an extra input of the sub-graph
+(`builder.captures` maps the outer value to that input), so the transform treats it as a
+constant and the outer trace still sees the dependence when the sub-graph is inlined.
 """
 
 from __future__ import annotations
@@ -88,10 +94,15 @@ class Tracer(ArrayMethods):
 class GraphBuilder:
     """The graph being recorded: inputs, ops in order, and constants already lifted."""
 
-    def __init__(self, name: str = "main", device: str = "cpu"):
+    def __init__(self, name: str = "main", device: str = "cpu",
+                 parent: "GraphBuilder | None" = None):
         self.name = name
         self.device = device
+        self.parent = parent  # the enclosing trace of a transform's sub-graph, else None
         self.inputs: list[Value] = []
+        # captured Tracers of enclosing traces: outer Tracer -> input of this graph, in order
+        self.captures: dict[Value, Value] = {}
+        self.captured: list[Tracer] = []
         self.ops: list[Op] = []
         self._lifted: dict[int, tuple[Any, Value]] = {}  # id(array) -> (array, constant value)
         self.finished = False  # set when the trace ends (returned or raised)
@@ -118,6 +129,8 @@ class GraphBuilder:
     def lift(self, x: Any, what: str = "operand") -> Value:
         """The graph value for `x`: a Tracer of this trace, else a new constant op."""
         if isinstance(x, Tracer):
+            if x._builder is not self and self._encloses(x._builder):
+                return self._capture(x)
             if x._builder is not self:
                 raise ConcretizationError(
                     f"a traced value from another trace was used here (at {user_location()}). "
@@ -138,6 +151,37 @@ class GraphBuilder:
         if not t.weak:
             self._lifted[key] = (x, v)  # keep x alive so its id stays unique
         return v
+
+    def _encloses(self, other: "GraphBuilder") -> bool:
+        parent = self.parent
+        while parent is not None:
+            if parent is other:
+                return not other.finished
+            parent = parent.parent
+        return False
+
+    def _capture(self, x: Tracer) -> Value:
+        """An enclosing trace's value used here: an extra input of this graph (a constant to
+        the transform tracing it; the enclosing trace passes its value in when inlining)."""
+        outer = x if x._builder is self.parent else Tracer(self.parent, self.parent.lift(x))
+        hit = self.captures.get(outer._value)
+        if hit is None:
+            hit = self.captures[outer._value] = Value(outer._value.type)
+            self.captured.append(outer)
+        return hit
+
+    def build_with_captures(self, outputs: Sequence[Value]) -> Graph:
+        """The graph with the captured values as inputs after the declared ones (in the order
+        of `self.captured`)."""
+        inputs = tuple(self.inputs) + tuple(self.captures[t._value] for t in self.captured)
+        return verify(Graph(inputs, tuple(self.ops), tuple(outputs), self.name))
+
+    def emit(self, code: OpCode, inputs: Sequence[Value], attrs: Mapping, loc) -> Value:
+        """Append one op on graph values (what a transform's rules do), typed by the op's rules;
+        errors name `loc`, the user's line the op comes from."""
+        inputs = tuple(inputs)
+        out_type = infer_type(code, [v.type for v in inputs], attrs, loc)
+        return self._append(code, inputs, attrs, out_type, loc)
 
     def bind(self, code: OpCode, args: Sequence[Any], attrs: Mapping = Attrs()) -> Tracer:
         self._check_active()

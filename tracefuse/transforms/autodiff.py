@@ -1,0 +1,143 @@
+"""Differentiation as `Graph -> Graph` transforms: `jvp_graph` (forward mode) and `vjp_graph`
+(reverse mode), and `emit_vjp`, the reverse pass the tape runs over a span of recorded ops.
+
+Forward mode walks the ops once, emitting each op and then its tangent by `JVP_RULES`. Reverse
+mode emits the forward ops, then walks them backwards from the outputs' cotangents, emitting
+each op's operand cotangents by `VJP_RULES` and adding up the cotangents of values used more
+than once. Only *active* ops are differentiated: those with a floating-point operand that
+depends on what is differentiated, whose result reaches an output. A zero is `None` all
+through (no op); it becomes a `full 0` only where a transformed graph must return it.
+
+The forward and the backward ops land in one graph, so the pass pipeline sees both: CSE merges
+the forward ops a caller traced twice, DCE drops the forward values the gradient does not
+need, and fusion puts the backward elementwise math in the same kernels as the forward values
+it reads (recomputing cheap ones rather than storing them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import UNKNOWN_LOC, with_location
+from ..ir import Graph, Op, TensorType, Value
+from ..ir.opcodes import Unsupported
+from ..tracer.tracer import GraphBuilder
+from .emit import Emitter
+from .graphs import copy_op
+from .jvp_rules import JVP_RULES
+from .vjp_rules import VJP_RULES
+
+
+class NonDifferentiableError(TypeError):
+    """An op on the path being differentiated has no derivative rule (the message says why)."""
+
+
+def _rule(table: dict, op: Op, mode: str):
+    rule = table[op.code]
+    if isinstance(rule, Unsupported):
+        raise NonDifferentiableError(with_location(
+            f"{op.code.value} cannot be differentiated in {mode} mode: {rule.reason}", op.loc))
+    return rule
+
+
+def _fit(e: Emitter, v: Value, type: TensorType) -> Value:
+    """A tangent in its primal's shape and dtype."""
+    if v.type.shape != type.shape:
+        v = e.broadcast(v, type.shape)
+    return e.like(v, type)
+
+
+def emit_jvp(builder: GraphBuilder, graph: Graph, primals: Sequence[Value],
+             tangents: Sequence[Value | None]) -> tuple[list[Value], list[Value | None]]:
+    """Emit `graph` and its forward derivative into `builder`: returns the outputs and their
+    tangents (None: zero)."""
+    env: dict[Value, Value] = dict(zip(graph.inputs, primals))
+    tan: dict[Value, Value] = {v: t for v, t in zip(graph.inputs, tangents) if t is not None}
+    for op in graph.ops:
+        copy_op(builder, op, env)
+        if not tan or not op.output.type.dtype.is_float:
+            continue
+        ts = [tan.get(v) for v in op.inputs]
+        if all(t is None for t in ts):
+            continue
+        e = Emitter(builder, op.loc)
+        out = env[op.output]
+        t = _rule(JVP_RULES, op, "forward")(e, op, [env[v] for v in op.inputs], ts, out)
+        if t is not None:
+            tan[op.output] = _fit(e, t, out.type.strong())
+    return [env[v] for v in graph.outputs], [tan.get(v) for v in graph.outputs]
+
+
+def active_values(ops: Sequence[Op], sources: Sequence[Value]) -> set[Value]:
+    """The floating-point values that depend on `sources` through `ops`."""
+    active = {v for v in sources if v.type.dtype.is_float}
+    for op in ops:
+        if op.output.type.dtype.is_float and any(v in active for v in op.inputs):
+            active.add(op.output)
+    return active
+
+
+def emit_vjp(builder: GraphBuilder, ops: Sequence[Op], env: dict[Value, Value],
+             sources: Sequence[Value], seeds: Sequence[tuple[Value, Value]]
+             ) -> list[Value | None]:
+    """The reverse pass over `ops` (already emitted: `env` maps their values into `builder`):
+    `seeds` pairs values with their cotangents; returns the cotangent of each of `sources`
+    (graph values: inputs or results of `ops`), None where it does not depend on a seed."""
+    active = active_values(ops, sources)
+    ct: dict[Value, Value] = {}
+
+    def accumulate(e: Emitter, v: Value, c: Value) -> None:
+        c = e.unbroadcast(c, v.type.strong())
+        ct[v] = c if v not in ct else e.add(ct[v], c)
+
+    for v, c in seeds:
+        if v in active and c is not None:
+            accumulate(Emitter(builder, ops[-1].loc if ops else UNKNOWN_LOC), v, c)
+    for op in reversed(ops):
+        c = ct.get(op.output)
+        if c is None:
+            continue
+        wants = [v in active for v in op.inputs]
+        if not any(wants):
+            continue
+        e = Emitter(builder, op.loc)
+        rule = _rule(VJP_RULES, op, "reverse")
+        results = rule(e, op, [env[v] for v in op.inputs], env[op.output], c, wants)
+        for v, want, r in zip(op.inputs, wants, results):
+            if want and r is not None:
+                accumulate(e, v, r)
+    return [ct.get(v) for v in sources]
+
+
+def jvp_graph(graph: Graph, with_tangent: Sequence[bool]) -> Graph:
+    """`graph` with forward derivatives: inputs are `graph.inputs` then one tangent per input
+    marked in `with_tangent`; outputs are `graph.outputs` then one tangent per output (zeros
+    where an output does not depend on a tangent)."""
+    builder = GraphBuilder(f"{graph.name}_jvp")
+    primals = [builder.new_input(v.type)._value for v in graph.inputs]
+    tangents = [builder.new_input(v.type.strong())._value if want else None
+                for v, want in zip(graph.inputs, with_tangent)]
+    outs, touts = emit_jvp(builder, graph, primals, tangents)
+    e = Emitter(builder, graph.ops[-1].loc if graph.ops else UNKNOWN_LOC)
+    touts = [t if t is not None else e.zeros(o.type.strong()) for o, t in zip(outs, touts)]
+    return builder.build(outs + touts)
+
+
+def vjp_graph(graph: Graph, wrt: Sequence[int], with_cotangent: Sequence[bool]) -> Graph:
+    """`graph` with reverse derivatives: inputs are `graph.inputs` then one cotangent per output
+    marked in `with_cotangent`; outputs are `graph.outputs` then the cotangent of each input
+    numbered in `wrt` (zeros where it does not depend on a cotangent)."""
+    builder = GraphBuilder(f"{graph.name}_vjp")
+    primals = [builder.new_input(v.type)._value for v in graph.inputs]
+    cts = [builder.new_input(v.type.strong())._value if want else None
+           for v, want in zip(graph.outputs, with_cotangent)]
+    env: dict[Value, Value] = dict(zip(graph.inputs, primals))
+    for op in graph.ops:
+        copy_op(builder, op, env)
+    sources = [graph.inputs[i] for i in wrt]
+    grads = emit_vjp(builder, graph.ops, env, sources,
+                     [(v, c) for v, c in zip(graph.outputs, cts) if c is not None])
+    e = Emitter(builder, graph.ops[-1].loc if graph.ops else UNKNOWN_LOC)
+    grads = [g if g is not None else e.zeros(s.type.strong()) for s, g in zip(sources, grads)]
+    outs = [env[v] for v in graph.outputs]
+    return builder.build(outs + grads)

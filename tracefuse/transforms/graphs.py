@@ -1,0 +1,78 @@
+"""Moving graphs in and out of traces: `trace_graph` records a Python function into a sub-graph
+(the first step of every transform), `inline` replays a graph's ops into the trace in progress,
+`copy_op` replays one op. Transforms are `Graph -> Graph`; these are how the user's function
+becomes a graph and how the transformed graph becomes part of the caller's trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import DTypeError, user_location, with_location
+from ..ir import Graph, Op, TensorType, Value
+from ..ir.convert import to_array
+from ..ir.dtypes import as_dtype
+from ..tracer import pytree
+from ..tracer.tracer import GraphBuilder, Tracer, current_builder, tracing
+
+
+def leaf_type(x: Any) -> TensorType:
+    """The static type of an argument leaf: a Tracer's, an array's or Tensor's (strong), a
+    Python scalar's (weak)."""
+    if isinstance(x, Tracer):
+        return x._value.type
+    shape, dtype = getattr(x, "shape", None), getattr(x, "dtype", None)
+    if shape is not None and dtype is not None and not isinstance(x, (int, float, bool)):
+        return TensorType(tuple(shape), as_dtype(dtype))
+    try:
+        return to_array(x)[1]
+    except DTypeError as e:
+        raise DTypeError(with_location(str(e), user_location())) from None
+
+
+class Traced:
+    """A function traced into a sub-graph: `graph` (inputs: the argument leaves, then the
+    captured values), the output structure, the outer Tracers captured, and the sub-builder."""
+
+    __slots__ = ("graph", "out_treedef", "captured", "builder")
+
+    def __init__(self, graph: Graph, out_treedef: Any, captured: list[Tracer],
+                 builder: GraphBuilder):
+        self.graph = graph
+        self.out_treedef = out_treedef
+        self.captured = captured
+        self.builder = builder
+
+
+def trace_graph(fn: Any, in_types: Sequence[TensorType], rebuild: Any, name: str) -> Traced:
+    """Trace `fn(*rebuild(tracers))` into a sub-graph of the trace in progress (or a free-
+    standing graph when nothing is being traced): one input per type in `in_types`, then one
+    per outer value the function captured. Output leaves that are not traced values (Python
+    numbers, arrays) become constants."""
+    parent = current_builder()
+    device = parent.device if parent is not None else "cpu"
+    builder = GraphBuilder(name, device, parent=parent)
+    tracers = [builder.new_input(t) for t in in_types]
+    with tracing(builder):
+        args, kwargs = rebuild(tracers)
+        out = fn(*args, **kwargs)
+        leaves, treedef = pytree.flatten(out)
+        values = [builder.lift(leaf, what="result") for leaf in leaves]
+    graph = builder.build_with_captures(values)
+    return Traced(graph, treedef, list(builder.captured), builder)
+
+
+def copy_op(builder: GraphBuilder, op: Op, env: dict[Value, Value]) -> None:
+    """Replay `op` into `builder` on the values `env` maps its operands to (the result is
+    retyped by the op's rules, so a weak operand that became strong propagates)."""
+    out = builder.emit(op.code, [env[v] for v in op.inputs], op.attrs, op.loc)
+    env[op.output] = out
+
+
+def inline(builder: GraphBuilder, graph: Graph, values: Sequence[Value]) -> list[Value]:
+    """Replay `graph` into `builder` with its inputs bound to `values`; returns its outputs."""
+    env: dict[Value, Value] = dict(zip(graph.inputs, values))
+    for op in graph.ops:
+        copy_op(builder, op, env)
+    return [env[v] for v in graph.outputs]

@@ -30,7 +30,8 @@ LAYERS: dict[str, set[str]] = {
     "tracefuse.tracer": BASE | {"tracefuse.ir"},
     "tracefuse.passes": BASE | {"tracefuse.ir"},
     "tracefuse.transforms": BASE | {"tracefuse.ir", "tracefuse.tracer"},
-    "tracefuse.frontend": BASE | {"tracefuse.ir", "tracefuse.tracer"},
+    # the eager GradientTape (frontend/tape.py) runs the transforms' reverse pass
+    "tracefuse.frontend": BASE | {"tracefuse.ir", "tracefuse.tracer", "tracefuse.transforms"},
     "tracefuse.backends": BASE | {"tracefuse.ir", "tracefuse.passes"},
     "tracefuse.compiler": BASE | {"tracefuse.ir", "tracefuse.tracer", "tracefuse.passes",
                                   "tracefuse.transforms", "tracefuse.frontend",

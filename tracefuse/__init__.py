@@ -31,9 +31,11 @@ from .frontend import (  # noqa: F401 - re-exported through __all__
     logical_not, logical_or, logical_xor, matmul, matrix_transpose, max, maximum, mean, min,
     minimum, moveaxis, multiply, negative, nextafter, not_equal, ones, ones_like, permute_dims,
     positive, pow, power, prod, reciprocal, remainder, reshape, result_type, round, sign, signbit,
-    sin, sinh, sqrt, square, squeeze, stack, std, subtract, sum, swapaxes, tan, tanh, true_divide,
+    sin, sinh, sqrt, square, squeeze, stack, std, stop_gradient, subtract, sum, swapaxes, tan, tanh,
+    true_divide,
     trunc, var, vecdot, where, zeros, zeros_like)
 from .frontend.standard import missing_name_message as _missing_name_message
+from .frontend.tape import GradientTape
 from .frontend.tensor import Tensor
 from .ir.dtypes import (DType, float16, float32, float64, int8, int16, int32, int64, uint8, uint16,
                         uint32, uint64)
@@ -53,6 +55,7 @@ __all__ = [
     "function", "jit", "Function", "ConcreteFunction", "Lowered", "TensorSpec", "config",
     # transforms
     "grad", "value_and_grad", "vjp", "jvp", "vmap", "jacfwd", "jacrev", "hessian",
+    "GradientTape",
     # arrays and data types
     "Tensor", "DType", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
     "uint64", "float16", "float32", "float64",

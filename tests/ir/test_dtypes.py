@@ -28,7 +28,7 @@ NUMPY_UFUNC = {
     G.ACOSH: np.arccosh, G.ATANH: np.arctanh, G.FLOOR: np.floor, G.CEIL: np.ceil,
     G.TRUNC: np.trunc, G.ROUND: np.round, G.ISNAN: np.isnan, G.ISINF: np.isinf,
     G.ISFINITE: np.isfinite, G.SIGNBIT: np.signbit, G.LOGICAL_NOT: np.logical_not,
-    G.BITWISE_INVERT: np.invert,
+    G.BITWISE_INVERT: np.invert, G.STOP_GRADIENT: np.copy,
     G.ADD: np.add, G.SUBTRACT: np.subtract, G.MULTIPLY: np.multiply, G.DIVIDE: np.divide,
     G.FLOOR_DIVIDE: np.floor_divide, G.REMAINDER: np.remainder, G.POW: np.power,
     G.MAXIMUM: np.maximum, G.MINIMUM: np.minimum, G.ATAN2: np.arctan2, G.HYPOT: np.hypot,

@@ -22,6 +22,10 @@ from tracefuse.passes.fuse import FUSIBLE
 # Every per-op table of the project, by name. Each holds, for every OpCode, an entry or an
 # explicit Unsupported with its reason. A new per-op table (JVP, VJP, batching rules, control
 # flow regions) joins this tuple.
+from tracefuse.transforms.batching import BATCH_RULES
+from tracefuse.transforms.jvp_rules import JVP_RULES
+from tracefuse.transforms.vjp_rules import VJP_RULES
+
 OP_TABLES = (
     ("SHAPE_RULES", SHAPE_RULES),  # ir/rules.py
     ("DTYPE_RULES", DTYPE_RULES),  # ir/rules.py
@@ -30,6 +34,9 @@ OP_TABLES = (
     ("CUDA_OPS", CUDA_OPS),  # backends/cuda/render.py
     ("verifier.ARITY", verifier.ARITY),
     ("verifier.REQUIRED_ATTRS", verifier.REQUIRED_ATTRS),
+    ("JVP_RULES", JVP_RULES),  # transforms/jvp_rules.py
+    ("VJP_RULES", VJP_RULES),  # transforms/vjp_rules.py
+    ("BATCH_RULES", BATCH_RULES),  # transforms/batching.py
 )
 # the tables of code that renders an op inside a kernel (template strings or functions)
 RENDER_TABLES = (("NUMBA_OPS", NUMBA_OPS), ("CUDA_OPS", CUDA_OPS))

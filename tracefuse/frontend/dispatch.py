@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import device as _device
+from . import tape as _tape
 from . import tensor as _tensor
 from ..errors import DTypeError, ShapeError, user_location, with_location
 from ..ir import EMPTY_ATTRS, OpCode, TensorType, evaluate, infer_type
@@ -54,8 +55,10 @@ def eager_bind(code: OpCode, args: Sequence[Any], attrs: Mapping = EMPTY_ATTRS):
         raise type(e)(with_location(str(e), user_location())) from None
     # an op with a GPU operand runs on the GPU (through CuPy), its host operands copied there
     arrays = _device.same_device([a for a, _ in operands])
-    result = evaluate(code, arrays, types, attrs, out)
-    return _tensor.Tensor._wrap(result)
+    result = _tensor.Tensor._wrap(evaluate(code, arrays, types, attrs, out))
+    if _tape.recording_tapes():
+        _tape.record(code, args, types, attrs, result, out)
+    return result
 
 
 def type_of(x: Any) -> TensorType:

@@ -268,6 +268,7 @@ RULES: tuple[tuple[OpCode, RuleFn], ...] = (
     (G.MAXIMUM, lambda m: m.a is m.b and m.a),                     # maximum(x, x) -> x
     (G.MINIMUM, lambda m: m.a is m.b and m.a),                     # minimum(x, x) -> x
     (G.WHERE, lambda m: m.b is m.c and m.b),                       # where(c, x, x) -> x
+    (G.WHERE, lambda m: m.k(0) is not None and (m.b if m.k(0) else m.c)),  # where(True, x, y) -> x
     (G.CAST, lambda m: m.a.type == m.out and m.a),                 # astype(x, x.dtype) -> x
     (G.RESHAPE, lambda m: m.same_shape() and m.a),                 # reshape(x, x.shape) -> x
     (G.BROADCAST_TO, lambda m: m.same_shape() and m.a),            # broadcast_to(x, x.shape) -> x

@@ -106,8 +106,28 @@ def _concat(e, op, xs, out, ct, wants):
     return result
 
 
+def _matmul_small(e: Emitter, a: Value, b: Value, ct: Value, wants) -> list[Cotangent]:
+    """matmul of operands of rank 1 or 2: vectors stay vectors (outer products are broadcast
+    multiplies, which fuse) rather than becoming (n, 1) matrices."""
+    ra, rb = a.type.ndim, b.type.ndim
+    da = db = None
+    if wants[0]:
+        if rb == 1:  # ct * b, outer(ct, b) for a matrix a
+            da = e.mul(ct, b) if ra == 1 else e.mul(e.reshape(ct, ct.type.shape + (1,)), b)
+        else:  # ct @ b^T (b @ ct for a vector a)
+            da = e.op(G.MATMUL, b, ct) if ra == 1 else e.op(G.MATMUL, ct, e.mT(b))
+    if wants[1]:
+        if ra == 1:  # ct * a, outer(a, ct) for a matrix b
+            db = e.mul(ct, a) if rb == 1 else e.mul(e.reshape(a, a.type.shape + (1,)), ct)
+        else:  # a^T @ ct
+            db = e.op(G.MATMUL, e.mT(a), ct)
+    return [da, db]
+
+
 def _matmul(e, op, xs, out, ct, wants):
     a, b = xs
+    if a.type.ndim <= 2 and b.type.ndim <= 2:
+        return _matmul_small(e, a, b, ct, wants)
     a2, b2, ct2 = rm.as_matrices(e, a, b, ct)
     da = db = None
     if wants[0]:  # ct @ b^T, summed over the batch axes a was broadcast along

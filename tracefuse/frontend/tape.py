@@ -1,0 +1,300 @@
+"""`tx.GradientTape`: TensorFlow's tape, over the same VJP rules as `tx.grad`.
+
+Eagerly, a recording tape keeps the ops that touch a watched value (`tape.watch(x)`) or a value
+derived from one: `dispatch.eager_bind` calls `record` for each op it runs while a tape is
+recording. `tape.gradient(target, sources)` turns those ops into the reverse pass
+(transforms/autodiff.py `emit_vjp`) over the recorded arrays — the forward is not recomputed —
+and runs it op by op; a tape that is recording when that happens (an outer tape) records those
+ops too, so nested tapes give higher derivatives.
+
+Inside a trace (`tx.function`, `tx.grad`, `tx.vmap`), the tape marks where it starts in the
+trace in progress; `gradient` emits the reverse pass over the ops traced since then into the
+same graph, so it is compiled and fused with the rest.
+
+A source the target does not depend on through watched values gets `None` (TensorFlow's
+default). A non-persistent tape gives one `gradient`; a second raises RuntimeError.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import device as _device
+from . import tensor as _tensor
+from ..errors import user_location, with_location
+from ..ir import Op, OpCode, TensorType, Value, evaluate
+from ..tracer import pytree
+from ..tracer.tracer import GraphBuilder, Tracer, current_builder
+from ..transforms.autodiff import active_values, emit_vjp
+from ..transforms.emit import Emitter
+
+_state = threading.local()
+
+
+def recording_tapes() -> list["GradientTape"]:
+    """The tapes recording eager ops in this thread (innermost last)."""
+    return getattr(_state, "tapes", None) or []
+
+
+def record(code: OpCode, args: Sequence[Any], types: Sequence[TensorType], attrs: Mapping,
+           result: Any, out_type: TensorType) -> None:
+    """An eager op just ran (`result = code(args)`): each recording tape that tracks one of
+    `args` keeps it."""
+    for tape in recording_tapes():
+        tape._record(code, args, types, attrs, result, out_type)
+
+
+class _Identity(dict):
+    def __missing__(self, key):
+        return key
+
+
+class GradientTape:
+    """Records operations for reverse-mode differentiation (TensorFlow's `tf.GradientTape`)."""
+
+    def __init__(self, persistent: bool = False, watch_accessed_variables: bool = True):
+        self.persistent = bool(persistent)
+        self.watch_accessed_variables = bool(watch_accessed_variables)
+        self._builder: GraphBuilder | None = None
+        self._start = self._end = 0
+        self._watched: set[Value] = set()  # traced: watched values of the builder
+        # eager: id(object) -> (object, Value); recorded ops; arrays of the values
+        self._values: dict[int, tuple[Any, Value]] = {}
+        self._ops: list[Op] = []
+        self._arrays: dict[Value, Any] = {}
+        self._recording = False
+        self._used = False
+
+    # --- recording ----------------------------------------------------------------------------
+    def __enter__(self) -> "GradientTape":
+        self._builder = current_builder()
+        if self._builder is not None:
+            self._start = self._end = len(self._builder.ops)
+        self._push()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pop()
+        if self._builder is not None:
+            self._end = len(self._builder.ops)
+
+    def _push(self) -> None:
+        tapes = getattr(_state, "tapes", None)
+        if tapes is None:
+            tapes = _state.tapes = []
+        tapes.append(self)
+        self._recording = True
+
+    def _pop(self) -> None:
+        tapes = recording_tapes()
+        if self in tapes:
+            tapes.remove(self)
+        self._recording = False
+
+    def stop_recording(self):
+        """A context in which this tape does not record (TensorFlow's `stop_recording`)."""
+        tape = self
+
+        class _Paused:
+            def __enter__(self_inner):
+                tape._pop()
+
+            def __exit__(self_inner, *exc):
+                tape._push()
+
+        return _Paused()
+
+    def reset(self) -> None:
+        """Forget everything recorded so far (the tape keeps recording)."""
+        self._values.clear()
+        self._ops.clear()
+        self._arrays.clear()
+        self._watched.clear()
+        if self._builder is not None:
+            self._start = len(self._builder.ops)
+        self._used = False
+
+    def watch(self, tensor: Any) -> None:
+        """Record the ops on `tensor` (a pytree of Tensors, arrays or traced values) so
+        gradients with respect to it can be taken."""
+        for leaf in pytree.flatten(tensor)[0]:
+            if isinstance(leaf, Tracer):
+                self._watched.add(leaf._value)
+            else:
+                self._track(leaf)
+
+    def _track(self, x: Any, type: TensorType | None = None) -> Value:
+        hit = self._values.get(id(x))
+        if hit is not None and hit[0] is x:
+            return hit[1]
+        if type is None:
+            arr = x._array if isinstance(x, _tensor.Tensor) else np.asarray(x)
+            type = TensorType(arr.shape, arr.dtype)
+        v = Value(type)
+        self._values[id(x)] = (x, v)
+        self._arrays[v] = x  # the object itself: an outer tape tracks it by identity
+        return v
+
+    def _record(self, code, args, types, attrs, result, out_type) -> None:
+        tracked = [self._values.get(id(a)) for a in args]
+        if not any(hit is not None and hit[0] is a for hit, a in zip(tracked, args)):
+            return
+        inputs = []
+        for a, t, hit in zip(args, types, tracked):
+            if hit is not None and hit[0] is a:
+                inputs.append(hit[1])
+            else:  # an untracked operand: its value, as the op saw it
+                v = Value(t)
+                self._arrays[v] = _array_of(a, t)
+                inputs.append(v)
+        out = self._track(result, out_type)
+        self._ops.append(Op(code, tuple(inputs), attrs, (out,), user_location()))
+
+    # --- gradients ----------------------------------------------------------------------------
+    def gradient(self, target: Any, sources: Any, output_gradients: Any = None,
+                 unconnected_gradients: str = "none") -> Any:
+        """d(target)/d(sources), as a structure like `sources` (None for a source the target
+        does not depend on through watched values; zeros with unconnected_gradients="zero").
+        A non-scalar target is summed (TensorFlow's rule) unless output_gradients weights it."""
+        if self._used and not self.persistent:
+            raise RuntimeError(with_location(
+                "GradientTape.gradient can only be called once on a non-persistent tape; "
+                "create it with tx.GradientTape(persistent=True) to take several gradients",
+                user_location()))
+        if unconnected_gradients not in ("none", "zero"):
+            raise ValueError(f"unconnected_gradients must be 'none' or 'zero', got "
+                             f"{unconnected_gradients!r}")
+        self._used = True
+        src_leaves, src_tree = pytree.flatten(sources)
+        tgt_leaves, _ = pytree.flatten(target)
+        ct_leaves = [None] * len(tgt_leaves) if output_gradients is None else \
+            pytree.flatten(output_gradients)[0]
+        if self._builder is not None:
+            grads = self._traced_gradient(tgt_leaves, src_leaves, ct_leaves)
+        else:
+            grads = self._eager_gradient(tgt_leaves, src_leaves, ct_leaves)
+        if unconnected_gradients == "zero":
+            grads = [g if g is not None else _zeros_like(s) for g, s in zip(grads, src_leaves)]
+        if not self.persistent:
+            self._ops, self._arrays, self._values = [], {}, {}
+        return pytree.unflatten(src_tree, grads)
+
+    def _traced_gradient(self, targets, sources, cts) -> list[Any]:
+        builder = self._builder
+        if current_builder() is not builder:
+            raise RuntimeError(with_location(
+                "GradientTape.gradient was called outside the traced function the tape was "
+                "created in; call it inside that function", user_location()))
+        end = len(builder.ops) if self._recording else self._end
+        ops = builder.ops[self._start:end]
+        tracked = active_values(ops, list(self._watched))
+        tracked |= self._watched
+        e = Emitter(builder, user_location())
+        seeds = []
+        for t, c in zip(targets, cts):
+            if isinstance(t, Tracer) and t._value in tracked:
+                seeds.append((t._value, builder.lift(c) if c is not None
+                              else e.full(t._value.type.strong(), 1)))
+        values = [s._value if isinstance(s, Tracer) and s._value in tracked else None
+                  for s in sources]
+        was = self._recording
+        if was:
+            self._pop()
+        try:
+            wanted = [v for v in values if v is not None]
+            grads = emit_vjp(builder, ops, _Identity(), wanted, seeds) if seeds and wanted \
+                else [None] * len(wanted)
+        finally:
+            if was:
+                self._push()
+        found = iter(grads)
+        out = []
+        for v in values:
+            g = next(found) if v is not None else None
+            out.append(Tracer(builder, g) if g is not None else None)
+        return out
+
+    def _eager_gradient(self, targets, sources, cts) -> list[Any]:
+        builder = GraphBuilder("tape")
+        env: dict[Value, Value] = {}
+        inputs: list[Any] = []
+
+        def bind(v: Value) -> Value:
+            if v not in env:
+                env[v] = builder.new_input(v.type)._value
+                inputs.append(self._arrays[v])
+            return env[v]
+
+        for op in self._ops:
+            for v in op.inputs + op.outputs:
+                bind(v)
+        e = Emitter(builder, user_location())
+        seeds = []
+        for t, c in zip(targets, cts):
+            hit = self._values.get(id(t))
+            if hit is not None and hit[0] is t:
+                v = hit[1]
+                bind(v)
+                if c is None:
+                    seed = e.full(v.type.strong(), 1)
+                else:
+                    seed = builder.new_input(v.type.strong())._value
+                    inputs.append(_array_of(c, v.type.strong()))
+                seeds.append((v, seed))
+        values = []
+        for s in sources:
+            hit = self._values.get(id(s))
+            values.append(hit[1] if hit is not None and hit[0] is s else None)
+        wanted = [v for v in values if v is not None]
+        was = self._recording
+        if was:
+            self._pop()
+        try:
+            grads = emit_vjp(builder, self._ops, env, wanted, seeds) if seeds and wanted \
+                else [None] * len(wanted)
+            outputs = [g for g in grads if g is not None]
+            graph = builder.build(outputs)
+            results = iter(_run_eagerly(graph, inputs))
+        finally:
+            if was:
+                self._push()
+        found = iter(grads)
+        out = []
+        for v in values:
+            g = next(found) if v is not None else None
+            out.append(next(results) if g is not None else None)
+        return out
+
+
+def _array_of(a: Any, t: TensorType) -> Any:
+    if isinstance(a, _tensor.Tensor):
+        return a._array
+    if isinstance(a, np.ndarray) or _device.is_gpu_array(a):
+        return a
+    return np.asarray(a, dtype=t.dtype.np)
+
+
+def _zeros_like(x: Any) -> Any:
+    if isinstance(x, Tracer):
+        return x * 0  # traced: a zero of x's type
+    arr = x._array if isinstance(x, _tensor.Tensor) else np.asarray(x)
+    return _tensor.Tensor._wrap(np.zeros(arr.shape, arr.dtype))
+
+
+def _run_eagerly(graph, inputs: Sequence[Any]) -> list[Any]:
+    """The graph run op by op, each op recorded by the tapes still recording (nested tapes)."""
+    env = {v: a if isinstance(a, _tensor.Tensor) else _tensor.Tensor._wrap(a)
+           for v, a in zip(graph.inputs, inputs)}
+    for op in graph.ops:
+        args = [env[v] for v in op.inputs]
+        arrays = [a._array for a in args]
+        types = [v.type for v in op.inputs]
+        out = _tensor.Tensor._wrap(evaluate(op.code, arrays, types, op.attrs, op.output.type))
+        if recording_tapes():
+            record(op.code, args, types, op.attrs, out, op.output.type)
+        env[op.output] = out
+    return [env[v] for v in graph.outputs]

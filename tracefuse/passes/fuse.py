@@ -27,9 +27,10 @@ What joins a kernel without computing anything: views (`reshape`, `permute_dims`
 input; scalar constants and `full`/`iota` are copied into each kernel that reads them.
 
 Multiple consumers. A value computed in a kernel and read outside it (by another kernel, a
-matmul, or as a graph output) is *materialized*: it becomes a result of its kernel. Nothing is
-recomputed across kernels (the rule is simple, and costs one write and one read of that
-value). Graph outputs are always materialized; an output that is only a view of an input gets
+matmul, or as a graph output) is *materialized*: it becomes a result of its kernel. Fusion
+itself recomputes nothing across kernels; the `remat` pass before it copies cheap chains next
+to consumers behind a matmul, so those values need not be materialized. A view that only
+library ops read (`h.T` for a matmul) stays a view of the materialized value, not a copy. Graph outputs are always materialized; an output that is only a view of an input gets
 a copy kernel. Matmul stays a library op: its elementwise consumers fuse into the kernel that
 follows it. `concat`, `argmax` and `argmin` are not fused yet.
 """
@@ -325,14 +326,18 @@ class _Fuser:
 
     def run(self) -> list[_Group]:
         self.order = {op: i for i, op in enumerate(self.graph.ops)}
+        self.users = self.graph.users()
+        self.outputs = set(self.graph.outputs)
         for op in self.graph.ops:
             code = op.code
             if code in (G.FULL, G.IOTA) or (code is G.CONSTANT and op.output.type.size == 1):
                 self.deferred[op.output] = op
                 continue
             in_kernel = any(v in self.group_of for v in op.inputs)
-            if code in VIEWS and not in_kernel:
-                self.deferred[op.output] = op  # a view of memory: read by its consumers
+            if code in VIEWS and (not in_kernel or self.library_only(op)):
+                # a view of memory, read by its consumers; a view only library ops read
+                # (h.T for a matmul) stays a view of the materialized value, not a copy
+                self.deferred[op.output] = op
                 continue
             if code not in FUSIBLE and code not in VIEWS:
                 continue  # a library op or one not fused yet: stays as it is
@@ -345,6 +350,13 @@ class _Fuser:
                 plan = self.legal_alone(op)
             self.join(op, plan)
         return self.groups()
+
+    def library_only(self, op: Op) -> bool:
+        """Whether only library ops (matmul ...) read `op`'s result, never a kernel nor the
+        graph's outputs."""
+        readers = self.users.get(op.output, ())
+        return (bool(readers) and op.output not in self.outputs
+                and all(u.code not in FUSIBLE and u.code not in VIEWS for u in readers))
 
     def legal_alone(self, op: Op) -> _Plan:
         """The plan for `op` starting a kernel of its own (always legal)."""

@@ -28,6 +28,7 @@ from .cse import cse
 from .dce import dce
 from .fuse import fuse, fuse_with_report
 from .fold import fold_constants
+from .remat import remat
 from .simplify import simplify
 
 PassFn = Callable[[Graph], Graph]
@@ -56,6 +57,7 @@ def _pipeline(fastmath: bool) -> tuple[Pass, ...]:
         Pass("fold-simplified", fold_constants),
         Pass("cse", cse),
         Pass("dce", dce),
+        Pass("remat", remat),  # after cse, which would merge the recomputed copies again
         Pass("fuse", fuse, fuse_with_report),  # last: the stage before it is "optimized", after it "fused"
     )
 

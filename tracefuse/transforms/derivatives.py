@@ -42,9 +42,11 @@ def _square(e: Emitter, v: Value) -> Value:
 
 def _balanced(e: Emitter, x: Value, y: Value, z: Value) -> Value:
     """d max(x, y) / dx (and d min / dx): 1 where x alone is the result, 0.5 on a tie, else 0
-    (JAX's convention); NaN results give 0."""
-    half_or_one = e.where(e.op(G.EQUAL, y, z), e.scalar(0.5), e.scalar(1.0))
-    return e.where(e.op(G.EQUAL, x, z), half_or_one, e.scalar(0.0))
+    (JAX's convention); NaN results give 0. In the result's dtype: a mask of weak constants
+    would be float64, twice the memory if it is stored for a backward kernel."""
+    d = z.type.dtype
+    half_or_one = e.where(e.op(G.EQUAL, y, z), e.scalar(0.5, d), e.scalar(1.0, d))
+    return e.where(e.op(G.EQUAL, x, z), half_or_one, e.scalar(0.0, d))
 
 
 def _maxmin(e: Emitter, xs: Sequence[Value], z: Value) -> tuple[Value, Value]:
@@ -85,7 +87,8 @@ def _logaddexp(e: Emitter, xs: Sequence[Value], z: Value) -> tuple[Value, Value]
 
 def _copysign(e: Emitter, xs: Sequence[Value], z: Value) -> tuple[Value, None]:
     x, y = xs
-    flip = e.where(e.op(G.SIGNBIT, y), e.scalar(-1.0), e.scalar(1.0))
+    d = z.type.dtype
+    flip = e.where(e.op(G.SIGNBIT, y), e.scalar(-1.0, d), e.scalar(1.0, d))
     return e.mul(e.op(G.SIGN, x), flip), None
 
 

@@ -91,6 +91,10 @@ def _concat(e, op, xs, batched, size):
 def _matmul(e, op, xs, batched, size):
     (a, b), (ba, bb) = xs, batched
     la, lb = a.type.ndim - ba, b.type.ndim - bb
+    if ba and not bb and lb <= 2 and la <= 2:  # the batch is more rows of a: one matmul
+        return e.op(G.MATMUL, a, b)
+    if bb and not ba and la == 2 and lb == 1:  # a @ v for each v: V @ a^T, one matmul
+        return e.op(G.MATMUL, b, e.mT(a))
     if la == 1:  # a vector is a (1, k) matrix
         a = e.reshape(a, a.type.shape[:-1] + (1,) + a.type.shape[-1:])
     if lb == 1:  # and b a (k, 1) one

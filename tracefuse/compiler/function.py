@@ -104,10 +104,10 @@ class Function:
 
     # --- calling ----------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any):
-        if config.functions_run_eagerly():
-            return self._call_eagerly(args, kwargs)
         if current_builder() is not None:
             return self.python_function(*args, **kwargs)  # called while tracing: inline it
+        if config.functions_run_eagerly():
+            return self._call_eagerly(args, kwargs)
         backend = self._fixed_backend or config.current_backend()
         fast = None
         if len(args) == self._fast_arity and not kwargs:

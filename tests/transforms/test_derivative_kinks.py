@@ -14,9 +14,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import oracle
 import pytest
 
-import oracle
 import tracefuse as tx
 
 F32, F64 = tx.float32, tx.float64
@@ -84,7 +84,7 @@ def test_reduction_ties_share_equally(name, axis, keepdims, rng):
     x = rng.choice([-1.5, -0.25, 0.75, 2.0], size=(4, 5)).astype(np.float64)
     x[0, [0, 2, 4]] = x[0].max() + 1.0 if name == "max" else x[0].min() - 1.0
     reduce = getattr(np, name)
-    fn = lambda x: getattr(tx, name)(x, axis=axis, keepdims=keepdims)  # noqa: E731
+    fn = lambda x: getattr(tx, name)(x, axis=axis, keepdims=keepdims)
     m = reduce(x, axis=axis, keepdims=True)
     hits = (x == m).astype(np.float64)
     share = hits / hits.sum(axis=axis, keepdims=True)
@@ -114,7 +114,7 @@ def test_clip_at_bounds(rng):
     d_dhi = np.where(x == hi_b, 0.5, np.where(x > hi_b, 1.0, 0.0))
     f = tx.clip
     xs = [x, lo, hi]
-    out, pull = tx.vjp(f, *xs)
+    _, pull = tx.vjp(f, *xs)
     cts = [c.numpy() for c in pull(np.ones(x.shape))]
     np.testing.assert_array_equal(cts[0], d_dx)
     np.testing.assert_array_equal(cts[1], d_dlo.sum(axis=0))
@@ -176,9 +176,10 @@ def test_prod_with_zeros_exact(zeros, rng):
     # integer-valued floats: every product is exact, so the loop and the rule agree exactly
     x = rng.choice([-3.0, -2.0, -1.0, 1.0, 2.0, 3.0], size=(3, 5))
     x[0, rng.choice(5, size=zeros, replace=False)] = 0.0
-    x[2, 1] = 0.0 if zeros else x[2, 1]  # another row with one zero
+    if zeros:
+        x[2, 1] = 0.0  # another row with one zero
     others = _product_of_others(x, 1)
-    out, pull = tx.vjp(lambda x: tx.prod(x, axis=1), x)
+    _, pull = tx.vjp(lambda x: tx.prod(x, axis=1), x)
     u = rng.choice([-2.0, 1.0, 3.0], size=(3,))
     np.testing.assert_array_equal(pull(u)[0].numpy(), u[:, None] * others)
     v = rng.choice([-1.0, 2.0], size=(3, 5))

@@ -4,7 +4,7 @@ Each case of `CASES` is a function written with the public API that exercises on
 ops, with the random float64 inputs it is checked at (away from kinks and singular points,
 except the ties and zeros built on purpose, where coordinate-wise central differences give
 JAX's sharing conventions too). For each case the finite-difference Jacobian J (one central
-difference per input element, of the NumPy value of the function) is the oracle of:
+difference per input element, of the function run eagerly on NumPy arrays) is the oracle of:
 `tx.vjp` (J^T u for a random u), `tx.jvp` (J v for a random v), and their agreement
 `<u, J v> == <J^T u, v>`; again with the inputs in a non-contiguous layout (a transposed
 view, a negative-stride view of a bigger buffer). Shapes include broadcasting ((3, 1) with
@@ -19,13 +19,14 @@ dtypes: test_derivative_kinks.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+import oracle
 import pytest
 
-import oracle
 import tracefuse as tx
 from tracefuse.compiler.apply import Arguments
 from tracefuse.ir import OpCode
@@ -55,9 +56,9 @@ def ties(kind: str):
     """A (3, 4) matrix whose rows 0 and 2 hold their max (min) twice; row 1 has no tie."""
     def make(rng):
         x = oracle.rand(rng, (3, 4), "float64", low=-2.0, high=2.0)
-        pick = np.max if kind == "max" else np.min
-        x[0, 1] = x[0, 3] = pick(x[0]) + (0.5 if kind == "max" else -0.5)
-        x[2, 0] = x[2, 2] = pick(x[2])
+        pick, beyond = (np.max, 0.5) if kind == "max" else (np.min, -0.5)
+        x[0, 1] = x[0, 3] = pick(x[0]) + beyond
+        x[2, 0] = x[2, 2] = pick(x[2]) + 2 * beyond
         return x
     return make
 

@@ -40,6 +40,16 @@ def _rule(table: dict, op: Op, mode: str):
     return rule
 
 
+def _check_rules(table: dict, graph: Graph, sources: Sequence[Value], mode: str) -> None:
+    """Raise NonDifferentiableError for an op on a path from `sources` that has no rule, before
+    anything is emitted: such an op (a fused kernel) may not even be copyable."""
+    active = {v for v in sources if v.type.dtype.is_float}
+    for op in graph.ops:
+        if any(v in active for v in op.inputs):
+            _rule(table, op, mode)
+            active.update(v for v in op.outputs if v.type.dtype.is_float)
+
+
 def _fit(e: Emitter, v: Value, type: TensorType) -> Value:
     """A tangent in its primal's shape and dtype."""
     if v.type.shape != type.shape:
@@ -113,6 +123,8 @@ def jvp_graph(graph: Graph, with_tangent: Sequence[bool]) -> Graph:
     """`graph` with forward derivatives: inputs are `graph.inputs` then one tangent per input
     marked in `with_tangent`; outputs are `graph.outputs` then one tangent per output (zeros
     where an output does not depend on a tangent)."""
+    _check_rules(JVP_RULES, graph, [v for v, w in zip(graph.inputs, with_tangent) if w],
+                 "forward")
     builder = GraphBuilder(f"{graph.name}_jvp")
     primals = [builder.new_input(v.type)._value for v in graph.inputs]
     tangents = [builder.new_input(v.type.strong())._value if want else None
@@ -127,6 +139,7 @@ def vjp_graph(graph: Graph, wrt: Sequence[int], with_cotangent: Sequence[bool]) 
     """`graph` with reverse derivatives: inputs are `graph.inputs` then one cotangent per output
     marked in `with_cotangent`; outputs are `graph.outputs` then the cotangent of each input
     numbered in `wrt` (zeros where it does not depend on a cotangent)."""
+    _check_rules(VJP_RULES, graph, [graph.inputs[i] for i in wrt], "reverse")
     builder = GraphBuilder(f"{graph.name}_vjp")
     primals = [builder.new_input(v.type)._value for v in graph.inputs]
     cts = [builder.new_input(v.type.strong())._value if want else None

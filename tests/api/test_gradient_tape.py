@@ -16,9 +16,9 @@ import os
 
 import numpy as np
 import pytest
+from oracle import BACKENDS, assert_same, rand
 
 import tracefuse as tx
-from oracle import BACKENDS, assert_same, rand
 
 THIS_FILE = os.path.basename(__file__)
 MODES = ("eager",) + BACKENDS

@@ -19,9 +19,9 @@ import os
 
 import numpy as np
 import pytest
+from oracle import assert_same, rand
 
 import tracefuse as tx
-from oracle import assert_same, rand
 
 THIS_FILE = os.path.basename(__file__)
 ALL_BACKENDS = ("numpy", "cpu", "gpu-sim")
@@ -295,9 +295,7 @@ def int_arg(n, x):
     return tx.sum(x * n)
 
 
-def _raises(error, call, *fragments):
-    with pytest.raises(error) as info:
-        call()
+def _says(info, *fragments) -> str:
     msg = str(info.value)
     for fragment in fragments:
         assert fragment in msg, msg
@@ -308,43 +306,49 @@ def _raises(error, call, *fragments):
                          ids=["int-array", "bool-array", "int", "bool"])
 def test_grad_of_an_integer_or_bool_argument_names_it(n, rng):
     x = rand(rng, (3,), "float64")
-    line = _line() + 1
-    call = lambda: tx.grad(int_arg)(n, x)  # noqa: E731
-    msg = _raises(TypeError, call, "argument n", f"{THIS_FILE}:{line}")
+    with pytest.raises(TypeError) as info:
+        line = _line() + 1
+        tx.grad(int_arg)(n, x)
+    msg = _says(info, "argument n", f"{THIS_FILE}:{line}")
     assert "int64" in msg or "bool" in msg, msg
     # inside a pytree: the leaf's path
-    line = _line() + 1
-    call = lambda: tx.grad(lambda d: tx.sum(d["x"] * d["n"]))({"x": x, "n": n})  # noqa: E731
-    _raises(TypeError, call, "d['n']", f"{THIS_FILE}:{line}")
+    with pytest.raises(TypeError) as info:
+        line = _line() + 1
+        tx.grad(lambda d: tx.sum(d["x"] * d["n"]))({"x": x, "n": n})
+    _says(info, "d['n']", f"{THIS_FILE}:{line}")
 
 
 def test_grad_of_a_non_scalar_output_names_its_shape(rng):
     x = rand(rng, (2, 3), "float64")
-    line = _line() + 1
-    call = lambda: tx.grad(lambda x: x * 2)(x)  # noqa: E731
-    _raises(TypeError, call, "(2, 3)", "tx.vjp", "tx.jacrev", f"{THIS_FILE}:{line}")
+    with pytest.raises(TypeError) as info:
+        line = _line() + 1
+        tx.grad(lambda x: x * 2)(x)
+    _says(info, "(2, 3)", "tx.vjp", "tx.jacrev", f"{THIS_FILE}:{line}")
     # a structure of outputs too
-    line = _line() + 1
-    call = lambda: tx.grad(lambda x: (tx.sum(x), tx.sum(x)))(x)  # noqa: E731
-    _raises(TypeError, call, "tx.vjp", f"{THIS_FILE}:{line}")
-
-
-def test_grad_with_has_aux_needs_a_pair(rng):
-    x = rand(rng, (3,), "float64")
-    for f in (lambda x: tx.sum(x), lambda x: (tx.sum(x), x, x)):
+    with pytest.raises(TypeError) as info:
         line = _line() + 1
-        call = lambda: tx.grad(f, has_aux=True)(x)  # noqa: E731
-        _raises(TypeError, call, "has_aux=True", "pair", f"{THIS_FILE}:{line}")
+        tx.grad(lambda x: (tx.sum(x), tx.sum(x)))(x)
+    _says(info, "tx.vjp", f"{THIS_FILE}:{line}")
 
 
-def test_argnums_out_of_range(rng):
+@pytest.mark.parametrize("f", [lambda x: tx.sum(x), lambda x: (tx.sum(x), x, x)],
+                         ids=["scalar", "triple"])
+def test_grad_with_has_aux_needs_a_pair(f, rng):
     x = rand(rng, (3,), "float64")
-    for argnums in (2, (0, -3)):
+    with pytest.raises(TypeError) as info:
         line = _line() + 1
-        call = lambda: tx.grad(prod_sq, argnums=argnums)(x, x)  # noqa: E731
-        bad = argnums if isinstance(argnums, int) else argnums[1]
-        _raises(ValueError, call, f"argnums {bad} is out of range", "2 positional arguments",
-                f"{THIS_FILE}:{line}")
+        tx.grad(f, has_aux=True)(x)
+    _says(info, "has_aux=True", "pair", f"{THIS_FILE}:{line}")
+
+
+@pytest.mark.parametrize("argnums, bad", [(2, 2), ((0, -3), -3)])
+def test_argnums_out_of_range(argnums, bad, rng):
+    x = rand(rng, (3,), "float64")
+    with pytest.raises(ValueError) as info:
+        line = _line() + 1
+        tx.grad(prod_sq, argnums=argnums)(x, x)
+    _says(info, f"argnums {bad} is out of range", "2 positional arguments",
+          f"{THIS_FILE}:{line}")
     with pytest.raises(TypeError, match="argnums"):
         tx.grad(prod_sq, argnums=())
 
@@ -352,25 +356,29 @@ def test_argnums_out_of_range(rng):
 def test_vjp_fn_with_a_cotangent_of_the_wrong_shape(rng):
     x = rand(rng, (3,), "float64")
     out, vjp_fn = tx.vjp(lambda x: tx.sin(x), x)
+    assert_same(out, np.sin(x))
     assert_same(vjp_fn(np.ones(3))[0], np.cos(x))  # the right one works
-    line = _line() + 1
-    call = lambda: vjp_fn(np.ones(4))  # noqa: E731
-    _raises(ValueError, call, "(4,)", "(3,)", f"{THIS_FILE}:{line}")
-    line = _line() + 1
-    call = lambda: vjp_fn((np.ones(3),))  # noqa: E731
-    _raises(TypeError, call, "structure", f"{THIS_FILE}:{line}")
-
-
-def test_jvp_with_tangents_of_the_wrong_structure(rng):
-    x, y = rand(rng, (3,), "float64"), rand(rng, (3,), "float64")
-    f = lambda x, y: x * y  # noqa: E731
-    out, t = tx.jvp(f, (x, y), (np.ones(3), np.zeros(3)))  # the right one works
-    assert_same(t, y)
-    for tangents, error, fragments in [((np.ones(3),), TypeError, ("structure",)),
-                                       ((np.ones(3), np.ones(3), np.ones(3)), TypeError,
-                                        ("structure",)),
-                                       ((np.ones(3), np.ones(2)), ValueError, ("(2,)", "(3,)")),
-                                       (np.ones(3), TypeError, ("tuples",))]:
+    with pytest.raises(ValueError) as info:
         line = _line() + 1
-        call = lambda: tx.jvp(f, (x, y), tangents)  # noqa: E731
-        _raises(error, call, *fragments, f"{THIS_FILE}:{line}")
+        vjp_fn(np.ones(4))
+    _says(info, "(4,)", "(3,)", f"{THIS_FILE}:{line}")
+    with pytest.raises(TypeError) as info:
+        line = _line() + 1
+        vjp_fn((np.ones(3),))
+    _says(info, "structure", f"{THIS_FILE}:{line}")
+
+
+@pytest.mark.parametrize("tangents, error, fragments", [
+    ((np.ones(3),), TypeError, ("structure",)),
+    ((np.ones(3), np.ones(3), np.ones(3)), TypeError, ("structure",)),
+    ((np.ones(3), np.ones(2)), ValueError, ("(2,)", "(3,)")),
+    (np.ones(3), TypeError, ("tuples",))], ids=["fewer", "more", "shape", "not-a-tuple"])
+def test_jvp_with_tangents_of_the_wrong_structure(tangents, error, fragments, rng):
+    x, y = rand(rng, (3,), "float64"), rand(rng, (3,), "float64")
+    out, t = tx.jvp(lambda x, y: x * y, (x, y), (np.ones(3), np.zeros(3)))  # the right one
+    assert_same(out, x * y)
+    assert_same(t, y)
+    with pytest.raises(error) as info:
+        line = _line() + 1
+        tx.jvp(lambda x, y: x * y, (x, y), tangents)
+    _says(info, *fragments, f"{THIS_FILE}:{line}")

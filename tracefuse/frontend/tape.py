@@ -62,6 +62,7 @@ class GradientTape:
         self._builder: GraphBuilder | None = None
         self._start = self._end = 0
         self._watched: set[Value] = set()  # traced: watched values of the builder
+        self._paused: list[tuple[int, int]] = []  # traced: op index spans under stop_recording
         # eager: id(object) -> (object, Value); recorded ops; arrays of the values
         self._values: dict[int, tuple[Any, Value]] = {}
         self._ops: list[Op] = []
@@ -102,9 +103,13 @@ class GradientTape:
         class _Paused:
             def __enter__(self_inner):
                 tape._pop()
+                self_inner.start = _op_count(tape._builder)
 
             def __exit__(self_inner, *exc):
                 tape._push()
+                end = _op_count(tape._builder)
+                if end > self_inner.start:  # traced: these ops are not the tape's
+                    tape._paused.append((self_inner.start, end))
 
         return _Paused()
 
@@ -114,6 +119,7 @@ class GradientTape:
         self._ops.clear()
         self._arrays.clear()
         self._watched.clear()
+        self._paused.clear()
         if self._builder is not None:
             self._start = len(self._builder.ops)
         self._used = False
@@ -190,7 +196,8 @@ class GradientTape:
                 "GradientTape.gradient was called outside the traced function the tape was "
                 "created in; call it inside that function", user_location()))
         end = len(builder.ops) if self._recording else self._end
-        ops = builder.ops[self._start:end]
+        ops = [op for i, op in enumerate(builder.ops[self._start:end], self._start)
+               if not any(a <= i < b for a, b in self._paused)]
         tracked = active_values(ops, list(self._watched))
         tracked |= self._watched
         e = Emitter(builder, user_location())
@@ -278,9 +285,15 @@ def _array_of(a: Any, t: TensorType) -> Any:
     return np.asarray(a, dtype=t.dtype.np)
 
 
+def _op_count(builder: GraphBuilder | None) -> int:
+    return len(builder.ops) if builder is not None else 0
+
+
 def _zeros_like(x: Any) -> Any:
     if isinstance(x, Tracer):
-        return x * 0  # traced: a zero of x's type
+        # traced: a constant zero of x's type (not x * 0: NaN where x is inf or NaN)
+        e = Emitter(x._builder, user_location())
+        return Tracer(x._builder, e.full(x._value.type.strong(), 0))
     arr = x._array if isinstance(x, _tensor.Tensor) else np.asarray(x)
     return _tensor.Tensor._wrap(np.zeros(arr.shape, arr.dtype))
 

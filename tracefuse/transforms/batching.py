@@ -11,6 +11,7 @@ an axis, not a loop.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from ..errors import ShapeError, UNKNOWN_LOC, with_location
@@ -59,7 +60,7 @@ def _arg_reduce(e, op, xs, batched, size):
     axis, keepdims = op.attrs["axis"], op.attrs["keepdims"]
     if axis is not None:
         return e.builder.emit(op.code, xs, op.attrs.replace(axis=axis + 1), e.loc)
-    flat = e.reshape(x, (size, x.type.size // size if size else 0))
+    flat = e.reshape(x, (size, math.prod(x.type.shape[1:])))  # size 0: examples stay whole
     out = e.builder.emit(op.code, (flat,), op.attrs.replace(axis=1, keepdims=False), e.loc)
     return e.reshape(out, (size,) + (1,) * (x.type.ndim - 1)) if keepdims else out
 

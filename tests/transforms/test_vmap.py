@@ -580,12 +580,6 @@ def test_nested_vmap_closing_over_the_outer_example(rng):
                 rtol=1e-4)
 
 
-CAPTURE_BUG = ("frontend/dispatch.py bind() records an op in the trace of its first Tracer "
-               "operand; when that is a value of an enclosing trace captured by vmap's sub-trace, "
-               "that trace is not the active one and the op is refused instead of captured")
-
-
-@pytest.mark.xfail(strict=True, raises=tx.ConcretizationError, reason=CAPTURE_BUG)
 @pytest.mark.parametrize("form", ["captured_only", "captured_first", "nested_captured_first"])
 def test_vmap_op_with_a_captured_first_operand(form, rng):
     """An op of the vmapped function whose first traced operand is a captured outer value."""

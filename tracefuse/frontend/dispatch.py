@@ -22,10 +22,13 @@ from ..tracer.tracer import Tracer, current_builder
 
 
 def bind(code: OpCode, args: Sequence[Any], attrs: Mapping = EMPTY_ATTRS):
+    builder = current_builder()
     for a in args:
         if isinstance(a, Tracer):
-            return a._builder.bind(code, args, attrs)
-    builder = current_builder()
+            # inside a transform's sub-trace, the op belongs to it even when its first traced
+            # operand is a value of an enclosing trace (captured by the sub-trace)
+            inner = builder is not None and builder.parent is not None
+            return (builder if inner else a._builder).bind(code, args, attrs)
     if builder is not None:
         return builder.bind(code, args, attrs)
     return eager_bind(code, args, attrs)

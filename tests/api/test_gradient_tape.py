@@ -264,3 +264,29 @@ def test_gradient_through_matmul_reductions_and_indexing(mode, rng):
     expected[0] += m.sum(axis=1)  # sum((x @ m)[0])
     expected[2, 0] += 3
     assert_same(g, expected, what=mode)
+
+
+# --- compiled calls recorded by an eager tape ------------------------------------------------------
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_eager_tape_records_a_compiled_call(backend, rng):
+    """As TensorFlow records a tf.function: the tape keeps the compiled function's ops, and
+    the reverse pass recomputes its intermediate values."""
+    xs = rand(rng, (5,), "float64")
+    h = tx.function(lambda x, w: tx.sum(tx.sin(x) * w), backend=backend)
+    x, w = tx.asarray(xs), 0.5
+    with tx.GradientTape() as tape:
+        tape.watch(x)
+        y = h(x, w) * 2.0
+    assert_same(tape.gradient(y, x), 2 * 0.5 * np.cos(xs))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_eager_tape_over_an_eager_grad_gives_the_second_derivative(backend, rng):
+    xs = rand(rng, (4,), "float64")
+    x = tx.asarray(xs)
+    with tx.config.backend(backend):
+        with tx.GradientTape() as tape:
+            tape.watch(x)
+            z = tx.sum(tx.grad(lambda x: tx.sum(x ** 3))(x))  # sum(3 x**2)
+        assert_same(tape.gradient(z, x), 6 * xs)

@@ -145,6 +145,12 @@ class ConcreteFunction:
             return pytree.unflatten(treedef, [wrap(o) for o in outs])
         return run
 
+    def graph(self, stage: str = "traced"):
+        """The `Graph` at `stage` ("traced", "optimized", "fused" or a pass name)."""
+        if stage not in self._stages:
+            raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(self._stages)}")
+        return self._stages[stage]
+
     def run(self, leaves: list[Any]) -> Any:
         """Run on the flattened dynamic leaves of a call with this concrete function's key."""
         if self.int_limits:

@@ -32,6 +32,7 @@ from .. import config
 from ..backends import BACKENDS, Backend, CompileOptions, get_backend
 from ..frontend.creation import asarray
 from ..frontend.device import is_gpu_array
+from ..frontend.tape import record_graph, recording_tapes
 from ..frontend.tensor import Tensor
 from ..tracer import pytree
 from ..tracer.tracer import current_builder
@@ -108,6 +109,8 @@ class Function:
             return self.python_function(*args, **kwargs)  # called while tracing: inline it
         if config.functions_run_eagerly():
             return self._call_eagerly(args, kwargs)
+        if recording_tapes():
+            return self._call_recorded(args, kwargs)
         backend = self._fixed_backend or config.current_backend()
         fast = None
         if len(args) == self._fast_arity and not kwargs:
@@ -141,6 +144,15 @@ class Function:
         out = cf.run(leaves)
         if fast is not None:
             self._fast[fast] = cf.runner()
+        return out
+
+    def _call_recorded(self, args: tuple, kwargs: dict):
+        """A call while a GradientTape records: compiled as usual, and the tapes that track an
+        argument record the function's traced ops (as TensorFlow records a tf.function)."""
+        key, leaves, _ = self._signature.key(self.backend, self._options, args, kwargs)
+        cf = self._cache.get(key) or self._compile(key)
+        out = cf.run(leaves)
+        record_graph(cf.graph("traced"), leaves, pytree.flatten(out)[0])
         return out
 
     def _call_eagerly(self, args: tuple, kwargs: dict):

@@ -26,11 +26,12 @@ import numpy as np
 from . import device as _device
 from . import tensor as _tensor
 from ..errors import user_location, with_location
-from ..ir import Op, OpCode, TensorType, Value, evaluate
+from ..ir import Graph, Op, OpCode, TensorType, Value, evaluate
 from ..tracer import pytree
 from ..tracer.tracer import GraphBuilder, Tracer, current_builder
 from ..transforms.autodiff import active_values, emit_vjp
 from ..transforms.emit import Emitter
+from ..transforms.graphs import copy_op
 
 _state = threading.local()
 
@@ -46,6 +47,14 @@ def record(code: OpCode, args: Sequence[Any], types: Sequence[TensorType], attrs
     `args` keeps it."""
     for tape in recording_tapes():
         tape._record(code, args, types, attrs, result, out_type)
+
+
+def record_graph(graph: Graph, args: Sequence[Any], results: Sequence[Any]) -> None:
+    """A compiled function just ran (`results = graph(args)`, its traced graph): each recording
+    tape that tracks one of `args` keeps its ops. Only the arguments' and results' arrays are
+    kept; the reverse pass recomputes the function's intermediate values."""
+    for tape in recording_tapes():
+        tape._record_graph(graph, args, results)
 
 
 class _Identity(dict):
@@ -160,6 +169,26 @@ class GradientTape:
         out = self._track(result, out_type)
         self._ops.append(Op(code, tuple(inputs), attrs, (out,), user_location()))
 
+    def _record_graph(self, graph: Graph, args: Sequence[Any], results: Sequence[Any]) -> None:
+        hits = [self._values.get(id(a)) for a in args]
+        if not any(h is not None and h[0] is a for h, a in zip(hits, args)):
+            return
+        env: dict[Value, Value] = {}
+        for v, a, hit in zip(graph.inputs, args, hits):
+            if hit is not None and hit[0] is a:
+                env[v] = hit[1]
+            else:
+                env[v] = Value(v.type)
+                self._arrays[env[v]] = _array_of(a, v.type)
+        for op in graph.ops:
+            outs = tuple(Value(o.type) for o in op.outputs)
+            self._ops.append(op.replace(inputs=tuple(env[x] for x in op.inputs), outputs=outs))
+            env.update(zip(op.outputs, outs))
+        for v, r in zip(graph.outputs, results):
+            value = env[v]
+            self._values[id(r)] = (r, value)
+            self._arrays.setdefault(value, r)
+
     # --- gradients ----------------------------------------------------------------------------
     def gradient(self, target: Any, sources: Any, output_gradients: Any = None,
                  unconnected_gradients: str = "none") -> Any:
@@ -236,9 +265,16 @@ class GradientTape:
                 inputs.append(self._arrays[v])
             return env[v]
 
-        for op in self._ops:
-            for v in op.inputs + op.outputs:
+        for op in self._ops:  # values a recorded compiled function computed are recomputed
+            for v in op.inputs:
+                if v not in env and v not in self._arrays:
+                    raise RuntimeError(f"GradientTape: a recorded {op.code.value} reads a value "
+                                       "the tape never saw (an internal error)")
                 bind(v)
+            if op.output in self._arrays:
+                bind(op.output)
+            else:
+                copy_op(builder, op, env)
         e = Emitter(builder, user_location())
         seeds = []
         for t, c in zip(targets, cts):

@@ -75,7 +75,7 @@ class Arguments:
     def rebuild(self, leaves: Sequence[Any]) -> tuple[tuple, dict]:
         args, at = [], 0
         for td in self.treedefs:
-            n = _count(td)
+            n = pytree.num_leaves(td)
             args.append(pytree.unflatten(td, list(leaves[at:at + n])))
             at += n
         kwargs = pytree.unflatten(self.kw_treedef, list(leaves[at:]))
@@ -88,14 +88,6 @@ class Arguments:
         """`fn` traced into a sub-graph with one input per leaf (of `types`, or the leaves')."""
         types = [leaf_type(x) for x in self.leaves] if types is None else types
         return trace_graph(fn, types, self.rebuild, name)
-
-
-def _count(treedef: Any) -> int:
-    if treedef == pytree.LEAF:
-        return 1
-    kind = treedef[0]
-    children = treedef[2:] if kind in ("dict", "namedtuple") else treedef[1:]
-    return sum(_count(c) for c in children)
 
 
 def outer_values(traced: Traced, leaves: Sequence[Any]) -> list[Any]:

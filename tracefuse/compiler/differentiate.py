@@ -73,14 +73,6 @@ def _split_aux(treedef: Any, has_aux: bool, what: str, name: str) -> tuple[Any, 
     return treedef[1], treedef[2]
 
 
-def _leaves_count(treedef: Any) -> int:
-    if treedef == pytree.LEAF:
-        return 1
-    kind = treedef[0]
-    children = treedef[2:] if kind in ("dict", "namedtuple") else treedef[1:]
-    return sum(_leaves_count(c) for c in children)
-
-
 def _group(A: Arguments, nums: Sequence[int], leaves: Sequence[Any], single: bool) -> Any:
     """Per-leaf results of the differentiated arguments back in their pytrees."""
     out, at = [], 0
@@ -182,7 +174,7 @@ def vjp(fn: Callable, *primals: Any, has_aux: bool = False):
     graph = traced.graph
     value_td, aux_td = _split_aux(traced.out_treedef, has_aux, "vjp", name)
     outs = apply_graph(graph, outer_values(traced, A.leaves))
-    n_value = _leaves_count(value_td)
+    n_value = pytree.num_leaves(value_td)
     out = pytree.unflatten(value_td, outs[:n_value])
     types = [v.type for v in graph.outputs[:n_value]]
 

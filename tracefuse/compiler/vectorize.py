@@ -49,18 +49,11 @@ def _in_axes(A: Arguments, in_axes: Any) -> list[int | None]:
 
 
 def _out_axes(out_axes: Any, treedef: Any) -> list[Any]:
-    n = _leaves(treedef)
+    n = pytree.num_leaves(treedef)
     if out_axes is None or isinstance(out_axes, int):
         return [out_axes] * n
     skeleton = pytree.unflatten(treedef, [0] * n)
     return _prefix(out_axes, skeleton, "out_axes")
-
-
-def _leaves(treedef: Any) -> int:
-    if treedef == pytree.LEAF:
-        return 1
-    children = treedef[2:] if treedef[0] in ("dict", "namedtuple") else treedef[1:]
-    return sum(_leaves(c) for c in children)
 
 
 def _batch(fn: Callable, in_axes: Any, out_axes: Any, args: tuple, kwargs: dict):

@@ -18,7 +18,8 @@ Per workload, in one process:
    overwrite an array the caller still holds).
 4. **Timing, alternating**: rounds of one sample per implementation in turn (A, B, C, A, B, C,
    ...), so drift of a noisy shared machine hits all alike. A sample loops `number` calls
-   (calibrated so one sample lasts >= --min-sample s) and records time per call; GC is off
+   (calibrated by loops of growing length, as timeit's autorange, so one sample lasts >=
+   --min-sample s) and records time per call; GC is off
    while sampling; each result is dropped at once (every call allocates its output, as NumPy
    eager does). Rounds go on until the slowest implementation has been timed for --budget
    seconds and every one has --min-repeats samples, or --max-repeats samples (--repeats N:
@@ -253,11 +254,20 @@ def warm_up_and_verify(w: W.Workload, impls: list[Impl], display) -> Any:
     return ref
 
 
-def _calibrate(im: Impl, min_sample: float) -> int:
-    t0 = time.perf_counter()
-    im.sync(im.fn(*im.args))
-    dt = time.perf_counter() - t0
-    return max(1, min(1_000_000, math.ceil(min_sample / max(dt, 1e-9))))
+def _calibrate(im: Impl, min_sample: float, most: int = 1_000_000) -> int:
+    """Calls per sample: loops of growing length until one lasts >= min_sample (as timeit's
+    autorange). One call is not enough to size the loop: an early call that is slow (page
+    faults on fresh output buffers, a busy machine) would make every sample far shorter than
+    min_sample (4 calls of 0.4 ms for per_example_grad, from one call of 5 ms)."""
+    number = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            im.sync(im.fn(*im.args))
+        dt = time.perf_counter() - t0
+        if dt >= min_sample or number >= most:
+            return number
+        number = min(most, max(2 * number, math.ceil(1.2 * number * min_sample / max(dt, 1e-9))))
 
 
 def time_alternating(impls: list[Impl], opts: argparse.Namespace, display) -> None:

@@ -19,9 +19,8 @@ Per workload, in one process:
 4. **Timing, alternating**: rounds of one sample per implementation in turn (A, B, C, A, B, C,
    ...), so drift of a noisy shared machine hits all alike. A sample loops `number` calls
    (calibrated by loops of growing length, as timeit's autorange, so one sample lasts >=
-   --min-sample s) and records time per call; GC is off
-   while sampling; each result is dropped at once (every call allocates its output, as NumPy
-   eager does). Rounds go on until the slowest implementation has been timed for --budget
+   --min-sample s) and records time per call; GC is off while sampling; each result is
+   dropped at once (every call allocates its output, as NumPy eager does). Rounds go on until the slowest implementation has been timed for --budget
    seconds and every one has --min-repeats samples, or --max-repeats samples (--repeats N:
    exactly N). Reported: the median per call, its ratio vs NumPy (NumPy time / its time: > 1
    is faster), and % of the bandwidth floor: bytes moved / median / floor bandwidth.

@@ -1,6 +1,7 @@
 """Smoke test of the benchmark runner (`python -m tracefuse bench`): tiny sizes, two workloads,
-in-process. It checks the table's rows and that every result was verified against NumPy; it
-never asserts a time."""
+in-process, and a gradient workload whose result is a tuple (mlp_grad). It checks the table's
+rows and that every result was verified against NumPy (a tuple array by array); it never
+asserts a time."""
 
 import json
 
@@ -51,3 +52,42 @@ def test_bench_reports_a_mismatch_loudly(monkeypatch, capsys):
     assert status == 1
     assert "MISMATCH" in captured.out and "verification FAILED" in captured.out
     assert "!!! MISMATCH: tracefuse on gelu" in captured.err
+
+
+def test_bench_small_gradient_with_a_tuple_result(tmp_path, capsys):
+    """mlp_grad returns four gradients: each is checked, the held tuple too."""
+    out = tmp_path / "bench.json"
+    status = main(["bench", "--small", "--only", "mlp_grad", "--repeats", "2", "--progress",
+                   "none", "--no-peers", "--no-fresh-process", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert status == 0, text
+    assert "MISMATCH" not in text and "ERROR" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| mlp_grad |")]
+    assert len(rows) == 2 and "as fast as jax.jit" in rows[0]
+
+    (r,) = json.loads(out.read_text())["results"]
+    assert r["bytes_moved"] is None and r["target_met"] is None  # no floor, no numeric target
+    tf = r["impls"]["tracefuse"]
+    assert tf["verified"] and tf["samples"] == 2
+    for key in ("first result", "result after timing", "held first result", "new shape"):
+        leaves = tf["checks"][key]["leaves"]
+        assert len(leaves) == 4 and all(c["ok"] for c in leaves), (key, leaves)
+
+
+def test_check_compares_a_tuple_result_array_by_array(rng):
+    import numpy as np
+
+    from tracefuse.tools.bench import runner, workloads
+
+    w = workloads.get("mlp_grad")
+    ref = tuple(rng.standard_normal(s).astype(np.float32) for s in ((3, 4), (4,)))
+    assert runner.check(tuple(a.copy() for a in ref), ref, w)["ok"]
+    wrong = (ref[0], ref[1] * 1.01)
+    c = runner.check(wrong, ref, w)
+    assert not c["ok"] and c["why"].startswith("result[1]: not allclose")
+    c = runner.check((ref[0], ref[1].astype(np.float64)), ref, w)
+    assert not c["ok"] and "result[1]: got float64[4]" in c["why"]
+    assert not runner.check(ref[:1], ref, w)["ok"]
+    assert "a tuple of 2 arrays" in runner.check(ref[0], ref, w)["why"]
+    big = workloads.bytes_moved((ref[0],), ref)
+    assert big == ref[0].nbytes + ref[0].nbytes + ref[1].nbytes

@@ -10,16 +10,17 @@ Per workload, in one process:
 2. **Warm-up**: the first call of each implementation, timed: its *first-call latency in this
    process* (for tracefuse and JAX: trace + compile + one run).
 3. **Verification before timing**: every result against NumPy's (same shape, same dtype,
-   `allclose` with the workload's rtol, 1e-4 for float32, and atol = atol_scale x max|ref|).
+   `allclose` with the workload's rtol, 1e-4 for float32, and atol = atol_scale x max|ref|;
+   a tuple result, as `mlp_grad`'s four gradients, array by array).
    A mismatch or an error is reported loudly on stderr and in the table; when it is tracefuse's
    (or NumPy raised), the exit status is 1. After timing it is checked again: a new call's
    result, and the warm-up result the runner kept holding (a reused output buffer must never
    overwrite an array the caller still holds).
 4. **Timing, alternating**: rounds of one sample per implementation in turn (A, B, C, A, B, C,
    ...), so drift of a noisy shared machine hits all alike. A sample loops `number` calls
-   (calibrated so one sample lasts >= --min-sample s) and records time per call; GC is off
-   while sampling; each result is dropped at once (every call allocates its output, as NumPy
-   eager does). Rounds go on until the slowest implementation has been timed for --budget
+   (calibrated by loops of growing length, as timeit's autorange, so one sample lasts >=
+   --min-sample s) and records time per call; GC is off while sampling; each result is
+   dropped at once (every call allocates its output, as NumPy eager does). Rounds go on until the slowest implementation has been timed for --budget
    seconds and every one has --min-repeats samples, or --max-repeats samples (--repeats N:
    exactly N). Reported: the median per call, its ratio vs NumPy (NumPy time / its time: > 1
    is faster), and % of the bandwidth floor: bytes moved / median / floor bandwidth.
@@ -173,12 +174,41 @@ def build_impls(w: W.Workload, inputs: tuple, backend: str, peers: dict) -> list
     if "jax" in peers and w.jax is not None:
         jax, jnp = peers["jax"]
         impls.append(Impl("jax", jax.jit(w.jax(jnp)), tuple(jax.device_put(a) for a in inputs),
-                          lambda r: r.block_until_ready()))
+                          jax.block_until_ready))  # waits for every array of a tuple result
     return impls
 
 
-def check(got: Any, ref: np.ndarray, w: W.Workload) -> dict:
-    """`got` against NumPy's `ref`: same shape and dtype, allclose(rtol, atol)."""
+def as_numpy(result: Any) -> Any:
+    """A result as NumPy: an array, or a tuple of arrays for a tuple result (mlp_grad)."""
+    if isinstance(result, (tuple, list)):
+        return tuple(np.asarray(a) for a in result)
+    return np.asarray(result)
+
+
+def check(got: Any, ref: Any, w: W.Workload) -> dict:
+    """`got` against NumPy's `ref`: same shape and dtype, allclose(rtol, atol). A tuple `ref`
+    (a gradient with respect to several arguments) is checked array by array: `got` must be a
+    tuple of as many, and each must pass; atol is taken from each array's own max|ref|."""
+    if not isinstance(ref, tuple):
+        return _check_array(got, ref, w)
+    if not isinstance(got, (tuple, list)) or len(got) != len(ref):
+        what = (f"a {type(got).__name__} of {len(got)}" if isinstance(got, (tuple, list))
+                else f"one {type(got).__name__}")
+        return {"ok": False, "why": f"got {what}, NumPy gives a tuple of {len(ref)} arrays"}
+    leaves = [_check_array(g, r, w) for g, r in zip(got, ref)]
+    out = {"ok": all(c["ok"] for c in leaves),
+           "max_abs_err": max((c.get("max_abs_err", math.inf) for c in leaves), default=0.0),
+           "rtol": w.rtol,
+           "max_err_rel_to_max_ref": max((c.get("max_err_rel_to_max_ref", math.inf)
+                                          for c in leaves), default=0.0),
+           "leaves": leaves}
+    if not out["ok"]:
+        out["why"] = "; ".join(f"result[{i}]: {c['why']}" for i, c in enumerate(leaves)
+                               if not c["ok"])
+    return out
+
+
+def _check_array(got: Any, ref: np.ndarray, w: W.Workload) -> dict:
     got = np.asarray(got)
     ref = np.asarray(ref)
     if got.shape != ref.shape or got.dtype != ref.dtype:
@@ -197,14 +227,14 @@ def check(got: Any, ref: np.ndarray, w: W.Workload) -> dict:
     return out
 
 
-def _record_check(im: Impl, key: str, got: Any, ref: np.ndarray, w: W.Workload, display) -> None:
+def _record_check(im: Impl, key: str, got: Any, ref: Any, w: W.Workload, display) -> None:
     c = check(got, ref, w)
     im.checks[key] = c
     if not c["ok"]:
         display.log(f"!!! MISMATCH: {im.name} on {w.name} ({key}): {c['why']}")
 
 
-def warm_up_and_verify(w: W.Workload, impls: list[Impl], display) -> np.ndarray:
+def warm_up_and_verify(w: W.Workload, impls: list[Impl], display) -> Any:
     ref = None
     for im in impls:
         display.phase(f"first call of {im.name}")
@@ -217,17 +247,26 @@ def warm_up_and_verify(w: W.Workload, impls: list[Impl], display) -> np.ndarray:
             display.log(f"!!! ERROR: {im.name} on {w.name}: {im.error}")
             continue
         if ref is None:  # numpy is first: its result is the reference
-            ref = np.asarray(r)
+            ref = as_numpy(r)
         im.held = r
         _record_check(im, "first result", r, ref, w, display)
     return ref
 
 
-def _calibrate(im: Impl, min_sample: float) -> int:
-    t0 = time.perf_counter()
-    im.sync(im.fn(*im.args))
-    dt = time.perf_counter() - t0
-    return max(1, min(1_000_000, math.ceil(min_sample / max(dt, 1e-9))))
+def _calibrate(im: Impl, min_sample: float, most: int = 1_000_000) -> int:
+    """Calls per sample: loops of growing length until one lasts >= min_sample (as timeit's
+    autorange). One call is not enough to size the loop: an early call that is slow (page
+    faults on fresh output buffers, a busy machine) would make every sample far shorter than
+    min_sample (4 calls of 0.4 ms for per_example_grad, from one call of 5 ms)."""
+    number = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(number):
+            im.sync(im.fn(*im.args))
+        dt = time.perf_counter() - t0
+        if dt >= min_sample or number >= most:
+            return number
+        number = min(most, max(2 * number, math.ceil(1.2 * number * min_sample / max(dt, 1e-9))))
 
 
 def time_alternating(impls: list[Impl], opts: argparse.Namespace, display) -> None:
@@ -275,7 +314,7 @@ def time_alternating(impls: list[Impl], opts: argparse.Namespace, display) -> No
             gc.enable()
 
 
-def verify_after(w: W.Workload, impls: list[Impl], ref: np.ndarray, display) -> None:
+def verify_after(w: W.Workload, impls: list[Impl], ref: Any, display) -> None:
     for im in impls:
         if im.error:
             continue
@@ -295,7 +334,7 @@ def new_shape_latency(w: W.Workload, size: str, impls: list[Impl], peers: dict, 
     other shape of the same size class, checked against NumPy there. Three more calls give the
     steady time at that shape; `overhead_s` = first call - steady (what the retrace costs)."""
     alt = w.inputs(f"alt_{size}")
-    ref = np.asarray(w.numpy(*alt))
+    ref = as_numpy(w.numpy(*alt))
     out = {}
     for im in impls:
         if im.error or im.name not in ("tracefuse", "jax"):

@@ -1,4 +1,9 @@
-"""The benchmark workloads of BENCHMARKS.md (`../shared/BENCHMARKS.md`) and issue 4's targets.
+"""The benchmark workloads of BENCHMARKS.md (`../shared/BENCHMARKS.md`) and issue 4's targets,
+and the gradient workloads of issue 14 (`gelu_grad`, `xent_grad`, `mlp_grad`,
+`per_example_grad`): their NumPy versions are gradients written out by hand, their tracefuse
+versions `tx.grad` / `tx.vmap` of the loss, their JAX factories `jax.grad` / `jax.vmap` forms
+(the runner jits them). `mlp_grad` returns a tuple of four gradients; the runner checks and
+counts a tuple result array by array.
 
 Each `Workload` owns:
 
@@ -18,7 +23,9 @@ Each `Workload` owns:
   counted as read + written, the STREAM copy convention), `"read"` (reduces to a scalar), or
   None (compute-bound or in cache: no floor is reported). Bytes moved are the minimum traffic:
   every input read once plus the output written once (`bytes_moved`).
-- `target`: the target of issue 4 for this workload.
+- `target`: the target of issue 4 (or 14) for this workload. A target with no number (the
+  gradients' "as fast as jax.jit") is judged by `benchmarks/transforms_vs_jax.py`, not here:
+  its `met` is None ("—" in the table).
 - tolerances for the check against NumPy: `rtol` (1e-4 for float32, 1e-9 for float64) and
   `atol = atol_scale * max|reference|`.
 
@@ -91,9 +98,17 @@ class Workload:
         return ", ".join(f"{k}={v}" for k, v in self.dims[size].items())
 
 
+def leaves(result: Any) -> list[Any]:
+    """The arrays of a result: itself, or the items of a tuple / list of arrays (a gradient with
+    respect to several arguments)."""
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
 def bytes_moved(inputs: tuple[np.ndarray, ...], output: Any) -> int:
-    """The minimum memory traffic of one call: every input read once, the output written once."""
-    return int(sum(np.asarray(a).nbytes for a in inputs) + np.asarray(output).nbytes)
+    """The minimum memory traffic of one call: every input read once, the output (every array of
+    a tuple output) written once."""
+    return int(sum(np.asarray(a).nbytes for a in inputs)
+               + sum(np.asarray(a).nbytes for a in leaves(output)))
 
 
 def _normal(rng: np.random.Generator, shape, dtype=np.float32, scale: float = 1.0) -> np.ndarray:
@@ -313,6 +328,139 @@ def _make_mlp(rng, d):
             _normal(rng, (h, m), scale=1 / math.sqrt(h)), _normal(rng, m))
 
 
+# --- gradients (issue 14): tracefuse's tx.grad / tx.vmap against hand-written NumPy --------
+# The NumPy versions are the gradients written out by hand (the common reference); the
+# tracefuse versions differentiate the loss with tx.grad (and batch it with tx.vmap); the JAX
+# factories return jax.grad / jax.vmap forms, which the runner wraps in jax.jit.
+def gelu_grad_np(x):
+    u = 0.7978845608 * (x + 0.044715 * x**3)
+    t = np.tanh(u)
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * 0.7978845608 * (1 + 3 * 0.044715 * x * x)
+
+
+def _gelu_sum_tx(x):
+    return tx.sum(gelu_tx(x))
+
+
+def gelu_grad_tx(x):
+    return tx.grad(_gelu_sum_tx)(x)
+
+
+def gelu_grad_jax(jnp):
+    import jax
+
+    gelu = gelu_jax(jnp)
+    return jax.grad(lambda x: jnp.sum(gelu(x)))
+
+
+def xent_grad_np(logits, labels):
+    rows = logits.shape[0]
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    g = e / e.sum(axis=-1, keepdims=True)
+    g[np.arange(rows), labels] -= 1
+    return g / rows
+
+
+def _xent_tx(logits, labels):
+    """-mean over rows of log_softmax(logits)[label]; the max shift is a constant to the
+    gradient (stop_gradient, as JAX's logsumexp)."""
+    shifted = logits - tx.stop_gradient(tx.max(logits, axis=-1, keepdims=True))
+    logp = shifted - tx.log(tx.sum(tx.exp(shifted), axis=-1, keepdims=True))
+    onehot = labels[:, None] == tx.arange(logits.shape[-1], dtype=tx.int32)
+    return -tx.sum(tx.where(onehot, logp, 0.0)) / logits.shape[0]
+
+
+def xent_grad_tx(logits, labels):
+    return tx.grad(_xent_tx)(logits, labels)
+
+
+def xent_grad_jax(jnp):
+    import jax
+
+    def xent(logits, labels):
+        shifted = logits - jax.lax.stop_gradient(logits.max(axis=-1, keepdims=True))
+        logp = shifted - jnp.log(jnp.exp(shifted).sum(axis=-1, keepdims=True))
+        onehot = labels[:, None] == jnp.arange(logits.shape[-1], dtype=jnp.int32)
+        return -jnp.sum(jnp.where(onehot, logp, 0.0)) / logits.shape[0]
+    return jax.grad(xent)
+
+
+def _make_xent(rng, d):
+    labels = rng.integers(0, d["cols"], d["rows"], dtype=np.int32)
+    return _normal(rng, (d["rows"], d["cols"])), labels
+
+
+def mlp_grad_np(w1, b1, w2, b2, x, y):
+    pre = x @ w1 + b1
+    h = np.maximum(pre, 0.0)
+    d_out = (2.0 / y.size) * (h @ w2 + b2 - y)
+    d_pre = (d_out @ w2.T) * (pre > 0)
+    return x.T @ d_pre, d_pre.sum(axis=0), h.T @ d_out, d_out.sum(axis=0)
+
+
+def _mlp_loss_tx(w1, b1, w2, b2, x, y):
+    return tx.mean((tx.maximum(x @ w1 + b1, 0.0) @ w2 + b2 - y) ** 2)
+
+
+def mlp_grad_tx(w1, b1, w2, b2, x, y):
+    return tx.grad(_mlp_loss_tx, argnums=(0, 1, 2, 3))(w1, b1, w2, b2, x, y)
+
+
+def mlp_grad_jax(jnp):
+    import jax
+
+    def loss(w1, b1, w2, b2, x, y):
+        return jnp.mean((jnp.maximum(x @ w1 + b1, 0.0) @ w2 + b2 - y) ** 2)
+    return jax.grad(loss, argnums=(0, 1, 2, 3))
+
+
+def _grid(rng, shape, step: float, scale: float = 1.0) -> np.ndarray:
+    """Normal values rounded to multiples of `step` (a power of two), zeros replaced by `step`."""
+    q = np.round(rng.standard_normal(shape) * (scale / step))
+    q[q == 0] = 1.0
+    return (q * step).astype(np.float32)
+
+
+def _make_mlp_grad(rng, d):
+    """x on a grid of 1/8, W1 on a grid of 1/256, b1 on the odd multiples of 1/4096: every
+    product and partial sum of x @ W1 + b1 is a multiple of 1/4096 far below 2**24 of them, so
+    float32 computes the pre-activation exactly in any summation order, and it is never within
+    1/4096 of the relu kink. Without this, a pre-activation within rounding distance of 0 (one
+    in a million is) gets its mask flipped by a different summation order, and a correct
+    gradient is off by 0.5 % (JAX at 1000x1000 did)."""
+    n, k, h, m = d["batch"], d["d_in"], d["hidden"], d["d_out"]
+    b1 = ((np.round(rng.standard_normal(h) * 2048) + 0.5) / 2048).astype(np.float32)
+    return (_grid(rng, (k, h), 1 / 256, scale=1 / math.sqrt(k)), b1,
+            _normal(rng, (h, m), scale=1 / math.sqrt(h)), _normal(rng, m),
+            _grid(rng, (n, k), 1 / 8), _normal(rng, (n, m)))
+
+
+def per_example_grad_np(w, b, X, y):
+    return (2 * (X @ w + b - y))[:, None] * X
+
+
+def _linear_loss_tx(w, b, x, y):
+    return (x @ w + b - y) ** 2
+
+
+def per_example_grad_tx(w, b, X, y):
+    return tx.vmap(tx.grad(_linear_loss_tx), in_axes=(None, None, 0, 0))(w, b, X, y)
+
+
+def per_example_grad_jax(jnp):
+    import jax
+
+    def loss(w, b, x, y):
+        return (x @ w + b - y) ** 2
+    return jax.vmap(jax.grad(loss), in_axes=(None, None, 0, 0))
+
+
+def _make_linear(rng, d):
+    n, k = d["n"], d["features"]
+    b = _normal(rng, 1).reshape(())  # a 0-d float32 array
+    return _normal(rng, k, scale=1 / math.sqrt(k)), b, _normal(rng, (n, k)), _normal(rng, n)
+
+
 def _f64(make):
     return lambda rng, d: make(rng, d, np.float64)
 
@@ -370,6 +518,33 @@ WORKLOADS: tuple[Workload, ...] = (
               "alt_full": {"n": 999}, "alt_small": {"n": 500}},
              _make_1d, gelu_np, gelu_tx, Target("<= 15 us/call", max_time_s=15e-6), floor=None,
              numexpr=gelu_ne, jax=gelu_jax, per_call_us=True),
+    Workload("gelu_grad", "gradient of sum(gelu(x)), 10M float32",
+             {"full": {"n": 10_000_000}, "small": {"n": 4096},
+              "alt_full": {"n": 9_000_001}, "alt_small": {"n": 777}},
+             _make_1d, gelu_grad_np, gelu_grad_tx, Target(">= 60% floor", min_floor_pct=60),
+             jax=gelu_grad_jax, atol_scale=1e-5),
+    Workload("xent_grad", "logits-gradient of softmax cross-entropy, 8192x1024 float32, "
+             "int32 labels",
+             {"full": {"rows": 8192, "cols": 1024}, "small": {"rows": 32, "cols": 64},
+              "alt_full": {"rows": 8000, "cols": 1000},
+              "alt_small": {"rows": 7, "cols": 100}},
+             _make_xent, xent_grad_np, xent_grad_tx, Target("as fast as jax.jit"),
+             jax=xent_grad_jax, atol_scale=1e-5),
+    Workload("mlp_grad", "MLP training-step gradient (W1, b1, W2, b2), x 1024x1024, hidden "
+             "1024, 256 outputs, mean squared error, float32",
+             {"full": {"batch": 1024, "d_in": 1024, "hidden": 1024, "d_out": 256},
+              "small": {"batch": 16, "d_in": 32, "hidden": 24, "d_out": 8},
+              "alt_full": {"batch": 1000, "d_in": 1000, "hidden": 1000, "d_out": 250},
+              "alt_small": {"batch": 5, "d_in": 7, "hidden": 9, "d_out": 3}},
+             _make_mlp_grad, mlp_grad_np, mlp_grad_tx, Target("as fast as jax.jit"), floor=None,
+             jax=mlp_grad_jax, atol_scale=1e-5),
+    Workload("per_example_grad", "per-example gradients of a linear model, vmap(grad), "
+             "X 4096x256 float32",
+             {"full": {"n": 4096, "features": 256}, "small": {"n": 64, "features": 16},
+              "alt_full": {"n": 4000, "features": 249},
+              "alt_small": {"n": 33, "features": 7}},
+             _make_linear, per_example_grad_np, per_example_grad_tx,
+             Target("as fast as jax.jit"), jax=per_example_grad_jax, atol_scale=1e-5),
 )
 
 BY_NAME = {w.name: w for w in WORKLOADS}

@@ -145,8 +145,9 @@ class ConcreteFunction:
             return pytree.unflatten(treedef, [wrap(o) for o in outs])
         return run
 
-    def graph(self, stage: str = "traced"):
-        """The `Graph` at `stage` ("traced", "optimized", "fused" or a pass name)."""
+    def stage_graph(self, stage: str = "traced"):
+        """The `Graph` at `stage` ("traced", "optimized", "fused" or a pass name); `graph` is
+        the one the backend runs."""
         if stage not in self._stages:
             raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(self._stages)}")
         return self._stages[stage]

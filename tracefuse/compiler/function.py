@@ -152,7 +152,7 @@ class Function:
         key, leaves, _ = self._signature.key(self.backend, self._options, args, kwargs)
         cf = self._cache.get(key) or self._compile(key)
         out = cf.run(leaves)
-        record_graph(cf.graph("traced"), leaves, pytree.flatten(out)[0])
+        record_graph(cf.stage_graph("traced"), leaves, pytree.flatten(out)[0])
         return out
 
     def _call_eagerly(self, args: tuple, kwargs: dict):

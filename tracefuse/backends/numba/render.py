@@ -16,9 +16,11 @@ import math
 
 from ...ir import OpCode
 from ...ir.dtypes import DType
+from ..loops import LoopKernel
 from ..render import COMMON_OPS, OpEntry, Renderer
 
 CHUNK = 65536  # elements per parallel chunk of a full reduction
+COLUMN_BLOCK = 256  # columns per block of a column reduction (render_columns)
 
 G = OpCode
 
@@ -223,6 +225,20 @@ def _vmath_table():
             if id(fn) in public}
 
 
+def column_order(k: LoopKernel) -> bool:
+    """Whether kernel `k` reduces the leading axes of arrays whose last (contiguous) dimension
+    runs along its one outer axis, with no reduced value broadcast back along the reduced axes
+    (not a row kernel): then `render_columns` walks memory in order."""
+    if k.max_level != 1 or len(k.outer) != 1 or not k.reduced:
+        return False
+    reduced = set(k.reduced)
+    if any(n.level > 0 and n.kind != "reduce" and n.axes & reduced for n in k.nodes):
+        return False
+    lasts = [next((a for a in reversed(n.index) if a is not None), None)
+             for n in k.nodes if n.kind == "load" and sum(a is not None for a in n.index) >= 2]
+    return bool(lasts) and 2 * sum(a == k.outer[0] for a in lasts) > len(lasts)
+
+
 class NumbaRenderer(Renderer):
     ops = NUMBA_OPS
     target = "Numba"
@@ -284,6 +300,64 @@ class NumbaRenderer(Renderer):
 
     def update(self, var: str, text: str) -> None:
         self.line(f"{var} = {text}")
+
+    # --- column reductions ------------------------------------------------------------------------
+    def render(self, k: LoopKernel, name: str, parallel: bool) -> str:
+        if column_order(k):
+            return self.render_columns(k, name, parallel)
+        return super().render(k, name, parallel)
+
+    def render_columns(self, k: LoopKernel, name: str, parallel: bool) -> str:
+        """A reduction over the leading axes of row-major arrays (`sum(x, axis=0)`, a bias
+        gradient): the reduced loops run outside and the one outer axis inside, in blocks of
+        COLUMN_BLOCK columns (parallel over blocks), so every load walks memory in order and each
+        block keeps its accumulators in a small local array. The default order (outer axis
+        outside) would read a column at a time, a cache line per element."""
+        self.k, self.lines, self.depth = k, [], 0
+        self.const_names = {id(k.nodes[i]): f"c{j}" for j, i in enumerate(k.constants)}
+        self.begin_function(name, self.params(k), parallel)
+        (col,) = k.outer
+        c, n = self.axis_var(col), self.extent(col)
+        reds = [i for i, nd in enumerate(k.nodes) if nd.kind == "reduce"]
+        rows = [(j, o) for j, o in enumerate(k.outputs) if set(o.index) & set(k.reduced)]
+        flat = [(j, o) for j, o in enumerate(k.outputs) if (j, o) not in rows]
+        self.begin_loop("blk", "0", f"({n} + {COLUMN_BLOCK - 1}) // {COLUMN_BLOCK}", parallel)
+        self.update("lo", f"blk * {COLUMN_BLOCK}")
+        self.update("hi", f"min(lo + {COLUMN_BLOCK}, {n})")
+        for r in reds:
+            d = self.acc_dtype(k.nodes[r])
+            self.declare_partials(f"acc{r}", str(COLUMN_BLOCK), d)
+            self.begin_loop(c, "lo", "hi", False)
+            self.store(f"acc{r}", [f"{c} - lo"], self.identity(k.nodes[r].code, d))
+            self.end_block()
+        for a in k.reduced:
+            self.begin_loop(self.axis_var(a), "0", self.extent(a), False)
+        self.begin_loop(c, "lo", "hi", False)
+        self.compute(self.needed([k.nodes[r].args[0] for r in reds] + [o.node for _, o in rows]))
+        for r in reds:
+            nd = self.k.nodes[r]
+            d = self.acc_dtype(nd)
+            value = self.cast(self.cast(f"v{nd.args[0]}", nd.arg_dtypes[0], nd.dtype), nd.dtype, d)
+            acc = self.load(f"acc{r}", [f"{c} - lo"])
+            self.store(f"acc{r}", [f"{c} - lo"], self.combine(nd.code, d, acc, value))
+        for j, o in rows:
+            self.store_output(j, o)
+        self.end_block()
+        for _ in k.reduced:
+            self.end_block()
+        self.begin_loop(c, "lo", "hi", False)
+        for r in reds:
+            nd = self.k.nodes[r]
+            acc = self.load(f"acc{r}", [f"{c} - lo"])
+            self.declare(f"v{r}", self.cast(acc, self.acc_dtype(nd), nd.dtype), nd.dtype)
+        self.compute([i for i in self.needed([o.node for _, o in flat])
+                      if k.nodes[i].level > 0 or not (k.nodes[i].axes & set(k.reduced))])
+        for j, o in flat:
+            self.store_output(j, o)
+        self.end_block()
+        self.end_block()
+        self.end_block()
+        return "\n".join(self.lines) + "\n"
 
     # --- the iteration space --------------------------------------------------------------------
     def open_outer(self, parallel: bool) -> None:

@@ -93,6 +93,26 @@ def test_float32_sum_of_many_elements_is_accurate(rng):
     assert abs(got - exact) <= 1e-6 * exact
 
 
+@pytest.mark.parametrize("shape", [(700, 517), (3, 5, 300), (2, 257)])
+def test_column_reductions_walk_memory_in_order(rng, shape):
+    """Reductions over the leading axes (column sums, a bias gradient) run the reduced loops
+    outside and blocks of columns inside: with an elementwise result beside them, a max, a
+    mean, a ragged last block and an int sum, against NumPy (and float32 sums accumulated in
+    float64, so closer to the exact sum than NumPy's)."""
+    x, b = rand(rng, shape, "float32"), rand(rng, shape[-1:], "float32")
+    lead = tuple(range(len(shape) - 1))
+    f = tx.function(lambda x, b: (x * b, tx.mean(x * b, axis=lead), tx.max(x, axis=lead),
+                                  tx.sum(tx.astype(x > 0, tx.int32), axis=lead)), backend="cpu")
+    got = f(x, b)
+    assert "for blk in " in f.get_concrete_function(x, b).kernels[0]  # render_columns
+    exact = (x.astype(np.float64) * b).mean(lead)
+    assert_same(got[0], x * b)
+    np.testing.assert_allclose(got[1].numpy(), exact, rtol=1e-6, atol=1e-6)
+    assert got[1].dtype == np.float32
+    assert_same(got[2], x.max(lead))
+    assert_same(got[3], (x > 0).astype(np.int32).sum(lead))
+
+
 def test_pairwise_distance_and_mlp(rng):
     a, b = rand(rng, (200,), "float32"), rand(rng, (300,), "float32")
     check(lambda a, b: tx.sum(tx.abs(a[:, None] - b[None, :]), axis=0),

@@ -29,7 +29,9 @@ What it does:
    read + written; read = best of `cupy.sum` and a float4 read-only kernel over 1 GiB.
 2. **Workloads** of `tracefuse/tools/bench/workloads.py` (imported, not copied), at the sizes of the
    GPU issue: gelu 100M, the 10-op chain 8192x8192, softmax and layernorm 32768x4096,
-   `sum(x*x)` 400M (all float32), the MLP with every dimension 4096. Inputs come from the
+   `sum(x*x)` 400M (all float32), the MLP with every dimension 4096; and the gradients of
+   issue 14: gelu_grad 100M, xent_grad 32768x4096, per_example_grad 65536x1024 (no GPU
+   target yet: they are timed and checked). Inputs come from the
    workload's own `make` with its fixed seed, on the host, and are copied to the device once.
    The NumPy reference and the checks run on host threads (in row blocks where that is exact).
    Implementations: `tracefuse` (`tx.function(w.tx_fn, backend=...)` called with CuPy arrays),
@@ -119,6 +121,12 @@ CASES: tuple[Case, ...] = (
     Case("sumsq_f32", {"n": 400_000_000}, 85.0, "factory"),
     Case("mlp", {"batch": 4096, "d_in": 4096, "hidden": 4096, "d_out": 4096}, None, "mlp",
          mlp_ref=True),
+    # gradients (issue 14): the backward kernels of tx.grad / tx.vmap; no target on the GPU yet
+    Case("gelu_grad", {"n": 100_000_000}, None, "", "cupy.fuse does not differentiate"),
+    Case("xent_grad", {"rows": 32768, "cols": 4096}, None, "",
+         "cupy.fuse does not differentiate"),
+    Case("per_example_grad", {"n": 65536, "features": 1024}, None, "",
+         "cupy.fuse does not differentiate"),
 )
 CASE_BY_NAME = {c.name: c for c in CASES}
 PEER_COLUMNS = ("eager", "fuse", "jax", "torch")

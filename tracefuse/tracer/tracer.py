@@ -170,17 +170,21 @@ class GraphBuilder:
             self.captured.append(outer)
         return hit
 
-    def build_with_captures(self, outputs: Sequence[Value]) -> Graph:
+    def build_with_captures(self, outputs: Sequence[Value], check: bool = True) -> Graph:
         """The graph with the captured values as inputs after the declared ones (in the order
         of `self.captured`)."""
         inputs = tuple(self.inputs) + tuple(self.captures[t._value] for t in self.captured)
-        return verify(Graph(inputs, tuple(self.ops), tuple(outputs), self.name))
+        graph = Graph(inputs, tuple(self.ops), tuple(outputs), self.name)
+        return verify(graph) if check else graph
 
-    def emit(self, code: OpCode, inputs: Sequence[Value], attrs: Mapping, loc) -> Value:
-        """Append one op on graph values (what a transform's rules do), typed by the op's rules;
-        errors name `loc`, the user's line the op comes from."""
+    def emit(self, code: OpCode, inputs: Sequence[Value], attrs: Mapping, loc,
+             out_type: TensorType | None = None) -> Value:
+        """Append one op on graph values (what a transform's rules do), typed by the op's rules
+        (or `out_type`, when the caller copies an op whose operands kept their types); errors
+        name `loc`, the user's line the op comes from."""
         inputs = tuple(inputs)
-        out_type = infer_type(code, [v.type for v in inputs], attrs, loc)
+        if out_type is None:
+            out_type = infer_type(code, [v.type for v in inputs], attrs, loc)
         return self._append(code, inputs, attrs, out_type, loc)
 
     def bind(self, code: OpCode, args: Sequence[Any], attrs: Mapping = Attrs()) -> Tracer:
@@ -211,8 +215,11 @@ class GraphBuilder:
         self.ops.append(Op(code, inputs, attrs, (out,), loc))
         return out
 
-    def build(self, outputs: Sequence[Value]) -> Graph:
-        return verify(Graph(tuple(self.inputs), tuple(self.ops), tuple(outputs), self.name))
+    def build(self, outputs: Sequence[Value], check: bool = True) -> Graph:
+        """The graph recorded; `check=False` skips the verifier (a transform's intermediate
+        graph, built op by op through the type rules, is verified where it ends up)."""
+        graph = Graph(tuple(self.inputs), tuple(self.ops), tuple(outputs), self.name)
+        return verify(graph) if check else graph
 
 
 _state = threading.local()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .. import config
 from ..errors import UNKNOWN_LOC, with_location
 from ..ir import Graph, Op, TensorType, Value
 from ..ir.opcodes import Unsupported
@@ -132,7 +133,7 @@ def jvp_graph(graph: Graph, with_tangent: Sequence[bool]) -> Graph:
     outs, touts = emit_jvp(builder, graph, primals, tangents)
     e = Emitter(builder, graph.ops[-1].loc if graph.ops else UNKNOWN_LOC)
     touts = [t if t is not None else e.zeros(o.type.strong()) for o, t in zip(outs, touts)]
-    return builder.build(outs + touts)
+    return builder.build(outs + touts, check=config.verify_passes())
 
 
 def vjp_graph(graph: Graph, wrt: Sequence[int], with_cotangent: Sequence[bool]) -> Graph:
@@ -153,4 +154,4 @@ def vjp_graph(graph: Graph, wrt: Sequence[int], with_cotangent: Sequence[bool]) 
     e = Emitter(builder, graph.ops[-1].loc if graph.ops else UNKNOWN_LOC)
     grads = [g if g is not None else e.zeros(s.type.strong()) for s, g in zip(sources, grads)]
     outs = [env[v] for v in graph.outputs]
-    return builder.build(outs + grads)
+    return builder.build(outs + grads, check=config.verify_passes())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from .. import config
 from ..errors import ShapeError, UNKNOWN_LOC, with_location
 from ..ir import Graph, Op, OpCode, TensorType, Value
 from ..ir.opcodes import BINARY, REDUCE, TERNARY, UNARY, Unsupported
@@ -182,4 +183,4 @@ def vmap_graph(graph: Graph, in_axes: Sequence[int | None], size: int,
         if not b:
             v = materialize(e, v, size)
         results.append(move_axis(e, v, 0, axis))
-    return builder.build(results)
+    return builder.build(results, check=config.verify_passes())

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .. import config
 from ..errors import DTypeError, user_location, with_location
 from ..ir import Graph, Op, TensorType, Value
 from ..ir.convert import to_array
@@ -59,15 +60,17 @@ def trace_graph(fn: Any, in_types: Sequence[TensorType], rebuild: Any, name: str
         out = fn(*args, **kwargs)
         leaves, treedef = pytree.flatten(out)
         values = [builder.lift(leaf, what="result") for leaf in leaves]
-    graph = builder.build_with_captures(values)
+    graph = builder.build_with_captures(values, check=config.verify_passes())
     return Traced(graph, treedef, list(builder.captured), builder)
 
 
 def copy_op(builder: GraphBuilder, op: Op, env: dict[Value, Value]) -> None:
     """Replay `op` into `builder` on the values `env` maps its operands to (the result is
     retyped by the op's rules, so a weak operand that became strong propagates)."""
-    out = builder.emit(op.code, [env[v] for v in op.inputs], op.attrs, op.loc)
-    env[op.output] = out
+    inputs = [env[v] for v in op.inputs]
+    same = all(new.type == old.type for new, old in zip(inputs, op.inputs))
+    env[op.output] = builder.emit(op.code, inputs, op.attrs, op.loc,
+                                  op.output.type if same else None)
 
 
 def inline(builder: GraphBuilder, graph: Graph, values: Sequence[Value]) -> list[Value]:

@@ -162,6 +162,9 @@ COMMON_OPS: dict[OpCode, OpEntry] = {
                           "not inside a kernel"),
     G.KERNEL: Unsupported("a kernel is what the renderer renders: the ops of its body have "
                           "entries, a kernel inside a kernel does not occur"),
+    **{code: Unsupported("a control-flow op runs as a step of the execution plan that runs its "
+                         "regions, not inside a kernel")
+       for code in (G.COND, G.WHILE, G.SCAN)},
 }
 
 

@@ -158,8 +158,8 @@ def evaluate_graph(graph, args: Sequence[np.ndarray]) -> list[np.ndarray]:
     env = dict(zip(graph.inputs, args))
     for op in graph.ops:
         result = NUMPY_IMPL[op.code]([env[v] for v in op.inputs], [v.type for v in op.inputs],
-                                     op.attrs, op.outputs[0].type)
-        if op.code is G.KERNEL:
+                                     op.attrs, op.outputs[0].type if op.outputs else None)
+        if len(op.outputs) != 1 or op.code in MULTI_RESULT:
             env.update(zip(op.outputs, result))
         else:
             env[op.outputs[0]] = result
@@ -171,8 +171,43 @@ def _kernel(args, in_types, attrs, out):
     return evaluate_graph(attrs["body"], args)
 
 
+def _cond(args, in_types, attrs, out):
+    branches = attrs["branches"]
+    index = min(max(int(args[0]), 0), len(branches) - 1)
+    return [np.array(a, copy=True) if any(a is b for b in args) else a
+            for a in evaluate_graph(branches[index], list(args[1:]))]
+
+
+def _while(args, in_types, attrs, out):
+    n = attrs["num_carries"]
+    carries, consts = list(args[:n]), list(args[n:])
+    while bool(evaluate_graph(attrs["cond"], carries + consts)[0]):
+        carries = evaluate_graph(attrs["body"], carries + consts)
+    return [np.array(c, copy=True) for c in carries]
+
+
+def _scan(args, in_types, attrs, out):
+    n, m, length = attrs["num_carries"], attrs["num_xs"], attrs["length"]
+    carries, xs, consts = list(args[:n]), list(args[n:n + m]), list(args[n + m:])
+    body = attrs["body"]
+    ys = [np.empty((length,) + v.type.shape, v.type.dtype.np) for v in body.outputs[n:]]
+    steps = range(length - 1, -1, -1) if attrs["reverse"] else range(length)
+    for t in steps:
+        results = evaluate_graph(body, carries + [x[t] for x in xs] + consts)
+        carries = results[:n]
+        for y, r in zip(ys, results[n:]):
+            y[t] = r
+    return [np.array(c, copy=True) for c in carries] + ys
+
+
+# ops whose implementation returns a list, one array per result
+MULTI_RESULT = frozenset({G.KERNEL, G.COND, G.WHILE, G.SCAN})
+
 NUMPY_IMPL: dict[OpCode, Impl] = {
     G.KERNEL: _kernel,
+    G.COND: _cond,
+    G.WHILE: _while,
+    G.SCAN: _scan,
     G.CONSTANT: lambda args, in_types, attrs, out: attrs["value"].array,
     G.FULL: _full,
     G.IOTA: _iota,

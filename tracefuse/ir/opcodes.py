@@ -106,6 +106,10 @@ class OpCode(Enum):
     # fusion: a kernel runs its body graph (attrs: body, kind, name, and its loop layout: space,
     # reduced, maps, reads; docs/ir.md); one result per body output
     KERNEL = "kernel"
+    # structured control flow: ops holding sub-graphs (regions); results come from the regions
+    COND = "cond"  # (index, *args); attrs: branches (tuple of Graphs)
+    WHILE = "while"  # (*carries, *consts); attrs: cond, body (Graphs), num_carries
+    SCAN = "scan"  # (*carries, *xs, *consts); attrs: body, num_carries, num_xs, length, reverse
 
 
 G = OpCode
@@ -139,6 +143,14 @@ MOVEMENT = frozenset({G.RESHAPE, G.PERMUTE, G.BROADCAST_TO, G.SLICE, G.CONCAT})
 
 # Ops that hold a body graph: made by the fuse pass, run by a backend as one kernel.
 FUSED = frozenset({G.KERNEL})
+
+# Structured control flow: ops whose attributes hold the graphs they run (branches, loop
+# bodies); several results, typed by their graphs (docs/ir.md).
+REGIONS = frozenset({G.COND, G.WHILE, G.SCAN})
+
+# The graph-valued attributes of each op that holds graphs.
+GRAPH_ATTRS = {G.KERNEL: ("body",), G.COND: ("branches",), G.WHILE: ("cond", "body"),
+               G.SCAN: ("body",)}
 
 # f(a, b) == f(b, a) for every a, b (incl. NaN: maximum/minimum propagate either NaN).
 COMMUTATIVE = frozenset({

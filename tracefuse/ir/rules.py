@@ -217,8 +217,14 @@ def _kernel_rule(values: Sequence[Any], attrs: Mapping) -> Any:
     raise ShapeError("a kernel's result types are its body's output types (see verifier.py)")
 
 
+def _region_rule(values: Sequence[Any], attrs: Mapping) -> Any:
+    raise ShapeError("a control-flow op's result types are its regions' output types "
+                     "(see verifier.py)")
+
+
 SHAPE_RULES: dict[OpCode, Callable[[Sequence[Shape], Mapping], Shape]] = {
     G.KERNEL: _kernel_rule,
+    **{code: _region_rule for code in (G.COND, G.WHILE, G.SCAN)},
     G.CONSTANT: _constant_shape,
     G.FULL: _full_shape,
     G.IOTA: _iota_shape,
@@ -375,6 +381,7 @@ def _attr_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
 
 DTYPE_RULES: dict[OpCode, Callable[[Sequence[DW], Mapping], DW]] = {
     G.KERNEL: _kernel_rule,
+    **{code: _region_rule for code in (G.COND, G.WHILE, G.SCAN)},
     G.CONSTANT: _constant_dtype,
     G.FULL: _attr_dtype,
     G.IOTA: _attr_dtype,

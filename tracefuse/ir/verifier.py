@@ -22,10 +22,12 @@ import numpy as np
 from ..errors import UNKNOWN_LOC, DTypeError, ShapeError, VerificationError
 from .dtypes import DType
 from .graph import Graph, Op, Value
-from .opcodes import BINARY, ELEMENTWISE, MOVEMENT, REDUCE, TERNARY, UNARY, OpCode
+from . import dtypes as dt
+from .opcodes import (BINARY, ELEMENTWISE, GRAPH_ATTRS, MOVEMENT, REDUCE, TERNARY, UNARY,
+                      OpCode)
 from .printer import KERNEL_LAYOUT_ATTRS, Namer, format_attr, format_op
 from .rules import infer_type
-from .types import Literal
+from .types import Literal, TensorType
 
 G = OpCode
 UNBOUNDED = None
@@ -43,6 +45,9 @@ ARITY: dict[OpCode, tuple[int, int | None]] = {
     G.CONCAT: (1, UNBOUNDED),
     G.MATMUL: (2, 2),
     G.KERNEL: (0, UNBOUNDED),
+    G.COND: (1, UNBOUNDED),
+    G.WHILE: (0, UNBOUNDED),
+    G.SCAN: (0, UNBOUNDED),
 }
 
 _REDUCE_ATTRS = ("axes", "keepdims")
@@ -68,6 +73,9 @@ REQUIRED_ATTRS: dict[OpCode, tuple[str, ...]] = {
     G.SLICE: ("starts", "sizes", "steps"),
     G.CONCAT: ("axis",),
     G.KERNEL: ("body", "kind", "name") + KERNEL_LAYOUT_ATTRS,
+    G.COND: ("branches",),
+    G.WHILE: ("cond", "body", "num_carries"),
+    G.SCAN: ("body", "num_carries", "num_xs", "length", "reverse"),
 }
 
 KERNEL_KINDS = ("elementwise", "reduction", "row")
@@ -135,6 +143,8 @@ def check_op(op: Op) -> tuple[str, str] | None:
         return "operands", f"{code.value} takes {want} operand(s), got {n}"
     if code is G.KERNEL:
         return _check_kernel(op)
+    if code in REGION_CHECKS:
+        return _check_region(op)
     if len(op.outputs) != 1:
         return "outputs", f"{code.value} has exactly one result, got {len(op.outputs)}"
     attrs: Mapping[str, Any] = op.attrs
@@ -166,6 +176,101 @@ def check_op(op: Op) -> tuple[str, str] | None:
     if got != expected:
         return "type", (f"result type differs from what {code.value} computes: "
                         f"expected {expected}, got {got}")
+    return None
+
+
+def _types(values) -> str:
+    return "(" + ", ".join(str(v.type if hasattr(v, "type") else v) for v in values) + ")"
+
+
+def _check_cond(op: Op, attrs: Mapping) -> tuple[str, str] | None:
+    branches = attrs["branches"]
+    if not isinstance(branches, tuple) or not branches:
+        return "attrs", "cond needs a non-empty tuple of branch graphs"
+    index = op.inputs[0].type
+    if index.shape != () or not (index.dtype.is_bool or index.dtype.is_integer):
+        return "operands", f"the index of cond must be a bool or integer scalar, got {index}"
+    args = [v.type for v in op.inputs[1:]]
+    for i, g in enumerate(branches):
+        if [v.type for v in g.inputs] != args:
+            return "operands", (f"branch {i} takes {_types(g.inputs)}, but cond passes "
+                                f"{_types(op.inputs[1:])}")
+        if [v.type for v in g.outputs] != [v.type for v in op.outputs]:
+            return "type", (f"branch {i} returns {_types(g.outputs)}, but cond's results are "
+                            f"{_types(op.outputs)}")
+    return None
+
+
+def _check_while(op: Op, attrs: Mapping) -> tuple[str, str] | None:
+    n = attrs["num_carries"]
+    if not _is_int(n) or not 0 <= n <= len(op.inputs):
+        return "attrs", f"num_carries must be an int within the {len(op.inputs)} operands"
+    ins = [v.type for v in op.inputs]
+    carries = ins[:n]
+    for name in ("cond", "body"):
+        g = attrs[name]
+        if [v.type for v in g.inputs] != ins:
+            return "operands", (f"the {name} of while takes {_types(g.inputs)}, but the loop "
+                                f"passes {_types(op.inputs)}")
+    if [v.type.strong() for v in attrs["cond"].outputs] != [TensorType((), dt.bool_)]:
+        return "type", f"the cond of while must return one bool[], got {_types(attrs['cond'].outputs)}"
+    if [v.type for v in attrs["body"].outputs] != carries:
+        return "type", (f"the body of while returns {_types(attrs['body'].outputs)}, but its "
+                        f"carries are ({', '.join(map(str, carries))})")
+    if [v.type for v in op.outputs] != carries:
+        return "type", f"while's results {_types(op.outputs)} differ from its carries"
+    return None
+
+
+def _check_scan(op: Op, attrs: Mapping) -> tuple[str, str] | None:
+    n, m, length = attrs["num_carries"], attrs["num_xs"], attrs["length"]
+    if not (_is_int(n) and _is_int(m) and _is_int(length)) or n < 0 or m < 0 or length < 0 \
+            or n + m > len(op.inputs) or not isinstance(attrs["reverse"], bool):
+        return "attrs", "scan needs int num_carries, num_xs, length >= 0 and a bool reverse"
+    ins = [v.type for v in op.inputs]
+    carries, xs, consts = ins[:n], ins[n:n + m], ins[n + m:]
+    for x in xs:
+        if not x.shape or x.shape[0] != length:
+            return "operands", f"every xs of scan has leading size length={length}, got {x}"
+    body = attrs["body"]
+    want = carries + [TensorType(x.shape[1:], x.dtype, x.weak) for x in xs] + consts
+    if [v.type for v in body.inputs] != want:
+        return "operands", (f"the body of scan takes {_types(body.inputs)}, but the scan "
+                            f"passes ({', '.join(map(str, want))})")
+    outs = [v.type for v in body.outputs]
+    if outs[:n] != carries:
+        return "type", (f"the body of scan returns carries {_types(body.outputs[:n])}, but "
+                        f"its carries are ({', '.join(map(str, carries))})")
+    ys = [TensorType((length,) + t.shape, t.dtype) for t in outs[n:]]
+    if [v.type for v in op.outputs] != carries + ys:
+        return "type", (f"scan's results {_types(op.outputs)} differ from its carries and "
+                        f"stacked ys ({', '.join(map(str, carries + ys))})")
+    return None
+
+
+REGION_CHECKS = {G.COND: _check_cond, G.WHILE: _check_while, G.SCAN: _check_scan}
+
+
+def _check_region(op: Op) -> tuple[str, str] | None:
+    """A control-flow op agrees with its regions (operands with their inputs, results with
+    their outputs), and each region is itself a valid graph."""
+    attrs = op.attrs
+    missing = [name for name in REQUIRED_ATTRS[op.code] if name not in attrs]
+    if missing:
+        return "attrs", (f"missing attribute {', '.join(repr(m) for m in missing)} "
+                         f"({op.code.value} needs {', '.join(REQUIRED_ATTRS[op.code])})")
+    graphs = [g for name in GRAPH_ATTRS[op.code]
+              for g in (attrs[name] if isinstance(attrs[name], tuple) else (attrs[name],))]
+    if not all(isinstance(g, Graph) for g in graphs):
+        return "attrs", f"the regions of {op.code.value} must be Graphs"
+    problem = REGION_CHECKS[op.code](op, attrs)
+    if problem is not None:
+        return problem
+    for g in graphs:
+        try:
+            verify(g)
+        except VerificationError as e:
+            return "attrs", f"a region of {op.code.value} is invalid: {e}"
     return None
 
 

@@ -187,6 +187,14 @@ class GraphBuilder:
             out_type = infer_type(code, [v.type for v in inputs], attrs, loc)
         return self._append(code, inputs, attrs, out_type, loc)
 
+    def emit_many(self, code: OpCode, inputs: Sequence[Value], attrs: Mapping, loc,
+                  out_types: Sequence[TensorType]) -> list[Value]:
+        """Append an op with several results of the given types (a control-flow op, whose
+        result types are its regions'; the verifier checks they agree)."""
+        outs = tuple(Value(t) for t in out_types)
+        self.ops.append(Op(code, tuple(inputs), attrs, outs, loc))
+        return list(outs)
+
     def bind(self, code: OpCode, args: Sequence[Any], attrs: Mapping = Attrs()) -> Tracer:
         self._check_active()
         loc = user_location()

@@ -123,6 +123,8 @@ BATCH_RULES: dict[OpCode, object] = {
        for code in (G.CONSTANT, G.FULL, G.IOTA)},
     G.KERNEL: Unsupported("kernels are made by fusion, after every transform has run: "
                           "vmap the function before it is compiled"),
+    **{code: Unsupported("control flow has no batching rule yet (issue 15 adds them)")
+       for code in (G.COND, G.WHILE, G.SCAN)},
 }
 
 

@@ -118,4 +118,6 @@ JVP_RULES: dict[OpCode, JvpRule | Unsupported] = {
     G.MATMUL: _matmul,
     G.KERNEL: Unsupported("kernels are made by fusion, after every transform has run: "
                           "differentiate the function before it is compiled"),
+    **{code: Unsupported("control flow has no forward-mode (JVP) rule yet (issue 15 adds them)")
+       for code in (G.COND, G.WHILE, G.SCAN)},
 }

@@ -162,4 +162,6 @@ VJP_RULES: dict[OpCode, VjpRule | Unsupported] = {
     G.MATMUL: _matmul,
     G.KERNEL: Unsupported("kernels are made by fusion, after every transform has run: "
                           "differentiate the function before it is compiled"),
+    **{code: Unsupported("control flow has no reverse-mode (VJP) rule yet (issue 15 adds them)")
+       for code in (G.COND, G.WHILE, G.SCAN)},
 }

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..ir import NUMPY_IMPL, Graph, Op, OpCode, Value
+from ..ir.numpy_impl import MULTI_RESULT
 from ..ir.opcodes import SOURCES
 
 # what a step runs
@@ -179,10 +180,13 @@ class LibraryOp:
     def __init__(self, op: Op):
         self.impl = NUMPY_IMPL[op.code]
         self.types = [v.type for v in op.inputs]
-        self.attrs, self.out_type = op.attrs, op.outputs[0].type
+        self.attrs = op.attrs
+        self.out_type = op.outputs[0].type if len(op.outputs) == 1 else None
+        self.many = op.code in MULTI_RESULT  # control flow: a list, one array per result
 
     def __call__(self, inputs: Sequence) -> list:
-        return [self.impl(list(inputs), self.types, self.attrs, self.out_type)]
+        result = self.impl(list(inputs), self.types, self.attrs, self.out_type)
+        return result if self.many else [result]
 
 
 def constant_value(op: Op) -> np.ndarray:

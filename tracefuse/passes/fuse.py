@@ -439,7 +439,7 @@ def fuse_with_report(graph: Graph) -> tuple[Graph, tuple[str, ...]]:
     computed_by = {op.output: kernel_of[op] for op in kernel_of}
 
     # ops that stay outside kernels, and the deferred ops they (or other such ops) still read
-    outer = [op for op in graph.ops if op not in kernel_of and op.output not in deferred]
+    outer = [op for op in graph.ops if op not in kernel_of and not any(v in deferred for v in op.outputs)]
     needed: dict[Op, None] = {}
     _pull([v for op in outer for v in op.inputs if v not in computed_by], deferred, needed)
     outer = sorted(outer + [op for op in needed if op not in kernel_of], key=order.__getitem__)

@@ -378,10 +378,10 @@ NOT_EXERCISED = {
     G.FULL: "a source, as CONSTANT; test_sources_inside_vmap",
     G.IOTA: "a source, as CONSTANT; test_sources_inside_vmap",
     G.KERNEL: "Unsupported: kernels are made by fusion after every transform has run",
-    # issue 15 adds the batching rules of control flow; until then they are Unsupported
-    G.COND: "Unsupported: control flow, no rule yet",
-    G.WHILE: "Unsupported: control flow, no rule yet",
-    G.SCAN: "Unsupported: control flow, no rule yet",
+    # control flow: checked against a Python loop at the graph level
+    G.COND: "tests/transforms/test_control_flow_rules.py",
+    G.WHILE: "tests/transforms/test_control_flow_rules.py",
+    G.SCAN: "tests/transforms/test_control_flow_rules.py",
 }
 
 
@@ -391,7 +391,7 @@ def test_every_opcode_is_covered():
     assert not missing, f"no vmap case batches {sorted(c.value for c in missing)}"
     assert not exercised & set(NOT_EXERCISED)
     unsupported = {code for code, rule in BATCH_RULES.items() if isinstance(rule, Unsupported)}
-    assert unsupported == {G.CONSTANT, G.FULL, G.IOTA, G.KERNEL, G.COND, G.WHILE, G.SCAN}
+    assert unsupported == {G.CONSTANT, G.FULL, G.IOTA, G.KERNEL}
     assert all(BATCH_RULES[code].reason for code in unsupported)
     assert len({c.name for c in CASES}) == len(CASES) and all(c.codes for c in CASES)
     assert set(FAMILY_SUBSET) <= set(BY_NAME)

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from .. import config
 from ..errors import UNKNOWN_LOC, with_location
 from ..ir import Graph, Op, TensorType, Value
-from ..ir.opcodes import Unsupported
+from ..ir.opcodes import REGIONS, Unsupported
 from ..tracer.tracer import GraphBuilder
 from .emit import Emitter
 from .graphs import copy_op
@@ -65,6 +65,17 @@ def emit_jvp(builder: GraphBuilder, graph: Graph, primals: Sequence[Value],
     env: dict[Value, Value] = dict(zip(graph.inputs, primals))
     tan: dict[Value, Value] = {v: t for v, t in zip(graph.inputs, tangents) if t is not None}
     for op in graph.ops:
+        if op.code in REGIONS:  # the rule emits the op and its derivative together
+            ts = [tan.get(v) for v in op.inputs]
+            if any(t is not None for t in ts):
+                rule = _rule(JVP_RULES, op, "forward")
+                outs, touts = rule(builder, op, [env[v] for v in op.inputs], ts, emit_jvp=emit_jvp)
+                env.update(zip(op.outputs, outs))
+                tan.update({o: t for o, t in zip(op.outputs, touts)
+                            if t is not None and o.type.dtype.is_float})
+            else:
+                copy_op(builder, op, env)
+            continue
         copy_op(builder, op, env)
         if not tan or not op.output.type.dtype.is_float:
             continue
@@ -83,8 +94,8 @@ def active_values(ops: Sequence[Op], sources: Sequence[Value]) -> set[Value]:
     """The floating-point values that depend on `sources` through `ops`."""
     active = {v for v in sources if v.type.dtype.is_float}
     for op in ops:
-        if op.output.type.dtype.is_float and any(v in active for v in op.inputs):
-            active.add(op.output)
+        if any(v in active for v in op.inputs):
+            active.update(v for v in op.outputs if v.type.dtype.is_float)
     return active
 
 
@@ -105,6 +116,19 @@ def emit_vjp(builder: GraphBuilder, ops: Sequence[Op], env: dict[Value, Value],
         if v in active and c is not None:
             accumulate(Emitter(builder, ops[-1].loc if ops else UNKNOWN_LOC), v, c)
     for op in reversed(ops):
+        if op.code in REGIONS:
+            cts = [ct.get(v) for v in op.outputs]
+            wants = [v in active for v in op.inputs]
+            if all(c is None for c in cts) or not any(wants):
+                continue
+            e = Emitter(builder, op.loc)
+            rule = _rule(VJP_RULES, op, "reverse")
+            results = rule(builder, op, [env[v] for v in op.inputs],
+                           [env[v] for v in op.outputs], cts, wants, emit_vjp=emit_vjp)
+            for v, want, r in zip(op.inputs, wants, results):
+                if want and r is not None:
+                    accumulate(e, v, r)
+            continue
         c = ct.get(op.output)
         if c is None:
             continue

@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from .. import config
 from ..errors import ShapeError, UNKNOWN_LOC, with_location
 from ..ir import Graph, Op, OpCode, TensorType, Value
-from ..ir.opcodes import BINARY, REDUCE, TERNARY, UNARY, Unsupported
+from ..ir.opcodes import BINARY, REDUCE, REGIONS, TERNARY, UNARY, Unsupported
 from ..tracer.tracer import GraphBuilder
+from . import control_flow_rules as cf
 from .emit import Emitter
 from .graphs import copy_op
 
@@ -37,12 +38,6 @@ def _lift(e: Emitter, x: Value, rank: int) -> Value:
     if missing <= 0:
         return x
     return e.reshape(x, shape[:1] + (1,) * missing + shape[1:])
-
-
-def materialize(e: Emitter, x: Value, size: int) -> Value:
-    """An unbatched value repeated along a new leading batch axis of `size`."""
-    shape = x.type.shape
-    return e.broadcast(e.reshape(x, (1,) + shape), (size,) + shape)
 
 
 def _elementwise(e, op, xs, batched, size):
@@ -86,7 +81,7 @@ def _slice(e, op, xs, batched, size):
 
 
 def _concat(e, op, xs, batched, size):
-    xs = [x if b else materialize(e, x, size) for x, b in zip(xs, batched)]
+    xs = [x if b else e.materialize(x, size) for x, b in zip(xs, batched)]
     return e.op(G.CONCAT, *xs, axis=op.attrs["axis"] + 1)
 
 
@@ -123,8 +118,8 @@ BATCH_RULES: dict[OpCode, object] = {
        for code in (G.CONSTANT, G.FULL, G.IOTA)},
     G.KERNEL: Unsupported("kernels are made by fusion, after every transform has run: "
                           "vmap the function before it is compiled"),
-    **{code: Unsupported("control flow has no batching rule yet (issue 15 adds them)")
-       for code in (G.COND, G.WHILE, G.SCAN)},
+    # control flow: `rule(e, op, xs, batched, size, emit_batched=...)` -> (results, batched)
+    G.COND: cf.cond_batch, G.WHILE: cf.while_batch, G.SCAN: cf.scan_batch,
 }
 
 
@@ -143,16 +138,16 @@ def emit_batched(builder: GraphBuilder, graph: Graph, args: Sequence[Value],
         if isinstance(rule, Unsupported):
             raise UnbatchableError(with_location(
                 f"{op.code.value} cannot be batched by vmap: {rule.reason}", op.loc))
+        if op.code in REGIONS:
+            outs, oflags = rule(Emitter(builder, op.loc), op, [env[v] for v in op.inputs],
+                                flags, size, emit_batched=emit_batched)
+            env.update(zip(op.outputs, outs))
+            is_batched.update(o for o, f in zip(op.outputs, oflags) if f)
+            continue
         env[op.output] = rule(Emitter(builder, op.loc), op, [env[v] for v in op.inputs],
                               flags, size)
         is_batched.add(op.output)
     return [env[v] for v in graph.outputs], [v in is_batched for v in graph.outputs]
-
-
-def move_axis(e: Emitter, x: Value, source: int, destination: int) -> Value:
-    order = [i for i in range(x.type.ndim) if i != source]
-    order.insert(destination, source)
-    return e.permute(x, order)
 
 
 def vmap_graph(graph: Graph, in_axes: Sequence[int | None], size: int,
@@ -170,7 +165,7 @@ def vmap_graph(graph: Graph, in_axes: Sequence[int | None], size: int,
             continue
         shape = v.type.shape[:axis] + (size,) + v.type.shape[axis:]
         x = builder.new_input(TensorType(shape, v.type.dtype, v.type.weak))._value
-        args.append(move_axis(e, x, axis, 0))
+        args.append(e.move_axis(x, axis, 0))
         flags.append(True)
     outs, out_flags = emit_batched(builder, graph, args, flags, size)
     results = []
@@ -183,6 +178,6 @@ def vmap_graph(graph: Graph, in_axes: Sequence[int | None], size: int,
             results.append(v)
             continue
         if not b:
-            v = materialize(e, v, size)
-        results.append(move_axis(e, v, 0, axis))
+            v = e.materialize(v, size)
+        results.append(e.move_axis(v, 0, axis))
     return builder.build(results, check=config.verify_passes())

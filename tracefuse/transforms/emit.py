@@ -124,6 +124,16 @@ class Emitter:
             x = self.reshape(x, tuple(1 if i in axes else d for i, d in enumerate(shape)))
         return self.broadcast(x, shape)
 
+    def materialize(self, x: Value, size: int) -> Value:
+        """An unbatched value repeated along a new leading batch axis of `size` (vmap)."""
+        shape = x.type.shape
+        return self.broadcast(self.reshape(x, (1,) + shape), (size,) + shape)
+
+    def move_axis(self, x: Value, source: int, destination: int) -> Value:
+        order = [i for i in range(x.type.ndim) if i != source]
+        order.insert(destination, source)
+        return self.permute(x, order)
+
     def mT(self, x: Value) -> Value:
         n = x.type.ndim
         return self.permute(x, tuple(range(n - 2)) + (n - 1, n - 2))

@@ -13,6 +13,7 @@ from .. import config
 from ..errors import DTypeError, user_location, with_location
 from ..ir import Graph, Op, TensorType, Value
 from ..ir.convert import to_array
+from ..ir.opcodes import REGIONS
 from ..ir.dtypes import as_dtype
 from ..tracer import pytree
 from ..tracer.tracer import GraphBuilder, Tracer, current_builder, tracing
@@ -66,11 +67,24 @@ def trace_graph(fn: Any, in_types: Sequence[TensorType], rebuild: Any, name: str
 
 def copy_op(builder: GraphBuilder, op: Op, env: dict[Value, Value]) -> None:
     """Replay `op` into `builder` on the values `env` maps its operands to (the result is
-    retyped by the op's rules, so a weak operand that became strong propagates)."""
+    retyped by the op's rules, so a weak operand that became strong propagates; an op with
+    several results, typed by its regions, keeps its result types)."""
     inputs = [env[v] for v in op.inputs]
+    if len(op.outputs) != 1 or op.code in REGIONS:
+        outs = builder.emit_many(op.code, inputs, op.attrs, op.loc, [v.type for v in op.outputs])
+        env.update(zip(op.outputs, outs))
+        return
     same = all(new.type == old.type for new, old in zip(inputs, op.inputs))
     env[op.output] = builder.emit(op.code, inputs, op.attrs, op.loc,
                                   op.output.type if same else None)
+
+
+def build_graph(name: str, in_types: Sequence[TensorType], fn: Any) -> Graph:
+    """A graph made by `fn(builder, inputs) -> outputs`, on fresh inputs of `in_types` (how a
+    transform builds the regions of a control-flow op)."""
+    builder = GraphBuilder(name)
+    inputs = [builder.new_input(t)._value for t in in_types]
+    return builder.build(list(fn(builder, inputs)), check=config.verify_passes())
 
 
 def inline(builder: GraphBuilder, graph: Graph, values: Sequence[Value]) -> list[Value]:

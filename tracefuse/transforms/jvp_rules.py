@@ -19,6 +19,7 @@ from ..ir import Op, OpCode, Value
 from ..ir.opcodes import PREDICATES, Unsupported
 from .derivatives import PARTIALS, clip_partials, scale
 from .emit import Emitter
+from . import control_flow_rules as cf
 from . import reduction_math as rm
 
 G = OpCode
@@ -118,6 +119,7 @@ JVP_RULES: dict[OpCode, JvpRule | Unsupported] = {
     G.MATMUL: _matmul,
     G.KERNEL: Unsupported("kernels are made by fusion, after every transform has run: "
                           "differentiate the function before it is compiled"),
-    **{code: Unsupported("control flow has no forward-mode (JVP) rule yet (issue 15 adds them)")
-       for code in (G.COND, G.WHILE, G.SCAN)},
+    # control flow: rules of another signature, `rule(builder, op, xs, ts, emit_jvp=...)` ->
+    # (results, their tangents): they emit the op and its derivative together
+    G.COND: cf.cond_jvp, G.WHILE: cf.while_jvp, G.SCAN: cf.scan_jvp,
 }

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 
 from ..ir import Op, OpCode, Value
 from ..ir.opcodes import PREDICATES, Unsupported
+from . import control_flow_rules as cf
 from . import reduction_math as rm
 from .derivatives import PARTIALS, clip_partials, scale
 from .emit import Emitter
@@ -162,6 +163,10 @@ VJP_RULES: dict[OpCode, VjpRule | Unsupported] = {
     G.MATMUL: _matmul,
     G.KERNEL: Unsupported("kernels are made by fusion, after every transform has run: "
                           "differentiate the function before it is compiled"),
-    **{code: Unsupported("control flow has no reverse-mode (VJP) rule yet (issue 15 adds them)")
-       for code in (G.COND, G.WHILE, G.SCAN)},
+    # control flow: `rule(builder, op, xs, outs, cts, wants, emit_vjp=...)` -> a cotangent per
+    # operand (cts: one per result, None where zero)
+    G.COND: cf.cond_vjp, G.SCAN: cf.scan_vjp,
+    G.WHILE: Unsupported("reverse-mode differentiation of while_loop needs its trip count, "
+                         "which is only known when it runs: use tx.fori_loop with Python int "
+                         "bounds or tx.scan (forward mode, tx.jvp, works)"),
 }

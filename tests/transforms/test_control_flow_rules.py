@@ -177,3 +177,20 @@ def test_vmap_matches_a_python_loop(name, make, axes, size, rng):
         want = np.stack([run(g, [a[i] if ax is not None else a for a, ax in zip(args, axes)])[j]
                          for i in range(size)])
         np.testing.assert_allclose(got[j], want, rtol=1e-12)
+
+
+def test_a_fori_style_scan_with_an_integer_counter(rng):
+    """fori_loop with Python bounds is a scan with no xs and an int32 counter carried: its
+    gradient skips the counter and matches finite differences."""
+    types = [f64(3), I32, f64(3)]
+    body = region(lambda e, x, i, w: [e.add(e.mul(x, w), e.cast(i, dt.float64)),
+                                      e.add(i, e.scalar(1, dt.int32))], types)
+    attrs = Attrs(body=body, num_carries=2, num_xs=0, length=4, reverse=False)
+    g = graph(lambda b, e, x, w: b.emit_many(G.SCAN, [x, e.scalar(0, dt.int32), w], attrs, LOC,
+                                             [f64(3), I32])[:1], [f64(3), f64(3)])
+    x, w = rng.uniform(-1, 1, 3), rng.uniform(-1, 1, 3)
+    ct = rng.uniform(-1, 1, 3)
+    gx, gw = run(verify(vjp_graph(g, [0, 1], [True])), [x, w, ct])[1:]
+    # x4 = x w^4 + 0 w^3 + 1 w^2 + 2 w + 3
+    np.testing.assert_allclose(gx, ct * w ** 4)
+    np.testing.assert_allclose(gw, ct * (4 * x * w ** 3 + 2 * w + 2))

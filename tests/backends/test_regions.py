@@ -125,9 +125,9 @@ def test_cond_with_an_int_index_is_clamped(backend, rng):
 
 
 # --- while --------------------------------------------------------------------------------------
-def counting_while() -> Graph:
+def counting_while(shape=(2, 3)) -> Graph:
     """while i < n: x = x * 0.5 + c; i += 1 (carries x, i; consts c, n)."""
-    x_t, i_t = T((2, 3)), T((), "int32")
+    x_t, i_t = T(shape), T((), "int32")
     types = [x_t, i_t, x_t, i_t]
     cond = region("cond", types, lambda e, x, i, c, n: [e.op(G.LESS, i, n)])
     body = region("body", types, lambda e, x, i, c, n: [
@@ -139,12 +139,13 @@ def counting_while() -> Graph:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("trips", [0, 1, 13])
-def test_while_zero_one_and_many_trips(backend, trips, rng):
-    x, c = rand(rng, (2, 3), "float32"), rand(rng, (2, 3), "float32")
+@pytest.mark.parametrize("shape", [(2, 3), (96, 256)])  # 96 KiB: cpu's pooled result buffers
+def test_while_zero_one_and_many_trips(backend, trips, shape, rng):
+    x, c = rand(rng, shape, "float32"), rand(rng, shape, "float32")
     want, i = x.copy(), 0
     while i < trips:
         want, i = (want * np.float32(0.5) + c).astype(np.float32), i + 1
-    run_checked(backend, counting_while(), [x, c, np.int32(trips)], [want, np.int32(trips)])
+    run_checked(backend, counting_while(shape), [x, c, np.int32(trips)], [want, np.int32(trips)])
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -68,3 +68,8 @@ def test_oracle_selection_on_the_gpu_backend():
 
 def test_direct_checks_of_gpu_tensors_and_copies():
     _pytest("tests/fakecupy/fake_gpu_checks.py")
+
+
+def test_control_flow_on_the_gpu_backend():
+    # region steps: predicates read back from device scalars, scan's ys allocated as CuPy arrays
+    _pytest("tests/backends/test_regions.py", "-k", "gpu")

@@ -10,7 +10,11 @@ allocates the results, picks the launch configuration from the sizes at call tim
 launches; `matmul` and the other library ops (`concat`, `argmax`) run through the array
 library (`cupy.matmul` is cuBLAS), and kernels with float16 run their body's plan with it too.
 Constants (and `full`/`iota` outside a kernel) are made with NumPy and copied to the device
-once, when the plan is loaded (at the first call).
+once, when the plan is loaded (at the first call). Control flow (cond, while, scan) is a region
+step: each region graph lowered by this backend to CUDA C kernels and a plan, and the loops of
+plan.py launch them once per iteration; the predicate or index is read back to the host
+(`bool`/`int` of a device scalar, which waits for the kernels before it), and a scan's ys are
+device arrays (`rt.xp.empty`).
 
 Runtimes:
 - `CupyRuntime` (`"gpu"`): `cupy.RawModule` per kernel module (CuPy keeps compiled binaries
@@ -36,7 +40,8 @@ from ...errors import BackendUnavailableError
 from ...ir import NUMPY_IMPL, Graph, OpCode
 from ..base import CompileOptions, LoweredGraph, kernel_note, loop_extent, user_lines
 from ..loops import LoopKernel, lower_kernel
-from ..plan import CONSTANT, KERNEL, LibraryOp, Plan, PlanWalker, Step, constant_value, make_plan
+from ..plan import (CONSTANT, KERNEL, LibraryOp, Plan, PlanWalker, Step, constant_value,
+                    lower_regions, make_plan, region_notes)
 from .render import INT32_LIMIT, CudaKernel, cuda_can_compile, render_cuda
 
 G = OpCode
@@ -323,10 +328,12 @@ class CudaBackend:
             k = lower_kernel(op)
             kernels[op] = (CudaPlanKernel(k, render_cuda(k, op.attrs["name"]))
                            if cuda_can_compile(k) else None)
+        regions, nested = lower_regions(graph, lambda g: self.lower(g, options), options)
         sources = tuple(pk.cuda.source for pk in kernels.values() if pk is not None)
+        sources += tuple(s for _, _, low in nested for s in low.kernels)
         n_lib = sum(op.code is not G.KERNEL for op in graph.ops)
         notes = [(f"CUDA ({self.name}): {len(kernels)} kernels, {n_lib} library ops "
-                  "(matmul via cuBLAS, views, concat, argmax)")]
+                  "(matmul via cuBLAS, views, concat, argmax, control flow)")]
         for op, pk in kernels.items():
             if pk is None:
                 how = "run by the array library (float16)"
@@ -335,12 +342,13 @@ class CudaBackend:
                        "full": "two-stage block reduction"}[pk.cuda.mapping]
                 how += f" over {loop_extent(pk.loop)}, {pk.cuda.index_type} indices"
             notes.append(kernel_note(op, how))
-        if config.nvrtc_gate() != "off":
+        notes += region_notes(nested)
+        if config.nvrtc_gate() != "off":  # a region's kernels passed it in its own lower
             for op, pk in kernels.items():
                 if pk is not None:
                     gate(pk.cuda, user_lines(op))
         return LoweredGraph(self.name, graph, sources, tuple(notes),
-                            plan=make_plan(graph, kernels))
+                            plan=make_plan(graph, kernels, regions))
 
     def load(self, lowered: LoweredGraph) -> CudaExecutor:
         return CudaExecutor(lowered.plan, self.runtime)

@@ -8,7 +8,9 @@ few per step, that applies input views with NumPy, allocates results, calls the 
 library ops (matmul through NumPy's BLAS, `concat`, `argmax`...) in order, releases dead slots,
 copies the outputs the plan says may alias an input or a constant, and never interprets the
 graph at call time. Kernels with float16 (Numba has no float16 arithmetic) run their body's
-plan with NumPy (`PlanWalker`).
+plan with NumPy (`PlanWalker`). Control flow (cond, while, scan) is a region step: each region
+graph lowered by this backend (its own kernels, its own generated runner, loaded with the
+graph's), and the runner calls the loop of plan.py (`REGION_STEPS`) over those nested runners.
 
 Parallel loops (`prange`) are used when the kernel's iteration space has at least
 `PARALLEL_MIN` elements; smaller kernels run serially (Numba's fork/join costs tens of µs), and
@@ -34,7 +36,8 @@ from ...ir import NUMPY_IMPL, Graph, OpCode
 from ..base import CompileOptions, LoweredGraph, kernel_note, loop_extent
 from ..kernel_cache import load_kernel
 from ..loops import LoopKernel, lower_kernel
-from ..plan import BODY, KERNEL, Plan, PlanWalker, Step, array_runner, make_plan
+from ..plan import (BODY, KERNEL, REGION, Plan, PlanWalker, Step, array_runner, lower_regions,
+                    make_plan, region_notes, region_step)
 from .render import NumbaRenderer
 
 G = OpCode
@@ -99,6 +102,9 @@ def _runner_source(plan: Plan) -> tuple[str, dict]:
         elif step.kind is BODY:  # float16: the body, op by op with NumPy
             env[f"b{i}"] = PlanWalker(step.body).run
             lines.append(f"    {outs}, = b{i}([{', '.join(ins)}])")
+        elif step.kind is REGION:  # the loop, over the nested runners (filled by load())
+            env[f"loop{i}"] = None
+            lines.append(f"    {outs}, = loop{i}([{', '.join(ins)}])")
         else:
             op = step.op
             env[f"op{i}"] = NUMPY_IMPL[op.code]
@@ -205,6 +211,7 @@ class NumbaBackend:
         return None
 
     def lower(self, graph: Graph, options: CompileOptions) -> LoweredGraph:
+        options = options if options is not None else CompileOptions()
         kernels: dict = {}  # kernel op -> NumbaKernel, or None: its body runs with NumPy
         # BLAS keeps its threads spinning after a matmul; Numba's parallel loops then fight
         # them for the cores (the MLP ran 1.9x slower). Next to a matmul, kernels run serially.
@@ -217,28 +224,36 @@ class NumbaBackend:
                 k = lower_kernel(op)
                 source, parallel = render_module(k, options, allow_parallel)
                 kernels[op] = NumbaKernel(k, source, parallel)
+        regions, nested = lower_regions(graph, lambda g: self.lower(g, options), options)
         sources = tuple(nk.source for nk in kernels.values() if nk is not None)
+        sources += tuple(s for _, _, low in nested for s in low.kernels)
         n_lib = sum(op.code is not G.KERNEL for op in graph.ops)
         notes = [(f"Numba: {len(kernels)} kernels compiled per structure, {n_lib} library or "
-                  "NumPy ops (matmul via BLAS, views, concat, argmax)")]
+                  "NumPy ops (matmul via BLAS, views, concat, argmax, control flow)")]
         for op, nk in kernels.items():
             if nk is None:
                 how = "run by NumPy (float16)"
             else:
                 how = f"{'parallel' if nk.parallel else 'serial'} loops over {loop_extent(nk.loop)}"
             notes.append(kernel_note(op, how))
+        notes += region_notes(nested)
         return LoweredGraph(self.name, graph, sources, tuple(notes),
-                            plan=make_plan(graph, kernels))
+                            plan=make_plan(graph, kernels, regions))
 
     def load(self, lowered: LoweredGraph):
         """The runner generated from the plan: `run(arrays) -> outputs`, kernels compiled."""
-        plan = lowered.plan
+        return self.load_plan(lowered.plan)
+
+    def load_plan(self, plan: Plan):
+        """`load` of a plan: also how a region step's plans load (their runners nested)."""
         source, env = _runner_source(plan)
         env["alloc"] = BufferPool()
         salt = _key_material()
         for i, step in enumerate(plan.steps):
             if step.kind is KERNEL:
                 env[f"k{i}"] = load_kernel(step.kernel.source, salt=salt)
+            elif step.kind is REGION:
+                env[f"loop{i}"] = region_step(step, self.load_plan, np)
         namespace: dict = {}
         exec(compile(source, f"<tracefuse executor {plan.name}>", "exec"), env, namespace)
         return namespace["run"]

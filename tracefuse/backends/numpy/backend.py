@@ -5,13 +5,16 @@ oracle every other backend is compared with. A fused kernel runs its body op by 
 The plan is made once per concrete function, at `lower`: numbered slots, each intermediate
 released after its last use, constants made once; outputs that share memory with an input are
 copied, so a returned array never aliases an argument.
+
+Control flow (cond, while, scan) runs as the plan's region steps: each region graph lowered by
+this backend (`lower_regions`), its plan walked with NumPy once per branch or iteration.
 """
 
 from __future__ import annotations
 
 from ...ir import Graph, OpCode
 from ..base import CompileOptions, LoweredGraph
-from ..plan import Plan, PlanWalker, array_runner, make_plan
+from ..plan import Plan, PlanWalker, array_runner, lower_regions, make_plan, region_notes
 
 
 class Interpreter(PlanWalker):
@@ -33,7 +36,9 @@ class NumpyBackend:
         n_kernels = sum(op.code is OpCode.KERNEL for op in graph.ops)
         note = (f"numpy reference interpreter: {len(graph.ops)} ops ({n_kernels} fused kernels, "
                 "their bodies run op by op with NumPy); no generated code")
-        return LoweredGraph(self.name, graph, (), (note,), plan=make_plan(graph))
+        regions, nested = lower_regions(graph, lambda g: self.lower(g, options), options)
+        return LoweredGraph(self.name, graph, (), (note, *region_notes(nested)),
+                            plan=make_plan(graph, regions=regions))
 
     def load(self, lowered: LoweredGraph) -> Interpreter:
         return Interpreter(lowered.plan)

@@ -144,8 +144,8 @@ def _check_carries(what: str, role: str, paths: Sequence[str], types: Sequence[T
         return
     path, t, o = _first_difference(paths, types, outs)
     raise _mismatch(what, (
-        f"{role} must return the types of its input carry, but the carry {path} is {t} on "
-        f"input and {o} on output. Convert the result (x.astype(...)), or start the loop "
+        f"{role} must return the types of its input carry, but {path} is {t} on input and "
+        f"{o} on output. Convert the result (x.astype(...)), or start the loop "
         f"with a value of the type the body computes"), loc)
 
 
@@ -163,9 +163,11 @@ def _tree_str(treedef: Any) -> str:
 
 def _trace_loop(what: str, role: str, body: Callable, types: list[TensorType], num_carries: int,
                 rebuild: Callable, carry_of: Callable[[Any], Any], carry_td: Any,
-                paths: Sequence[str], loc: Loc) -> tuple[Traced, list[TensorType]]:
+                check_tree: Callable[[Any], None], paths: Sequence[str],
+                loc: Loc) -> tuple[Traced, list[TensorType]]:
     """The body of a loop traced until its carries' types are a fixed point: a weak carry the
-    body makes strong starts strong (retraced once); returns the region and the carry types."""
+    body makes strong starts strong (retraced once); returns the region and the carry types.
+    `check_tree` checks the structure the body returned."""
     for attempt in range(2):
         carry = types[:num_carries]
 
@@ -173,6 +175,7 @@ def _trace_loop(what: str, role: str, body: Callable, types: list[TensorType], n
             return carry_of(out, lambda c: _cast_leaves(c, carry_td, carry))
 
         region = _trace(body, types, rebuild, "body", fix)
+        check_tree(region.out_treedef)
         outs = _out_types(region)[:num_carries]
         if outs == carry:
             return region, types
@@ -309,9 +312,9 @@ def _while(what: str, cond_fun: Callable, body_fun: Callable, init_val: Any,
     def rebuild(ts):
         return (pytree.unflatten(td, ts),), {}
 
-    body, types = _trace_loop(what, roles[1], body_fun, types, n, rebuild,
-                              lambda out, fix: fix(out), td, paths, loc)
-    _check_structure(what, roles[1], body.out_treedef, td, loc)
+    body, types = _trace_loop(
+        what, roles[1], body_fun, types, n, rebuild, lambda out, fix: fix(out), td,
+        lambda got: _check_structure(what, roles[1], got, td, loc), paths, loc)
     test = _trace(cond_fun, types, rebuild, "cond")
     outs = _out_types(test)
     if test.out_treedef != pytree.LEAF or [t.strong() for t in outs] != \
@@ -337,10 +340,10 @@ def scan(f: Callable, init: Any, xs: Any = None, length: int | None = None,
     then gets `None`). With `reverse=True` the steps run from the last x to the first, and
     ys[t] is still the y of the step that read xs[t]."""
     loc = user_location()
-    return _scan("scan", f, init, xs, length, reverse, None, loc)
+    return _scan("scan", "f", f, init, xs, length, reverse, None, loc)
 
 
-def _scan(what: str, f: Callable, init: Any, xs: Any, length: Any, reverse: bool,
+def _scan(what: str, role: str, f: Callable, init: Any, xs: Any, length: Any, reverse: bool,
           paths: Sequence[str] | None, loc: Loc) -> tuple[Any, Any]:
     c_leaves, c_td = pytree.flatten(init)
     x_leaves, x_td = pytree.flatten(xs)
@@ -359,15 +362,16 @@ def _scan(what: str, f: Callable, init: Any, xs: Any, length: Any, reverse: bool
             return type(out)((fix(out[0]), out[1]))
         return out
 
-    body, types = _trace_loop(what, "f", f, c_types + slices, n, rebuild, carry_of, c_td,
-                              paths, loc)
+    def check_tree(otd):
+        if not (isinstance(otd, tuple) and otd[0] in ("tuple", "list") and len(otd) == 3):
+            raise TypeError(with_location(
+                f"{what}: {role} must return a pair (carry, y), got {_tree_str(otd)}", loc))
+        _check_structure(what, role, otd[1], c_td, loc)
+
+    body, types = _trace_loop(what, role, f, c_types + slices, n, rebuild, carry_of, c_td,
+                              check_tree, paths, loc)
     c_types = types[:n]
-    otd = body.out_treedef
-    if not (isinstance(otd, tuple) and otd[0] in ("tuple", "list") and len(otd) == 3):
-        raise TypeError(with_location(
-            f"{what}: f must return a pair (carry, y), got {_tree_str(otd)}", loc))
-    _check_structure(what, "f", otd[1], c_td, loc)
-    y_td = otd[2]
+    y_td = body.out_treedef[2]
     ys = [TensorType((length,) + t.shape, t.dtype) for t in _out_types(body)[n:]]
     consts = body.captured
     attrs = Attrs(body=body.graph, num_carries=n, num_xs=m, length=length,
@@ -434,8 +438,8 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any) -> Any:
         lower, upper = int(lower), int(upper)
         fits = INT32.min <= lower <= INT32.max and INT32.min <= upper <= INT32.max
         start = np.asarray(lower, np.int32 if fits else np.int64)
-        (_, val), _ = _scan("fori_loop", lambda c, _: (step(c), None), (start, init_val),
-                            None, max(upper - lower, 0), False, paths, loc)
+        (_, val), _ = _scan("fori_loop", "body_fun", lambda c, _: (step(c), None),
+                            (start, init_val), None, max(upper - lower, 0), False, paths, loc)
         return val
     lt, ut = leaf_type(lower), leaf_type(upper)
     for name, t in (("lower", lt), ("upper", ut)):

@@ -169,16 +169,22 @@ def fori_np(lo, hi, x, acc):
     return {"x": x, "acc": acc}
 
 
+def fori_body(i, v):
+    nx = v["x"] * 0.9 + i.astype(tx.float32)
+    return {"x": nx, "acc": v["acc"] + tx.sum(nx)}
+
+
+def static_fori(lo, hi):
+    """A function looping from lo to hi, Python ints: a static trip count."""
+    return lambda x: tx.fori_loop(lo, hi, fori_body, {"x": x, "acc": np.float32(0)})
+
+
 @modes
 def test_fori_loop_static_bounds_pytree_and_zero_trips(mode, rng):
     x = rand(rng, (4,), "float32")
     for lo, hi in ((2, 7), (3, 3), (5, 1)):
-        def f(x):
-            def body(i, v):
-                nx = v["x"] * 0.9 + i.astype(tx.float32)
-                return {"x": nx, "acc": v["acc"] + tx.sum(nx)}
-            return tx.fori_loop(lo, hi, body, {"x": x, "acc": np.float32(0)})
-        assert_tree(run(mode, f, x), fori_np(lo, hi, x, np.float32(0)), f"{mode} {lo}..{hi}")
+        assert_tree(run(mode, static_fori(lo, hi), x), fori_np(lo, hi, x, np.float32(0)),
+                    f"{mode} {lo}..{hi}")
 
 
 @backends
@@ -186,10 +192,7 @@ def test_fori_loop_traced_bounds_without_a_retrace(b, rng):
     x = rand(rng, (4,), "float32")
 
     def f(lo, hi, x):
-        def body(i, v):
-            nx = v["x"] * 0.9 + i.astype(tx.float32)
-            return {"x": nx, "acc": v["acc"] + tx.sum(nx)}
-        return tx.fori_loop(lo, hi, body, {"x": x, "acc": np.float32(0)})
+        return tx.fori_loop(lo, hi, fori_body, {"x": x, "acc": np.float32(0)})
 
     cf = tx.function(f, backend=b)
     for lo, hi in ((0, 4), (2, 2), (6, 3), (1, 9)):
@@ -320,6 +323,36 @@ def test_every_op_on_the_cpu_backend(rng):
     assert f.trace_count == 1
 
 
+def traced_ops(fn, *args):
+    return tx.function(fn, backend="numpy").get_concrete_function(*args).stage_graph().ops
+
+
+def test_each_op_is_one_region_op_not_unrolled():
+    x = np.ones(3, np.float32)
+    ops = traced_ops(static_fori(0, 1000), x)
+    assert [op.code.value for op in ops].count("scan") == 1
+    (scan,) = [op for op in ops if op.code.value == "scan"]
+    assert scan.attrs["length"] == 1000 and scan.attrs["num_xs"] == 0
+    assert len(scan.attrs["body"].ops) < 20  # the body once, not 1000 times
+    ops = traced_ops(lambda n, x: tx.fori_loop(0, n, fori_body, {"x": x, "acc": 0.0}),
+                     np.int32(3), x)
+    assert [op.code.value for op in ops].count("while") == 1
+
+
+def test_captures_become_operands_shared_by_every_branch():
+    x = np.ones(3, np.float32)
+    ops = traced_ops(lambda p, x, y, z: tx.cond(p, lambda v: v + y, lambda v: v * z, x),
+                     np.bool_(True), x, x, x)
+    (op,) = [op for op in ops if op.code.value == "cond"]
+    assert len(op.inputs) == 4  # pred, x, then the captures y (true_fun) and z (false_fun)
+    for branch in op.attrs["branches"]:
+        assert [v.type for v in branch.inputs] == [v.type for v in op.inputs[1:]]
+    ops = traced_ops(lambda x, lim: tx.while_loop(lambda v: tx.sum(v) < lim,
+                                                  lambda v: v * x, x + 1.0), x, np.float32(9))
+    (op,) = [op for op in ops if op.code.value == "while"]
+    assert op.attrs["num_carries"] == 1 and len(op.inputs) == 3  # carry, then x and lim
+
+
 # --- errors ------------------------------------------------------------------------------------
 
 def _raises(error, fn, *args):
@@ -378,7 +411,7 @@ def test_predicate_index_and_length_errors_name_the_line():
         (TypeError, lambda: tx.cond(True, lambda: (x, x), lambda: x), ["same structure"]),
     ]
     for error, call, words in cases:
-        src, start = inspect.getsourcelines(call)
+        start = inspect.getsourcelines(call)[1]
         message = _raises(error, call)
         for w in words:
             assert w in message, message

@@ -126,23 +126,13 @@ def _mismatch(what: str, message: str, loc: Loc) -> TypeError:
     return TypeError(with_location(f"{what}: {message}", loc))
 
 
-def _first_difference(paths: Sequence[str], a: Sequence[TensorType],
-                      b: Sequence[TensorType]) -> tuple[str, TensorType, TensorType]:
-    for p, x, y in zip(paths, a, b):
-        if x != y:
-            return p, x, y
-    raise AssertionError("no difference")
-
-
-def _carry_paths(treedef: Any, prefix: str) -> list[str]:
-    return pytree.leaf_paths(treedef, prefix)
-
-
 def _check_carries(what: str, role: str, paths: Sequence[str], types: Sequence[TensorType],
                    outs: Sequence[TensorType], loc: Loc) -> None:
-    if list(types) == list(outs):
+    """A TypeError naming the first carry whose type the body changed (and both types)."""
+    differ = [(p, t, o) for p, t, o in zip(paths, types, outs) if t != o]
+    if not differ:
         return
-    path, t, o = _first_difference(paths, types, outs)
+    path, t, o = differ[0]
     raise _mismatch(what, (
         f"{role} must return the types of its input carry, but {path} is {t} on input and "
         f"{o} on output. Convert the result (x.astype(...)), or start the loop "
@@ -168,22 +158,21 @@ def _trace_loop(what: str, role: str, body: Callable, types: list[TensorType], n
     """The body of a loop traced until its carries' types are a fixed point: a weak carry the
     body makes strong starts strong (retraced once); returns the region and the carry types.
     `check_tree` checks the structure the body returned."""
-    for attempt in range(2):
+
+    def traced(types):
         carry = types[:num_carries]
-
-        def fix(out, carry=carry):
-            return carry_of(out, lambda c: _cast_leaves(c, carry_td, carry))
-
-        region = _trace(body, types, rebuild, "body", fix)
+        region = _trace(body, types, rebuild, "body",
+                        lambda out: carry_of(out, lambda c: _cast_leaves(c, carry_td, carry)))
         check_tree(region.out_treedef)
-        outs = _out_types(region)[:num_carries]
-        if outs == carry:
-            return region, types
-        promoted = _promote_weak(carry, outs)
-        if promoted == carry or attempt:
-            _check_carries(what, role, paths, carry, outs, loc)
+        return region, carry, _out_types(region)[:num_carries]
+
+    region, carry, outs = traced(types)
+    promoted = _promote_weak(carry, outs)
+    if outs != carry and promoted != carry:
         types = promoted + types[num_carries:]
-    raise AssertionError("unreachable")
+        region, carry, outs = traced(types)
+    _check_carries(what, role, paths, carry, outs, loc)
+    return region, types
 
 
 def _converted(leaves: Sequence[Any], types: Sequence[TensorType]) -> list[Any]:
@@ -306,7 +295,7 @@ def _while(what: str, cond_fun: Callable, body_fun: Callable, init_val: Any,
            roles: tuple[str, str], paths: Sequence[str] | None, loc: Loc) -> Any:
     leaves, td = pytree.flatten(init_val)
     types = [leaf_type(x) for x in leaves]
-    paths = paths or _carry_paths(td, "val")
+    paths = paths or pytree.leaf_paths(td, "val")
     n = len(types)
 
     def rebuild(ts):
@@ -350,7 +339,7 @@ def _scan(what: str, role: str, f: Callable, init: Any, xs: Any, length: Any, re
     c_types = [leaf_type(x) for x in c_leaves]
     x_types = [leaf_type(x) for x in x_leaves]
     length = _scan_length(what, x_td, x_types, length, loc)
-    paths = paths or _carry_paths(c_td, "carry")
+    paths = paths or pytree.leaf_paths(c_td, "carry")
     n, m = len(c_types), len(x_types)
     slices = [TensorType(t.shape[1:], t.dtype, t.weak) for t in x_types]
 
@@ -427,8 +416,8 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any) -> Any:
     (JAX's `lax.fori_loop`). With Python int bounds the trip count is static (a `scan`: `i` is
     an int32 counter); with traced bounds it is a `while_loop`, `i` of the bounds' dtype."""
     loc = user_location()
-    v_leaves, v_td = pytree.flatten(init_val)
-    paths = ["i"] + _carry_paths(v_td, "val")
+    v_td = pytree.flatten(init_val)[1]
+    paths = ["i"] + pytree.leaf_paths(v_td, "val")
 
     def step(carry):
         i, val = carry
@@ -446,10 +435,10 @@ def fori_loop(lower: Any, upper: Any, body_fun: Callable, init_val: Any) -> Any:
         if t.shape != () or not t.dtype.is_integer:
             raise TypeError(with_location(
                 f"fori_loop: {name} must be an integer scalar, got {t}", loc))
-    d, weak = dt.promote(lt.dtype, lt.weak, ut.dtype, ut.weak)
+    d = dt.promote(lt.dtype, lt.weak, ut.dtype, ut.weak)[0]
     _, val = _while("fori_loop", lambda c: c[0] < upper, step, (astype(lower, d), init_val),
                     ("the loop test", "body_fun"), paths, loc)
     return val
 
 
-__all__ = ["cond", "switch", "while_loop", "fori_loop", "scan"]
+__all__ = ["cond", "fori_loop", "scan", "switch", "while_loop"]

@@ -16,6 +16,7 @@ from . import config
 from . import frontend as _frontend
 from .compiler.function import (ConcreteFunction, Function, Lowered, TensorSpec, function, jit,
                                 resolve_backend as _resolve_backend)
+from .compiler.control_flow import cond, fori_loop, scan, switch, while_loop
 from .compiler.differentiate import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
 from .compiler.vectorize import vmap
 from .errors import (BackendUnavailableError, ConcretizationError, DTypeError, IRParseError,
@@ -56,6 +57,8 @@ __all__ = [
     # transforms
     "grad", "value_and_grad", "vjp", "jvp", "vmap", "jacfwd", "jacrev", "hessian",
     "GradientTape",
+    # control flow
+    "cond", "switch", "while_loop", "fori_loop", "scan",
     # arrays and data types
     "Tensor", "DType", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
     "uint64", "float16", "float32", "float64",

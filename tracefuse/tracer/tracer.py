@@ -206,7 +206,8 @@ class GraphBuilder:
     def _check_weak_ints(self, code: OpCode, values: tuple[Value, ...], out: TensorType,
                          loc) -> None:
         """Out-of-range Python int constants raise as in NumPy (a kernel would wrap them)."""
-        producers = {op.output: op for op in self.ops[-len(values):]} if values else {}
+        producers = ({v: op for op in self.ops[-len(values):] for v in op.outputs}
+                     if values else {})
         known = [(v.type, producers[v].attrs["value"] if v in producers
                   and producers[v].code is OpCode.CONSTANT else None) for v in values]
         message = weak_int_overflow(code, known, out)

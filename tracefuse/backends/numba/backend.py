@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...ir import NUMPY_IMPL, Graph, OpCode
+from ...ir.numpy_impl import MULTI_RESULT
 from ..base import CompileOptions, LoweredGraph, kernel_note, loop_extent
 from ..kernel_cache import load_kernel
 from ..loops import LoopKernel, lower_kernel
@@ -108,8 +109,11 @@ def _runner_source(plan: Plan) -> tuple[str, dict]:
         else:
             op = step.op
             env[f"op{i}"] = NUMPY_IMPL[op.code]
-            env[f"op{i}_"] = ([v.type for v in op.inputs], op.attrs, op.outputs[0].type)
-            lines.append(f"    {outs} = op{i}([{', '.join(ins)}], *op{i}_)")
+            single = op.outputs[0].type if len(op.outputs) == 1 else None
+            env[f"op{i}_"] = ([v.type for v in op.inputs], op.attrs, single)
+            # a control-flow op returns a list, one array per result
+            target = (f"{outs}," if outs else "_") if op.code in MULTI_RESULT else outs
+            lines.append(f"    {target} = op{i}([{', '.join(ins)}], *op{i}_)")
         if step.free:
             lines.append(f"    del {', '.join(f's{s}' for s in step.free)}")
     results = [f"s{s}" for s in plan.outputs]

@@ -194,9 +194,15 @@ def fold_constants(graph: Graph) -> Graph:
     subst: dict[Value, Value] = {}  # results of inlined conds -> their branch's values
     pending = deque(graph.ops)
     changed = False
+
+    def resolve(v: Value) -> Value:  # an inlined cond's result may be an inlined cond's too
+        while v in subst:
+            v = subst[v]
+        return v
+
     while pending:
         op = pending.popleft()
-        inputs = tuple(subst.get(v, v) for v in op.inputs)
+        inputs = tuple(resolve(v) for v in op.inputs)
         if inputs != op.inputs:
             op = op.replace(inputs=inputs)
         if op.code is G.COND and op.inputs[0] in known.scalars:
@@ -217,4 +223,4 @@ def fold_constants(graph: Graph) -> Graph:
         ops.append(op)
     if not changed:
         return graph
-    return graph.replace(ops=tuple(ops), outputs=tuple(subst.get(v, v) for v in graph.outputs))
+    return graph.replace(ops=tuple(ops), outputs=tuple(resolve(v) for v in graph.outputs))

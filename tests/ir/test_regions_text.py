@@ -6,6 +6,7 @@ import textwrap
 
 import numpy as np
 import pytest
+
 from tracefuse.__main__ import main as command_line
 from tracefuse.errors import IRParseError, Loc, VerificationError
 from tracefuse.ir import Attrs, Graph, OpCode, TensorType, parse_graph, print_graph, verify

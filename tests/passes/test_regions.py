@@ -6,15 +6,23 @@ makes kernels inside regions; the pipeline's graph runs on every backend as NumP
 
 import numpy as np
 import pytest
-from passes_testlib import assert_same_results, check_pass, count, ir, run_pass
+from passes_testlib import assert_same_results, check_pass, count, run_pass
 
 from tracefuse.backends import get_backend
 from tracefuse.backends.base import CompileOptions
 from tracefuse.errors import Loc
 from tracefuse.ir import Attrs, Graph, OpCode, TensorType, parse_graph, print_graph, verify
 from tracefuse.ir import dtypes as dt
-from tracefuse.passes import (cse, dce, fold_constants, fuse, fuse_with_report, remat,
-                              run_pipeline, simplify)
+from tracefuse.passes import (
+    cse,
+    dce,
+    fold_constants,
+    fuse,
+    fuse_with_report,
+    remat,
+    run_pipeline,
+    simplify,
+)
 from tracefuse.passes.regions import in_regions, map_regions
 from tracefuse.tracer.tracer import GraphBuilder
 from tracefuse.transforms.emit import Emitter

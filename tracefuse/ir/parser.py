@@ -14,6 +14,11 @@ A kernel block also gives the kernel op's iteration space and its body ops' inde
 (`over [...] reduced [...]`, `at [...] from [...]`: the example in printer.py, the grammar in
 docs/ir.md).
 
+A control-flow op (`cond`, `while`, `scan`) is followed by its regions, one block each
+(`branch0 (%0: f32[4]) -> (f32[4]) {` ... `}`, `cond`, `body`: printer.py), each block
+followed by the kernel blocks its own ops call. A region is parsed as a graph of its own: its
+value and kernel names are local to it. Indentation is not significant.
+
 Value names are any `%name` tokens; they are only looked up, never renumbered. Nothing is
 inferred silently: each op gets its outputs typed as written, and the written type must equal
 what `rules.infer_type` computes (the verifier's `check_op` runs on each op as it is read).
@@ -34,7 +39,8 @@ import numpy as np
 from ..errors import UNKNOWN_LOC, IRParseError, Loc
 from . import dtypes as dt
 from .graph import Attrs, Graph, Op, Value
-from .opcodes import BY_NAME, REDUCE, OpCode
+from .opcodes import BY_NAME, GRAPH_ATTRS, REDUCE, REGIONS, OpCode
+from .printer import REGION_LIST_NAMES
 from .types import Literal, TensorType
 from .verifier import check_index_map, check_op
 
@@ -157,39 +163,59 @@ def parse_graph(text: str) -> Graph:
     return _Parser(rows).parse()
 
 
+def _region_hint(code: OpCode) -> str:
+    names = [f"{REGION_LIST_NAMES[a]}0, {REGION_LIST_NAMES[a]}1, ..." if a in REGION_LIST_NAMES
+             else a for a in GRAPH_ATTRS[code]]
+    return (f"a {code.value} op is followed by its regions ({', then '.join(names)}), each a "
+            "block `name (%0: f32[4], ...) -> (f32[4], ...) {` ... `return ...` `}`")
+
+
 class _Parser:
-    def __init__(self, rows: list[_Line]):
+    def __init__(self, rows: list[_Line], scope: str = "func"):
         self.rows = rows
+        self.scope = scope  # what the values are local to, for error messages
         self.values: dict[str, Value] = {}
         self.kernel_calls: dict[Op, tuple[_Line, int]] = {}
         self.space: tuple[int, ...] | None = None  # in a kernel block: its loops' sizes
         self.index_maps: dict[Op, tuple[tuple | None, tuple | None]] = {}  # op -> (at, from)
 
     def parse(self) -> Graph:
-        graph, _, index = self.parse_block(0, "func")
-        kernels: dict[str, tuple[Graph, dict[str, Any], _Line]] = {}
-        while index < len(self.rows):
+        graph, index = self.parse_with_kernels(0, "func")
+        if index < len(self.rows):
             line = self.rows[index]
-            if not line.at("kernel"):
-                raise line.error(line.peek()[2], "text after the end of the function",
-                                 "after the func only `kernel @name kind(...) -> (...) "
-                                 "over [...] {` blocks may follow; remove this line or comment "
-                                 "it out")
-            body, attrs, index = _Parser(self.rows).parse_block(index, "kernel")
+            raise line.error(line.peek()[2], "text after the end of the function",
+                             "after the func only `kernel @name kind(...) -> (...) "
+                             "over [...] {` blocks may follow; remove this line or comment "
+                             "it out")
+        return graph
+
+    def parse_with_kernels(self, start: int, keyword: str) -> tuple[Graph, int]:
+        """A `func` block or a region block from row `start`, then the kernel blocks that
+        follow it (the kernels its ops call): (the graph with its kernels attached, next row)."""
+        graph, _, index = self.parse_block(start, keyword)
+        kernels: dict[str, tuple[Graph, dict[str, Any], _Line]] = {}
+        while index < len(self.rows) and self.rows[index].at("kernel"):
+            line = self.rows[index]
+            body, attrs, index = _Parser(self.rows, "kernel").parse_block(index, "kernel")
             if body.name in kernels:
                 raise line.error(line.tokens[1][2], f"kernel @{body.name} is defined twice",
                                  "give each kernel its own name")
             kernels[body.name] = (body, attrs, line)
-        return self.resolve(graph, kernels)
+        return self.resolve(graph, kernels), index
 
     def parse_block(self, start: int, keyword: str) -> tuple[Graph, dict[str, Any], int]:
-        """A `func` or `kernel` block from row `start`: (graph, the kernel op's attributes
-        written in the block, next row)."""
+        """A `func`, `kernel` or region (`body`, `branch0` ...) block from row `start`:
+        (graph, the kernel op's attributes written in the block, next row)."""
         header = self.rows[start]
-        form = "`func @name(...) -> (...) {`" if keyword == "func" else \
-            "`kernel @name kind(...) -> (...) over [...] {`"
+        region = keyword not in ("func", "kernel")
+        form = {"func": "`func @name(...) -> (...) {`",
+                "kernel": "`kernel @name kind(...) -> (...) over [...] {`"}.get(
+                    keyword, f"`{keyword} (...) -> (...) {{`")
         header.next("word", keyword, what=form)
-        name = header.next("symbol", what=f"a {keyword} name like @main")[1][1:]
+        if region:
+            name = keyword
+        else:
+            name = header.next("symbol", what=f"a {keyword} name like @main")[1][1:]
         attrs: dict[str, Any] = {}
         if keyword == "kernel":
             attrs["kind"] = header.next("word", what="a kernel kind like elementwise")[1]
@@ -203,7 +229,8 @@ class _Parser:
         header.next("punct", "{")
         header.end()
         ops: list[Op] = []
-        for i in range(start + 1, len(self.rows)):
+        i = start + 1
+        while i < len(self.rows):
             line = self.rows[i]
             if line.at("return"):
                 outputs = self.parse_return(line, result_types)
@@ -215,7 +242,8 @@ class _Parser:
             if line.at("}"):
                 raise line.error(line.peek()[2], f"the {keyword} ends without `return`",
                                  "add `return %v, ...` before the closing `}`")
-            ops.append(self.parse_op(line))
+            op, i = self.parse_op(i)
+            ops.append(op)
         last = self.rows[-1]
         raise last.error(len(last.text) + 1, "unexpected end of text",
                          f"end the {keyword} with `return %v, ...` and `}}`")
@@ -330,9 +358,11 @@ class _Parser:
     def use(self, line: _Line) -> Value:
         _, name, col = line.next("value", what="a value like %0")
         if name not in self.values:
+            local = ("" if self.scope == "func" else
+                     f" (names are local to each {self.scope}: it reads only its parameters)")
             raise line.error(col, f"undefined value {name}",
-                             f"define {name} before this line, as a parameter of the func "
-                             "or as the result of an earlier op")
+                             f"define {name} before this line, as a parameter of the "
+                             f"{self.scope} or as the result of an earlier op{local}")
         return self.values[name]
 
     def parse_typed_name(self, line: _Line, pending: Any) -> tuple[Any, TensorType]:
@@ -360,7 +390,9 @@ class _Parser:
 
     # --- ops
 
-    def parse_op(self, line: _Line) -> Op:
+    def parse_op(self, row: int) -> tuple[Op, int]:
+        """The op on row `row` (with its regions, for a control-flow op), and the next row."""
+        line = self.rows[row]
         lhs = [self.parse_typed_name(line, ())]
         while line.accept(","):
             lhs.append(self.parse_typed_name(line, {tok[1] for tok, _ in lhs}))
@@ -373,7 +405,7 @@ class _Parser:
                              ("did you mean " + " or ".join(close) + "?") if close
                              else "see OpCode in tracefuse/ir/opcodes.py for the op names")
         if BY_NAME[opname] is OpCode.KERNEL:
-            return self.parse_kernel_call(line, lhs, op_col)
+            return self.parse_kernel_call(line, lhs, op_col), row + 1
         inputs = []
         if line.peek()[0] == "value":
             inputs.append(self.use(line))
@@ -386,6 +418,10 @@ class _Parser:
         index_maps = self.parse_index_maps(line, inputs, lhs[0][1], BY_NAME[opname])
         loc = self.parse_loc(line)
         line.end()
+        row += 1
+        if BY_NAME[opname] in REGIONS:
+            regions, row = self.parse_regions(BY_NAME[opname], row, line)
+            attrs.update(regions)
         outputs = tuple(Value(t) for _, t in lhs)
         op = Op(BY_NAME[opname], tuple(inputs), Attrs(attrs), outputs, loc)
         if index_maps[0] is not None:
@@ -398,7 +434,30 @@ class _Parser:
             raise line.error(col, message, _CHECK_HINTS.get(part, "fix the op"))
         for (value_tok, _), value in zip(lhs, outputs):
             self.values[value_tok[1]] = value
-        return op
+        return op, row
+
+    def parse_regions(self, code: OpCode, row: int, op_line: _Line) -> tuple[dict[str, Any], int]:
+        """The region blocks (and their kernels) below a control-flow op from row `row`: (its
+        graph attributes, the next row)."""
+        attrs: dict[str, Any] = {}
+        for attr in GRAPH_ATTRS[code]:
+            prefix = REGION_LIST_NAMES.get(attr)
+            names = (f"{prefix}{i}" for i in range(len(self.rows))) if prefix else iter([attr])
+            graphs = []
+            for name in names:
+                if row < len(self.rows) and self.rows[row].at(name):
+                    graph, row = _Parser(self.rows, "region").parse_with_kernels(row, name)
+                    graphs.append(graph)
+                    continue
+                if not graphs:
+                    line = self.rows[row] if row < len(self.rows) else op_line
+                    col = line.peek()[2] if line is not op_line else len(line.text) + 1
+                    raise line.error(col, f"expected the `{name}` region of the "
+                                     f"{code.value} op on line {op_line.lineno}",
+                                     _region_hint(code))
+                break
+            attrs[attr] = tuple(graphs) if prefix else graphs[0]
+        return attrs, row
 
     def parse_kernel_call(self, line: _Line, lhs: list, op_col: int) -> Op:
         """`%r: t, ... = kernel @name(%a, %b)`; the body is attached by `resolve`."""

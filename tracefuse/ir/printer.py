@@ -31,6 +31,30 @@ kernel @k0 row(%0: f32[4,4]) -> (f32[4,4]) over [d0=4, d1=4] reduced [d1] {
 }
 ```
 
+Regions. A control-flow op (`cond`, `while`, `scan`) prints its graph attributes as blocks
+indented below its line, in the order of `opcodes.GRAPH_ATTRS`: a `Graph` attribute as a block
+of its own name (`cond`, `body`), a tuple of them numbered (`branches`: `branch0`, `branch1`
+...); its other attributes stay in braces. Each region names its values from `%0` again (a
+region reads only its own parameters), and the kernels a region's ops call print below that
+region, at its indentation:
+
+```
+  %3: f32[4], %4: i32[] = while %0, %2, %1 {num_carries=2}  # loop.py:7
+    cond (%0: f32[4], %1: i32[], %2: f32[4]) -> (bool[]) {
+      %3: i32[] = constant {value=dense<5>}
+      %4: bool[] = less %1, %3
+      return %4
+    }
+    body (%0: f32[4], %1: i32[], %2: f32[4]) -> (f32[4], i32[]) {
+      %3: f32[4] = kernel @k0(%0, %2)
+      ...
+      return %3, %5
+    }
+    kernel @k0 elementwise(%0: f32[4], %1: f32[4]) -> (f32[4]) over [d0=4] {
+      ...
+    }
+```
+
 docs/ir.md gives the whole grammar.
 """
 
@@ -45,7 +69,7 @@ import numpy as np
 
 from .dtypes import DType
 from .graph import Graph, Op, Value
-from .opcodes import OpCode
+from .opcodes import GRAPH_ATTRS, REGIONS, OpCode
 from .types import Literal
 
 # the attributes of a kernel op that say how its body lies over its loops (see the docstring)
@@ -53,6 +77,8 @@ KERNEL_LAYOUT_ATTRS = ("space", "reduced", "maps", "reads")
 
 MAX_LIST_LITERAL = 64
 LOC_COLUMN = 56
+# a tuple-of-graphs attribute prints as numbered blocks: `branches` -> branch0, branch1, ...
+REGION_LIST_NAMES = {"branches": "branch"}
 _NAME_RE = re.compile(r"[^A-Za-z0-9_.]")
 
 
@@ -136,8 +162,23 @@ def format_index_map(index_map: tuple) -> str:
     return "[" + ", ".join(axis_name(a) for a in index_map) + "]"
 
 
-def format_op(op: Op, namer: Namer, elide: bool = False, suffix: str = "") -> str:
-    """One op line (without indentation); `suffix` goes before the location comment."""
+def region_blocks(op: Op) -> list[tuple[str, Graph]]:
+    """(block name, graph) of each region of a control-flow op, in printed order."""
+    blocks: list[tuple[str, Graph]] = []
+    for attr in GRAPH_ATTRS[op.code]:
+        value = op.attrs[attr]
+        if attr in REGION_LIST_NAMES:
+            blocks += [(f"{REGION_LIST_NAMES[attr]}{i}", g) for i, g in enumerate(value)]
+        else:
+            blocks.append((attr, value))
+    return blocks
+
+
+def format_op(op: Op, namer: Namer, elide: bool = False, suffix: str = "",
+              column: int = LOC_COLUMN - 2) -> str:
+    """One op line (without indentation); `suffix` goes before the location comment, which
+    starts at `column` (less the line's indentation, so comments line up at any depth).
+    Graph attributes (a kernel's body, a region) are not on the line: they print as blocks."""
     lhs = ", ".join(f"{namer.define(v)}: {v.type}" for v in op.outputs)
     text = f"{lhs} = {op.code.value}"
     if op.code is OpCode.KERNEL:
@@ -145,11 +186,13 @@ def format_op(op: Op, namer: Namer, elide: bool = False, suffix: str = "") -> st
         text += f" @{op.attrs['name']}(" + ", ".join(namer(v) for v in op.inputs) + ")"
     elif op.inputs:
         text += " " + ", ".join(namer(v) for v in op.inputs)
-    if op.attrs and op.code is not OpCode.KERNEL:
-        text += " {" + ", ".join(f"{k}={format_attr(v, elide)}" for k, v in op.attrs.items()) + "}"
+    shown = {} if op.code is OpCode.KERNEL else \
+        {k: v for k, v in op.attrs.items() if k not in GRAPH_ATTRS.get(op.code, ())}
+    if shown:
+        text += " {" + ", ".join(f"{k}={format_attr(v, elide)}" for k, v in shown.items()) + "}"
     text += suffix
     if op.loc.line:
-        text = text.ljust(LOC_COLUMN - 2) + f"  # {op.loc.short()}"
+        text = text.ljust(column) + f"  # {op.loc.short()}"
     return text
 
 
@@ -160,7 +203,8 @@ def _map_suffix(index_map: tuple | None, read: tuple | None) -> str:
     return text + (" from " + format_index_map(read) if read is not None else "")
 
 
-def _block(header: str, graph: Graph, elide: bool, kernel: Op | None = None) -> list[str]:
+def _block(header: str, graph: Graph, elide: bool, kernel: Op | None = None,
+           indent: str = "") -> list[str]:
     namer = Namer()
     params = ", ".join(f"{namer.define(v)}: {v.type}" for v in graph.inputs)
     results = ", ".join(str(v.type) for v in graph.outputs)
@@ -172,19 +216,32 @@ def _block(header: str, graph: Graph, elide: bool, kernel: Op | None = None) -> 
         if attrs["reduced"]:
             head += " reduced [" + ", ".join(axis_name(a) for a in attrs["reduced"]) + "]"
         suffixes = [_map_suffix(m, r) for m, r in zip(attrs["maps"], attrs["reads"])]
-    lines = [head + " {"]
+    inner = indent + "  "
+    lines = [indent + head + " {"]
     for op, suffix in zip(graph.ops, suffixes):
-        lines.append("  " + format_op(op, namer, elide, suffix))
-    lines.append("  return " + ", ".join(namer(v) for v in graph.outputs))
-    lines.append("}")
+        lines.append(inner + format_op(op, namer, elide, suffix, LOC_COLUMN - len(inner)))
+        if op.code in REGIONS:
+            for name, region in region_blocks(op):
+                lines += _with_kernels(f"{name} ", region, elide, inner + "  ")
+    lines.append(inner + "return " + ", ".join(namer(v) for v in graph.outputs))
+    lines.append(indent + "}")
+    return lines
+
+
+def _with_kernels(header: str, graph: Graph, elide: bool, indent: str) -> list[str]:
+    """A graph's block, then the block of each kernel it calls, in order of the calls (the
+    function's kernels after a blank line each; a region's right below it)."""
+    lines = _block(header, graph, elide, indent=indent)
+    for op in graph.ops:
+        if op.code is OpCode.KERNEL:
+            kernel_header = f"kernel @{op.attrs['name']} {op.attrs['kind']}"
+            lines += ([] if indent else [""]) + _block(kernel_header, op.attrs["body"], elide,
+                                                       op, indent)
     return lines
 
 
 def print_graph(graph: Graph, elide_constants: bool = False) -> str:
-    """The function, then the body of each kernel it calls, in order of the calls."""
-    lines = _block(f"func @{sanitize_name(graph.name)}", graph, elide_constants)
-    for op in graph.ops:
-        if op.code is OpCode.KERNEL:
-            header = f"kernel @{op.attrs['name']} {op.attrs['kind']}"
-            lines += [""] + _block(header, op.attrs["body"], elide_constants, op)
-    return "\n".join(lines) + "\n"
+    """The function, then the body of each kernel it calls, in order of the calls; regions
+    below their ops."""
+    return "\n".join(_with_kernels(f"func @{sanitize_name(graph.name)}", graph,
+                                   elide_constants, "")) + "\n"

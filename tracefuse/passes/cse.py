@@ -9,8 +9,11 @@ Equality is exact, never numeric: a `Literal` compares by its bytes (so `-0.0` a
 two NaNs with different payloads, stay distinct), and float attributes (a `full`'s value)
 compare by their bits, not by `==` (where `0.0 == -0.0` and `nan != nan`). Operands of
 `COMMUTATIVE` binary ops are compared as an unordered pair (`x*y` and `y*x` merge; not float
-`maximum`/`minimum`, whose result for -0.0 and 0.0 depends on the order). An op that
-holds a `Graph` attribute (a kernel, a control-flow branch) is only ever equal to itself.
+`maximum`/`minimum`, whose result for -0.0 and 0.0 depends on the order). Graphs are compared
+by identity, never structurally: two control-flow ops on the same operands whose regions are
+the same `Graph` objects are one computation (they have no side effects); a kernel is only ever
+equal to itself. The pass runs inside every region too (`regions.in_regions`); a region reads
+only its parameters, so nothing merges across a region's boundary.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from ..ir import Graph, Literal, Op, OpCode, Value
-from ..ir.opcodes import COMMUTATIVE
+from ..ir.opcodes import COMMUTATIVE, REGIONS
 from .fold import has_graph_attr
+from .regions import in_regions
 
 
 def _attr_key(value: Any) -> Hashable:
@@ -40,6 +44,8 @@ def _attr_key(value: Any) -> Hashable:
         return ("tuple",) + tuple(_attr_key(v) for v in value)
     if isinstance(value, Literal):
         return value  # hashes and compares by shape, dtype and bytes
+    if isinstance(value, Graph):
+        return ("graph", value)  # by identity (Graph defines no __eq__)
     return (type(value).__name__, value)
 
 
@@ -57,7 +63,7 @@ def _operand_key(op: Op) -> tuple[Value, ...]:
 
 def op_key(op: Op) -> Hashable | None:
     """The key under which `op` is one computation, or None when it must stay on its own."""
-    if has_graph_attr(op):
+    if has_graph_attr(op) and op.code not in REGIONS:
         return None
     attrs = tuple((name, _attr_key(v)) for name, v in op.attrs.items())
     key = (op.code, _operand_key(op), attrs, tuple(v.type for v in op.outputs))
@@ -68,6 +74,7 @@ def op_key(op: Op) -> Hashable | None:
     return key
 
 
+@in_regions
 def cse(graph: Graph) -> Graph:
     subst: dict[Value, Value] = {}
     seen: dict[Hashable, Op] = {}

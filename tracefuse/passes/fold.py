@@ -18,11 +18,15 @@ and the bits eager mode would compute. A folded op becomes
 A constant keeps the `weak` flag when the result type is weak. An op whose evaluation raises
 (a Python int that overflows its operand's dtype, an integer to a negative power) is left as
 it is, to fail at run time as it does eagerly. Ops the NumPy table does not know, ops with
-several results and ops that hold a `Graph` attribute (kernels, control flow) pass through.
+several results and ops that hold a `Graph` attribute (kernels, control flow) pass through,
+with one exception: a `cond` whose index is known is replaced by the branch it selects, its
+ops copied in place of the cond (on the cond's operands) and folded in turn. Inside regions
+the pass runs as in the function (`regions.in_regions`); a region's parameters are unknown.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +35,7 @@ import numpy as np
 from ..ir import NUMPY_IMPL, Attrs, Graph, Literal, Op, OpCode, TensorType, Value, evaluate
 from ..ir import infer_type
 from ..ir.opcodes import ELEMENTWISE
+from .regions import in_regions
 
 G = OpCode
 
@@ -166,11 +171,46 @@ def _foldable(op: Op, known: _Known) -> bool:
             and not has_graph_attr(op))
 
 
+def inline_branch(op: Op, index: Any) -> tuple[list[Op], list[Value]]:
+    """The ops of the branch that `cond` op `op` runs for `index` (clipped to the branches,
+    as the op does), copied with fresh values onto the cond's operands, and the values that
+    stand for the cond's results."""
+    branches = op.attrs["branches"]
+    branch = branches[min(max(int(index), 0), len(branches) - 1)]
+    env: dict[Value, Value] = dict(zip(branch.inputs, op.inputs[1:]))
+    ops = []
+    for inner in branch.ops:
+        inputs = tuple(env[v] for v in inner.inputs)
+        outputs = tuple(Value(v.type) for v in inner.outputs)
+        env.update(zip(inner.outputs, outputs))
+        ops.append(inner.replace(inputs=inputs, outputs=outputs))
+    return ops, [env[v] for v in branch.outputs]
+
+
+@in_regions
 def fold_constants(graph: Graph) -> Graph:
     known = _Known()
     ops: list[Op] = []
+    subst: dict[Value, Value] = {}  # results of inlined conds -> their branch's values
+    pending = deque(graph.ops)
     changed = False
-    for op in graph.ops:
+
+    def resolve(v: Value) -> Value:  # an inlined cond's result may be an inlined cond's too
+        while v in subst:
+            v = subst[v]
+        return v
+
+    while pending:
+        op = pending.popleft()
+        inputs = tuple(resolve(v) for v in op.inputs)
+        if inputs != op.inputs:
+            op = op.replace(inputs=inputs)
+        if op.code is G.COND and op.inputs[0] in known.scalars:
+            inlined, results = inline_branch(op, known.scalars[op.inputs[0]])
+            subst.update(zip(op.outputs, results))
+            pending.extendleft(reversed(inlined))  # folded in turn, in order
+            changed = True
+            continue
         if _foldable(op, known):
             try:
                 folded = _fold(op, known)
@@ -181,4 +221,6 @@ def fold_constants(graph: Graph) -> Graph:
         if op.code in (G.CONSTANT, G.FULL, G.IOTA) and len(op.outputs) == 1:
             known.record_source(op)
         ops.append(op)
-    return graph.replace(ops=tuple(ops)) if changed else graph
+    if not changed:
+        return graph
+    return graph.replace(ops=tuple(ops), outputs=tuple(resolve(v) for v in graph.outputs))

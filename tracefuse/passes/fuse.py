@@ -33,6 +33,10 @@ to consumers behind a matmul, so those values need not be materialized. A view t
 library ops read (`h.T` for a matmul) stays a view of the materialized value, not a copy. Graph outputs are always materialized; an output that is only a view of an input gets
 a copy kernel. Matmul stays a library op: its elementwise consumers fuse into the kernel that
 follows it. `concat`, `argmax` and `argmin` are not fused yet.
+
+Control flow. A `cond`, `while` or `scan` op is never part of a kernel (like a library op, it
+reads its operands from memory and writes its results there); the pass runs inside its regions
+(`regions.in_regions_report`), so a loop body's elementwise ops become the body's own kernels.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from dataclasses import dataclass, field
 
 from ..ir import Attrs, Graph, Op, OpCode, Value
 from ..ir.opcodes import ELEMENTWISE
+from .regions import in_regions_report
 
 G = OpCode
 VIEWS = frozenset({G.RESHAPE, G.PERMUTE, G.BROADCAST_TO, G.SLICE})
@@ -405,8 +410,10 @@ def fuse(graph: Graph) -> Graph:
     return fuse_with_report(graph)[0]
 
 
+@in_regions_report
 def fuse_with_report(graph: Graph) -> tuple[Graph, tuple[str, ...]]:
-    """`fuse`, and why each op that could not join a kernel did not (`op (file:line): reason`)."""
+    """`fuse`, and why each op that could not join a kernel did not (`op (file:line): reason`),
+    in every region too (the regions' reasons first)."""
     fuser = _Fuser(graph)
     groups = fuser.run()
     order = fuser.order

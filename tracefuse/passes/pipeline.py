@@ -10,6 +10,10 @@ config.py) as numbered `.ir` files.
 A pass may also say why it did not do something (fusion's refusals): its `Pass.report` form
 returns `(graph, notes)`; `run_pipeline` calls that form and keeps the notes in
 `PipelineResult.reports`, beside the graphs, never inside them.
+
+Every pass also runs inside the regions of control-flow ops (`cond`, `while`, `scan`), innermost
+first: each pass function is wrapped once by the shared helper in regions.py (`in_regions`,
+`in_regions_report`), so a pass called on its own does the same as in the pipeline.
 """
 
 from __future__ import annotations

@@ -13,17 +13,23 @@ one read replaces a write and a read, and the forward kernel may not need to sto
 The pass copies the chain (the same ops on the same operands, at the same source lines) next to
 each such consumer; fusion then puts the copy in the consumer's kernel. It runs after CSE (which
 would merge the copies again) and before fusion.
+
+Control-flow ops are left as they are and count as library ops (they run outside kernels, and
+their results are in memory); inside their regions the pass runs as in the function
+(`regions.in_regions`).
 """
 
 from __future__ import annotations
 
 from ..ir import Graph, Op, OpCode, Value
-from ..ir.opcodes import ELEMENTWISE, TRANSCENDENTAL
+from ..ir.opcodes import ELEMENTWISE, REGIONS, TRANSCENDENTAL
 from .dce import dce
+from .regions import in_regions
 
 G = OpCode
 MAX_CHAIN_OPS = 16  # a longer chain is not "cheap" to recompute
-LIBRARY = frozenset({G.MATMUL, G.CONCAT, G.ARGMAX, G.ARGMIN})  # ops that run outside kernels
+# ops that run outside kernels
+LIBRARY = frozenset({G.MATMUL, G.CONCAT, G.ARGMAX, G.ARGMIN}) | REGIONS
 SOURCES = frozenset({G.CONSTANT, G.FULL, G.IOTA})
 CHEAP = ELEMENTWISE - TRANSCENDENTAL
 
@@ -55,6 +61,7 @@ def _chain(v: Value, producers: dict[Value, Op], inputs: set[Value]) -> list[Op]
     return list(ops) if ops and len(big) <= 1 else None
 
 
+@in_regions
 def remat(graph: Graph) -> Graph:
     """The graph with cheap forward chains recomputed next to consumers behind library ops."""
     ops = graph.ops
@@ -68,13 +75,13 @@ def remat(graph: Graph) -> Graph:
     below: dict[Value, frozenset] = {}
     for op in ops:
         libs = none.union(*(below.get(v, none) for v in op.inputs))
-        below[op.outputs[0]] = libs | {op} if op.code in LIBRARY else libs
+        for out in op.outputs:
+            below[out] = libs | {op} if op.code in LIBRARY else libs
     above: dict[Value, frozenset] = {}
     for op in reversed(ops):
         for out in op.outputs:
-            above[out] = none.union(*(above.get(u.outputs[0], none) | ({u} if u.code in LIBRARY
-                                                                      else none)
-                                      for u in users.get(out, ())))
+            above[out] = none.union(*(above.get(o, none) | ({u} if u.code in LIBRARY else none)
+                                      for u in users.get(out, ()) for o in u.outputs))
     order = {op: i for i, op in enumerate(ops)}
     new_ops: list[Op] = []
     changed = False

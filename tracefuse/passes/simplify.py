@@ -26,7 +26,8 @@ Safety:
   fast math; for integers and bools they are exact.
 
 New ops keep the source location of the op they replace. Ops without rules, and ops holding a
-`Graph` attribute, pass through untouched. Leftover dead ops are `dce`'s job.
+`Graph` attribute, pass through untouched; the rules run inside regions (the graphs of
+control-flow ops, `regions.in_regions`) as in the function. Leftover dead ops are `dce`'s job.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ import numpy as np
 from ..ir import Attrs, Graph, Literal, Op, OpCode, TensorType, Value, infer_type
 from ..ir.opcodes import COMMUTATIVE
 from .fold import has_graph_attr
+from .regions import in_regions
 
 G = OpCode
 MAX_ROUNDS = 8  # sweeps over the graph; each sweep rewrites every op at most once
@@ -341,6 +343,7 @@ def _sweep(graph: Graph, fastmath: bool) -> Graph | None:
     return graph.replace(ops=tuple(ops), outputs=outputs)
 
 
+@in_regions
 def simplify(graph: Graph, fastmath: bool = False) -> Graph:
     """Apply `RULES` until nothing changes (at most MAX_ROUNDS sweeps)."""
     for _ in range(MAX_ROUNDS):

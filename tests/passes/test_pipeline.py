@@ -13,7 +13,7 @@ from tracefuse.errors import VerificationError
 from tracefuse.ir import Graph, parse_graph, verify
 from tracefuse.passes import (OPTIMIZE, Pass, PassError, build_pipeline, dce, run_pipeline)
 
-NAMES = ["fold-constants", "simplify", "fold-simplified", "cse", "dce", "remat", "fuse"]
+NAMES = ["fold-constants", "simplify", "fold-simplified", "cse", "licm", "dce", "remat", "fuse"]
 
 
 @dataclass(frozen=True)

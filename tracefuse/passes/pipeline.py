@@ -32,6 +32,7 @@ from .cse import cse
 from .dce import dce
 from .fuse import fuse, fuse_with_report
 from .fold import fold_constants
+from .licm import licm
 from .remat import remat
 from .simplify import simplify
 
@@ -60,6 +61,7 @@ def _pipeline(fastmath: bool) -> tuple[Pass, ...]:
         # reshape or slice of a constant must not reach a kernel)
         Pass("fold-simplified", fold_constants),
         Pass("cse", cse),
+        Pass("licm", licm),  # loop invariants out of while/scan bodies (after cse merged them)
         Pass("dce", dce),
         Pass("remat", remat),  # after cse, which would merge the recomputed copies again
         Pass("fuse", fuse, fuse_with_report),  # last: the stage before it is "optimized", after it "fused"

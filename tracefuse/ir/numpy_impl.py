@@ -11,11 +11,13 @@ code cannot raise them.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
 from . import dtypes as dt
+from .convert import is_gpu_array
 from .opcodes import OpCode
 from .rules import operand_dtype
 from .types import TensorType
@@ -190,7 +192,9 @@ def _scan(args, in_types, attrs, out):
     n, m, length = attrs["num_carries"], attrs["num_xs"], attrs["length"]
     carries, xs, consts = list(args[:n]), list(args[n:n + m]), list(args[n + m:])
     body = attrs["body"]
-    ys = [np.empty((length,) + v.type.shape, v.type.dtype.np) for v in body.outputs[n:]]
+    # the array library of the operands: CuPy for eager GPU tensors (already imported then)
+    xp = sys.modules["cupy"] if any(is_gpu_array(a) for a in args) else np
+    ys = [xp.empty((length,) + v.type.shape, v.type.dtype.np) for v in body.outputs[n:]]
     steps = range(length - 1, -1, -1) if attrs["reverse"] else range(length)
     for t in steps:
         results = evaluate_graph(body, carries + [x[t] for x in xs] + consts)

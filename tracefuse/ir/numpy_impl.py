@@ -176,7 +176,7 @@ def _kernel(args, in_types, attrs, out):
 def _cond(args, in_types, attrs, out):
     branches = attrs["branches"]
     index = min(max(int(args[0]), 0), len(branches) - 1)
-    return [np.array(a, copy=True) if any(a is b for b in args) else a
+    return [a.copy() if any(a is b for b in args) else a
             for a in evaluate_graph(branches[index], list(args[1:]))]
 
 
@@ -185,7 +185,7 @@ def _while(args, in_types, attrs, out):
     carries, consts = list(args[:n]), list(args[n:])
     while bool(evaluate_graph(attrs["cond"], carries + consts)[0]):
         carries = evaluate_graph(attrs["body"], carries + consts)
-    return [np.array(c, copy=True) for c in carries]
+    return [c.copy() for c in carries]
 
 
 def _scan(args, in_types, attrs, out):
@@ -201,7 +201,7 @@ def _scan(args, in_types, attrs, out):
         carries = results[:n]
         for y, r in zip(ys, results[n:]):
             y[t] = r
-    return [np.array(c, copy=True) for c in carries] + ys
+    return [c.copy() for c in carries] + ys
 
 
 # ops whose implementation returns a list, one array per result

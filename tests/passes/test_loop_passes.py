@@ -1,6 +1,9 @@
-"""licm: loop-invariant ops of while/scan bodies move in front of the loop (their results enter
-as new constants), literals stay for fusion, loop-varying ops stay, nested loops hoist twice;
-results are unchanged (compiled on numpy and cpu against the Python loop)."""
+"""licm and the dce of control flow. licm: loop-invariant ops of while/scan bodies move in
+front of the loop (their results enter as new constants), literals stay for fusion,
+loop-varying ops stay, nested loops hoist twice. dce: unused ys, carries nobody depends on,
+unread xs and constants leave a loop; a while keeps the carries its condition reads; a cond
+drops unused results and the operands no branch reads then. Results are unchanged (against
+the Python loop)."""
 
 import numpy as np
 import pytest
@@ -92,3 +95,56 @@ def test_literals_and_varying_ops_stay(rng):
     g = tx.function(f, backend="numpy")
     before = g.get_concrete_function(rand(rng, (3,), "float64")).stage_graph("cse")
     assert licm(before) is before  # nothing invariant but literals: the graph is unchanged
+
+
+# --- dce of control flow: unused results, carries, xs and constants go -------------------------
+def test_dce_drops_unused_ys_carries_xs_and_consts(rng):
+    def f(x, xs, w, unused_const):
+        def body(c, xi):
+            a, b, k = c
+            # a depends on b; k depends only on itself and the unused constant
+            return (a + b * xi[0], b * 0.5 + w, k * unused_const), (a * 2.0, xi[1] * 3.0)
+        (a, _, _), (y0, _) = tx.scan(body, (x, x * 2.0, x), xs)
+        return a + tx.sum(y0)
+
+    x, w, u = (rand(rng, (3,), "float64") for _ in range(3))
+    xs = rand(rng, (4, 2), "float64")
+    g = tx.function(f, backend="numpy")
+    cf = g.get_concrete_function(x, xs, w, u)
+    scan = loop_op(cf.stage_graph("dce"), G.SCAN)
+    assert scan.attrs["num_carries"] == 2  # k is gone: nobody reads it
+    assert len(scan.outputs) == 2 + 1  # a, b and the one used y
+    assert len(scan.inputs) == 2 + 1 + 1  # a, b; xs; w (the unused constant is gone)
+    a, b = x.copy(), x * 2.0
+    total = 0.0
+    for xi in xs:
+        total += np.sum(a * 2.0)
+        a, b = a + b * xi[0], b * 0.5 + w
+    np.testing.assert_allclose(g(x, xs, w, u).numpy(), a + total, rtol=1e-12)
+
+
+def test_dce_keeps_the_carries_a_while_condition_reads(rng):
+    def f(x):
+        def body(c):
+            i, v, unused = c
+            return i + 1, v * 1.5, unused + v
+        return tx.while_loop(lambda c: c[0] < 3, body, (0, x, x))[1]
+
+    x = rand(rng, (3,), "float64")
+    g = tx.function(f, backend="numpy")
+    op = loop_op(g.get_concrete_function(x).stage_graph("dce"), G.WHILE)
+    assert op.attrs["num_carries"] == 2 and len(op.outputs) == 2  # i (read by cond) and v
+    np.testing.assert_allclose(g(x).numpy(), x * 1.5 ** 3, rtol=1e-12)
+
+
+def test_dce_drops_unused_cond_results_and_operands(rng):
+    def f(p, x, y):
+        r, _ = tx.cond(p, lambda a, b: (a * 2.0, b), lambda a, b: (a - 1.0, b * 3.0), x, y)
+        return r
+
+    x, y = rand(rng, (3,), "float64"), rand(rng, (3,), "float64")
+    g = tx.function(f, backend="numpy")
+    op = loop_op(g.get_concrete_function(True, x, y).stage_graph("dce"), G.COND)
+    assert len(op.outputs) == 1 and len(op.inputs) == 2  # the index and x
+    np.testing.assert_allclose(g(True, x, y).numpy(), x * 2.0)
+    np.testing.assert_allclose(g(False, x, y).numpy(), x - 1.0)

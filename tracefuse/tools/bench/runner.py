@@ -11,8 +11,8 @@ Per workload, in one process:
    process* (for tracefuse and JAX: trace + compile + one run).
 3. **Verification before timing**: every result against NumPy's (same shape, same dtype,
    `allclose` with the workload's rtol, 1e-4 for float32, and atol = atol_scale x max|ref|;
-   a tuple result, as `mlp_grad`'s four gradients, array by array; `mandelbrot` allows 0.1 %
-   of its counts off, `Workload.max_mismatch_frac`).
+   a tuple result, as `mlp_grad`'s four gradients, array by array; `mandelbrot` allows 1 % of
+   its counts off, `Workload.max_mismatch_frac`).
    A mismatch or an error is reported loudly on stderr and in the table; when it is tracefuse's
    (or NumPy raised), the exit status is 1. After timing it is checked again: a new call's
    result, and the warm-up result the runner kept holding (a reused output buffer must never

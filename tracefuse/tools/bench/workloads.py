@@ -32,7 +32,8 @@ Each `Workload` owns:
 - tolerances for the check against NumPy: `rtol` (1e-4 for float32, 1e-9 for float64) and
   `atol = atol_scale * max|reference|`; `max_mismatch_frac`, the fraction of elements allowed
   outside them (0 but for `mandelbrot`: a count on the set's boundary is chaotic, one fused
-  multiply-add changes it, and XLA's fusions do: 230 of the 10^6 counts of jax.jit on cpu).
+  multiply-add changes it, and XLA's fusions do: jax.jit on cpu gets 228 of the 10^6 counts
+  of the full size off, 6 of the 3072 of the small size; 1 % is allowed).
 
 Constants are Python floats: weak scalars in NumPy 2 and in tracefuse alike, so float32 stays
 float32 everywhere. numexpr turns Python float literals into float64, so its constants are
@@ -683,7 +684,7 @@ WORKLOADS: tuple[Workload, ...] = (
              {"full": {"rows": 1000, "cols": 1000}, "small": {"rows": 48, "cols": 64},
               "alt_full": {"rows": 999, "cols": 901}, "alt_small": {"rows": 33, "cols": 50}},
              _make_mandelbrot, mandelbrot_np, mandelbrot_tx, Target(">= 3x jax.jit"),
-             floor=None, jax=mandelbrot_jax, max_mismatch_frac=1e-3),
+             floor=None, jax=mandelbrot_jax, max_mismatch_frac=1e-2),
     Workload("newton", "Newton sqrt of 1M float32 in a while_loop, until every element's step "
              "is <= 1e-6 relative",
              {"full": {"n": 1_000_000}, "small": {"n": 4096},

@@ -478,7 +478,7 @@ NEWTON_RTOL = 1e-6
 
 def mandelbrot_np(cr, ci):
     zr, zi = np.zeros_like(cr), np.zeros_like(ci)
-    count = np.zeros(cr.shape, np.int32)
+    count = np.zeros_like(cr, dtype=np.int32)  # *_like: CuPy arrays stay CuPy (gpu_bench)
     for _ in range(MANDELBROT_ITERS):
         zr2, zi2 = zr * zr, zi * zi
         inside = zr2 + zi2 <= 4.0
@@ -562,7 +562,7 @@ def _make_newton(rng, d):
 
 
 def scan_recurrence_np(h0, xs, w, u, b):
-    h, hs = h0, np.empty((xs.shape[0],) + h0.shape, h0.dtype)
+    h, hs = h0, np.empty_like(xs)  # the hs have the xs' shape; CuPy stays CuPy (gpu_bench)
     for t in range(xs.shape[0]):
         h = np.tanh(h @ w + xs[t] @ u + b)
         hs[t] = h

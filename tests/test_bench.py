@@ -1,9 +1,13 @@
 """Smoke test of the benchmark runner (`python -m tracefuse bench`): tiny sizes, two workloads,
-in-process, and a gradient workload whose result is a tuple (mlp_grad). It checks the table's
-rows and that every result was verified against NumPy (a tuple array by array); it never
-asserts a time."""
+in-process, a gradient workload whose result is a tuple (mlp_grad), and the control-flow
+workloads of issue 15 (mandelbrot, newton, scan_recurrence), whose tracefuse loops are also
+checked against their NumPy loops on fresh random inputs. It checks the table's rows and that
+every result was verified against NumPy (a tuple array by array, mandelbrot's allowance of
+counts off); it never asserts a time."""
 
 import json
+
+import pytest
 
 from tracefuse.__main__ import main
 
@@ -91,3 +95,90 @@ def test_check_compares_a_tuple_result_array_by_array(rng):
     assert "a tuple of 2 arrays" in runner.check(ref[0], ref, w)["why"]
     big = workloads.bytes_moved((ref[0],), ref)
     assert big == ref[0].nbytes + ref[0].nbytes + ref[1].nbytes
+
+
+def test_bench_small_control_flow_workloads(tmp_path, capsys):
+    """The loops of issue 15 (fori_loop, while_loop, scan; the scan returns (h, hs)) run,
+    are verified against NumPy's loops, and have no numeric target here (JAX's is judged by
+    benchmarks/control_flow_vs_jax.py)."""
+    out = tmp_path / "bench.json"
+    names = ["mandelbrot", "newton", "scan_recurrence"]
+    status = main(["bench", "--small", *(a for n in names for a in ("--only", n)), "--repeats",
+                   "2", "--progress", "none", "--no-peers", "--no-fresh-process", "--json",
+                   str(out)])
+    text = capsys.readouterr().out
+    assert status == 0, text
+    assert "MISMATCH" not in text and "ERROR" not in text
+    rows = [line for line in text.splitlines() if line.startswith("| ")
+            and "workload" not in line]
+    assert [r.split(" | ")[0].lstrip("| ") for r in rows] == names * 2
+    assert ">= 3x jax.jit" in rows[0] and "as fast as jax.jit" in rows[1]
+
+    results = json.loads(out.read_text())["results"]
+    assert [r["name"] for r in results] == names
+    for r in results:
+        assert r["bytes_moved"] is None and r["target_met"] is None, r["name"]
+        tf = r["impls"]["tracefuse"]
+        assert tf["verified"] and tf["samples"] == 2 and tf["error"] is None
+        for key in ("first result", "result after timing", "held first result", "new shape"):
+            assert tf["checks"][key]["ok"], (r["name"], key, tf["checks"][key])
+    # the Mandelbrot counts of the compiled loop are NumPy's exactly (no fused multiply-add)
+    assert results[0]["impls"]["tracefuse"]["checks"]["first result"]["mismatched"] == 0
+    (h, hs) = results[2]["impls"]["tracefuse"]["checks"]["first result"]["leaves"]
+    assert h["ok"] and hs["ok"]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "cpu"])
+@pytest.mark.parametrize("name", ["mandelbrot", "newton", "scan_recurrence"])
+def test_control_flow_workloads_match_numpy_loops(name, backend, rng):
+    """Each loop workload's tracefuse version against its NumPy loop on fresh random inputs:
+    the int32 escape counts exactly, the floats to rtol 1e-5."""
+    import numpy as np
+
+    from tracefuse.tools.bench import workloads
+
+    w = workloads.get(name)
+    if name == "mandelbrot":  # random points of the rectangle, not the fixed grid
+        shape = (24, 40)
+        inputs = (rng.uniform(-2, 1, shape).astype(np.float32),
+                  rng.uniform(-1.5, 1.5, shape).astype(np.float32))
+    else:
+        inputs = w.make(rng, w.dims["small"])
+    want = w.numpy(*inputs)
+    got = w.compile(backend)(*inputs)
+    if name == "mandelbrot":
+        got = np.asarray(got)
+        assert got.dtype == np.int32 and 0 < got.min() and got.max() == 100
+        np.testing.assert_array_equal(got, want)
+    else:
+        for g, r in zip(workloads.leaves(got), workloads.leaves(want)):
+            g = np.asarray(g)
+            assert g.dtype == r.dtype and g.shape == r.shape
+            np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-6)
+    if name == "newton":
+        np.testing.assert_allclose(np.asarray(got), np.sqrt(inputs[0]), rtol=2e-6)
+
+
+def test_check_allows_the_mismatch_fraction_of_a_workload(rng):
+    """mandelbrot allows 1 % of its counts off (a boundary point's count is chaotic); a
+    workload without that allowance fails on a single element."""
+    import numpy as np
+
+    from tracefuse.tools.bench import runner, workloads
+
+    w = workloads.get("mandelbrot")
+    ref = rng.integers(1, 101, (40, 50), dtype=np.int32)
+    got = ref.copy()
+    got.flat[rng.choice(ref.size, 20, replace=False)] += 3  # 1 % of 2000
+    c = runner.check(got, ref, w)
+    assert c["ok"] and c["mismatched"] == 20 and c["mismatches_allowed"] == 20
+    got.flat[np.flatnonzero(got == ref)[0]] -= 1
+    c = runner.check(got, ref, w)
+    assert not c["ok"] and "21 elements off, 20 allowed" in c["why"]
+
+    strict = workloads.get("newton")
+    x = rng.uniform(1, 2, 100).astype(np.float32)
+    y = x.copy()
+    y[7] *= 1.01
+    c = runner.check(y, x, strict)
+    assert not c["ok"] and "mismatched" not in c and "elements off" not in c["why"]

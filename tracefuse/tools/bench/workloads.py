@@ -3,7 +3,9 @@ and the gradient workloads of issue 14 (`gelu_grad`, `xent_grad`, `mlp_grad`,
 `per_example_grad`): their NumPy versions are gradients written out by hand, their tracefuse
 versions `tx.grad` / `tx.vmap` of the loss, their JAX factories `jax.grad` / `jax.vmap` forms
 (the runner jits them). `mlp_grad` returns a tuple of four gradients; the runner checks and
-counts a tuple result array by array.
+counts a tuple result array by array. The control-flow workloads of issue 15 (`mandelbrot`,
+`newton`, `scan_recurrence`): NumPy loops of vectorized steps against one `tx.fori_loop` /
+`tx.while_loop` / `tx.scan` and `jax.lax`'s; `benchmarks/control_flow_vs_jax.py` judges them.
 
 Each `Workload` owns:
 
@@ -23,11 +25,15 @@ Each `Workload` owns:
   counted as read + written, the STREAM copy convention), `"read"` (reduces to a scalar), or
   None (compute-bound or in cache: no floor is reported). Bytes moved are the minimum traffic:
   every input read once plus the output written once (`bytes_moved`).
-- `target`: the target of issue 4 (or 14) for this workload. A target with no number (the
-  gradients' "as fast as jax.jit") is judged by `benchmarks/transforms_vs_jax.py`, not here:
-  its `met` is None ("—" in the table).
+- `target`: the target of issue 4 (or 14, 15) for this workload. A target against JAX (the
+  gradients' "as fast as jax.jit", mandelbrot's ">= 3x jax.jit") is judged by
+  `benchmarks/transforms_vs_jax.py` / `control_flow_vs_jax.py`, not here: its `met` is None
+  ("—" in the table).
 - tolerances for the check against NumPy: `rtol` (1e-4 for float32, 1e-9 for float64) and
-  `atol = atol_scale * max|reference|`.
+  `atol = atol_scale * max|reference|`; `max_mismatch_frac`, the fraction of elements allowed
+  outside them (0 but for `mandelbrot`: a count on the set's boundary is chaotic, one fused
+  multiply-add changes it, and XLA's fusions do: jax.jit on cpu gets 228 of the 10^6 counts
+  of the full size off, 6 of the 3072 of the small size; 1 % is allowed).
 
 Constants are Python floats: weak scalars in NumPy 2 and in tracefuse alike, so float32 stays
 float32 everywhere. numexpr turns Python float literals into float64, so its constants are
@@ -85,6 +91,7 @@ class Workload:
     jax: Callable[[Any], Callable[..., Any]] | None = None
     rtol: float = 1e-4
     atol_scale: float = 1e-6
+    max_mismatch_frac: float = 0.0  # elements allowed outside the tolerance (mandelbrot)
     per_call_us: bool = False  # report this workload's times in microseconds
     notes: tuple[str, ...] = field(default=())
 
@@ -461,6 +468,133 @@ def _make_linear(rng, d):
     return _normal(rng, k, scale=1 / math.sqrt(k)), b, _normal(rng, (n, k)), _normal(rng, n)
 
 
+# --- control flow (issue 15): tx.fori_loop / tx.while_loop / tx.scan against NumPy loops ----
+# The NumPy versions are plain Python loops of vectorized NumPy steps (the common reference);
+# the tracefuse versions are one loop op each; the JAX factories use jax.lax.fori_loop /
+# while_loop / scan, which the runner wraps in jax.jit.
+MANDELBROT_ITERS = 100
+NEWTON_RTOL = 1e-6
+
+
+def mandelbrot_np(cr, ci):
+    zr, zi = np.zeros_like(cr), np.zeros_like(ci)
+    count = np.zeros_like(cr, dtype=np.int32)  # *_like: CuPy arrays stay CuPy (gpu_bench)
+    for _ in range(MANDELBROT_ITERS):
+        zr2, zi2 = zr * zr, zi * zi
+        inside = zr2 + zi2 <= 4.0
+        zr, zi = np.where(inside, zr2 - zi2 + cr, zr), np.where(inside, 2.0 * zr * zi + ci, zi)
+        count += inside
+    return count
+
+
+def mandelbrot_tx(cr, ci):
+    def body(i, state):
+        zr, zi, count = state
+        zr2, zi2 = zr * zr, zi * zi
+        inside = zr2 + zi2 <= 4.0
+        return (tx.where(inside, zr2 - zi2 + cr, zr), tx.where(inside, 2.0 * zr * zi + ci, zi),
+                count + tx.astype(inside, tx.int32))
+    z = tx.zeros_like(cr)
+    init = (z, z, tx.zeros(cr.shape, dtype=tx.int32))
+    return tx.fori_loop(0, MANDELBROT_ITERS, body, init)[2]
+
+
+def mandelbrot_jax(jnp):
+    import jax
+
+    def mandelbrot(cr, ci):
+        def body(i, state):
+            zr, zi, count = state
+            zr2, zi2 = zr * zr, zi * zi
+            inside = zr2 + zi2 <= 4.0
+            return (jnp.where(inside, zr2 - zi2 + cr, zr),
+                    jnp.where(inside, 2.0 * zr * zi + ci, zi), count + inside.astype(jnp.int32))
+        z = jnp.zeros_like(cr)
+        init = (z, z, jnp.zeros(cr.shape, jnp.int32))
+        return jax.lax.fori_loop(0, MANDELBROT_ITERS, body, init)[2]
+    return mandelbrot
+
+
+def _make_mandelbrot(rng, d):
+    """c = x + i y at the pixel centres of [-2, 1] x [-1.5, 1.5] (no pixel on an axis, so no
+    zero), as two float32 arrays (rows, cols); the grid is fixed, `rng` is not used."""
+    rows, cols = d["rows"], d["cols"]
+    x = (-2.0 + 3.0 * (np.arange(cols) + 0.5) / cols).astype(np.float32)
+    y = (-1.5 + 3.0 * (np.arange(rows) + 0.5) / rows).astype(np.float32)
+    return (np.ascontiguousarray(np.broadcast_to(x, (rows, cols))),
+            np.ascontiguousarray(np.broadcast_to(y[:, None], (rows, cols))))
+
+
+def newton_np(a):
+    x, step = 0.5 * (a + 1.0), a
+    while np.any(step > NEWTON_RTOL * x):
+        new = 0.5 * (x + a / x)
+        x, step = new, np.abs(new - x)
+    return x
+
+
+def newton_tx(a):
+    def body(state):
+        x, _ = state
+        new = 0.5 * (x + a / x)
+        return new, tx.abs(new - x)
+    return tx.while_loop(lambda s: tx.any(s[1] > NEWTON_RTOL * s[0]), body,
+                         (0.5 * (a + 1.0), a))[0]
+
+
+def newton_jax(jnp):
+    import jax
+
+    def newton(a):
+        def body(state):
+            x, _ = state
+            new = 0.5 * (x + a / x)
+            return new, jnp.abs(new - x)
+        return jax.lax.while_loop(lambda s: jnp.any(s[1] > NEWTON_RTOL * s[0]), body,
+                                  (0.5 * (a + 1.0), a))[0]
+    return newton
+
+
+def _make_newton(rng, d):
+    """Positive float32 values, log-uniform over [1e-4, 1e4]: from x0 = (a + 1) / 2 Newton
+    takes about 20 steps on the largest (every element steps until the last has converged)."""
+    return (np.exp(rng.uniform(-4, 4, d["n"]) * math.log(10)).astype(np.float32),)
+
+
+def scan_recurrence_np(h0, xs, w, u, b):
+    h, hs = h0, np.empty_like(xs)  # the hs have the xs' shape; CuPy stays CuPy (gpu_bench)
+    for t in range(xs.shape[0]):
+        h = np.tanh(h @ w + xs[t] @ u + b)
+        hs[t] = h
+    return h, hs
+
+
+def scan_recurrence_tx(h0, xs, w, u, b):
+    def step(h, x):
+        h = tx.tanh(h @ w + x @ u + b)
+        return h, h
+    return tx.scan(step, h0, xs)
+
+
+def scan_recurrence_jax(jnp):
+    import jax
+
+    def recurrence(h0, xs, w, u, b):
+        def step(h, x):
+            h = jnp.tanh(h @ w + x @ u + b)
+            return h, h
+        return jax.lax.scan(step, h0, xs)
+    return recurrence
+
+
+def _make_recurrence(rng, d):
+    """h0 (hidden,), xs (steps, hidden), W and U (hidden, hidden) scaled by 0.5 / sqrt(hidden)
+    (a contraction: rounding differences do not grow over the steps), b (hidden,)."""
+    k, s = d["hidden"], 0.5 / math.sqrt(d["hidden"])
+    return (_normal(rng, k), _normal(rng, (d["steps"], k)), _normal(rng, (k, k), scale=s),
+            _normal(rng, (k, k), scale=s), _normal(rng, k, scale=0.1))
+
+
 def _f64(make):
     return lambda rng, d: make(rng, d, np.float64)
 
@@ -545,6 +679,25 @@ WORKLOADS: tuple[Workload, ...] = (
               "alt_small": {"n": 33, "features": 7}},
              _make_linear, per_example_grad_np, per_example_grad_tx,
              Target("as fast as jax.jit"), jax=per_example_grad_jax, atol_scale=1e-5),
+    Workload("mandelbrot", "Mandelbrot escape counts, 1000x1000 float32 grid, fori_loop of 100 "
+             "elementwise steps, int32 counts",
+             {"full": {"rows": 1000, "cols": 1000}, "small": {"rows": 48, "cols": 64},
+              "alt_full": {"rows": 999, "cols": 901}, "alt_small": {"rows": 33, "cols": 50}},
+             _make_mandelbrot, mandelbrot_np, mandelbrot_tx, Target(">= 3x jax.jit"),
+             floor=None, jax=mandelbrot_jax, max_mismatch_frac=1e-2),
+    Workload("newton", "Newton sqrt of 1M float32 in a while_loop, until every element's step "
+             "is <= 1e-6 relative",
+             {"full": {"n": 1_000_000}, "small": {"n": 4096},
+              "alt_full": {"n": 900_001}, "alt_small": {"n": 777}},
+             _make_newton, newton_np, newton_tx, Target("as fast as jax.jit"), floor=None,
+             jax=newton_jax),
+    Workload("scan_recurrence", "scan of h = tanh(h @ W + x_t @ U + b) over 1000 steps, h of 64 "
+             "float32, final h and the stacked hs",
+             {"full": {"steps": 1000, "hidden": 64}, "small": {"steps": 50, "hidden": 16},
+              "alt_full": {"steps": 999, "hidden": 57}, "alt_small": {"steps": 37, "hidden": 9}},
+             _make_recurrence, scan_recurrence_np, scan_recurrence_tx,
+             Target("as fast as jax.jit"), floor=None, jax=scan_recurrence_jax,
+             atol_scale=1e-5),
 )
 
 BY_NAME = {w.name: w for w in WORKLOADS}

@@ -66,8 +66,8 @@ def definition_location(fn: Any) -> Loc | None:
 
 def trace(function: Any, signature: Signature, key: Key,
           need_device: bool = True) -> ConcreteFunction:
-    """Trace `function.python_function` for `key`, optimize, lower (and dump); counts one
-    trace in `function.trace_count`. With need_device=False (`f.lower`), the backend's device
+    """Trace `function.traced_function` (AutoGraph's conversion of the Python function) for
+    `key`, optimize, lower (and dump); counts one trace in `function.trace_count`. With need_device=False (`f.lower`), the backend's device
     need not be here: nothing is loaded."""
     name = function.__name__
     backend = key.backend
@@ -89,7 +89,7 @@ def trace(function: Any, signature: Signature, key: Key,
     function.trace_count += 1
     with tracing(builder):
         try:
-            out = function.python_function(*call_args, **call_kwargs)
+            out = function.traced_function(*call_args, **call_kwargs)
         except Exception as e:  # the user's own exception, unchanged, perhaps with a hint
             nones = none_paths(key.names, key.treedef)
             if nones and isinstance(e, (TypeError, AttributeError)):

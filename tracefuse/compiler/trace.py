@@ -27,6 +27,7 @@ from ..ir.printer import sanitize_name
 from ..passes import build_pipeline, dump_stages, run_pipeline
 from ..tracer import pytree
 from ..tracer.tracer import GraphBuilder, Tracer, tracing
+from .autograph.runtime import Undefined
 from .concrete import ConcreteFunction
 from .signature import Key, Signature
 
@@ -100,6 +101,8 @@ def trace(function: Any, signature: Signature, key: Key,
         out_paths = pytree.leaf_paths(out_treedef, "result")
         out_values = []
         for path, leaf in zip(out_paths, out_leaves):
+            if isinstance(leaf, Undefined):  # AutoGraph's: a variable with no value here
+                leaf.fail()
             if not isinstance(leaf, RESULT_TYPES) and not is_gpu_array(leaf):
                 raise DTypeError(with_location(
                     f"{name} returned {path} = a {type(leaf).__name__}; a compiled function "

@@ -13,7 +13,7 @@ import types
 import weakref
 from typing import Any
 
-from .convert import NotConvertible, convert
+from .convert import NotConvertible, conversion
 from .runtime import TxRange
 
 _CACHE: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
@@ -31,7 +31,7 @@ def converted(fn: Any) -> Any:
         return fn
     if hit is None:
         try:
-            hit = convert(fn)[0]
+            hit = conversion(fn)[0]
         except NotConvertible:
             hit = fn
         except (SyntaxError, ValueError, TypeError):  # never break a function that works
@@ -47,7 +47,7 @@ def to_code(fn: Any) -> str:
     if isinstance(fn, types.MethodType):
         fn = fn.__func__
     try:
-        return convert(fn)[1]
+        return conversion(fn)[1]
     except NotConvertible as e:
         raise ValueError(f"AutoGraph leaves {getattr(fn, '__qualname__', fn)!r} as it is: "
                          f"{e}") from None

@@ -81,6 +81,42 @@ def _loads(nodes) -> set[str]:
     return out
 
 
+def _definite(s) -> set[str]:
+    """Names the statement surely binds (when it completes)."""
+    if isinstance(s, ast.Assign) or (isinstance(s, ast.AnnAssign) and s.value is not None):
+        targets = s.targets if isinstance(s, ast.Assign) else [s.target]
+        return {n.id for t in targets for n in ast.walk(t)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {s.name}
+    if isinstance(s, (ast.Import, ast.ImportFrom)):
+        return _assigned([s])
+    if isinstance(s, ast.If):
+        return _definite_block(s.body) & _definite_block(s.orelse)
+    return set()
+
+
+def _definite_block(stmts: list) -> set[str]:
+    out = set()
+    for s in stmts:
+        out |= _definite(s)
+    return out
+
+
+def _exposed(stmts: list) -> set[str]:
+    """Names `stmts` may read before binding them (what they need from before): a read
+    after a sure binding in the same block does not count; conservative otherwise."""
+    out, defined = set(), set()
+    for s in stmts:
+        if isinstance(s, ast.If):
+            reads = _loads([s.test]) | _exposed(s.body) | _exposed(s.orelse)
+        else:
+            reads = _loads([s])
+        out |= reads - defined
+        defined |= _definite(s)
+    return out
+
+
 def _nested_loads(nodes) -> set[str]:
     """Names read inside nested functions and lambdas: they may run at any time."""
     out = set()
@@ -276,7 +312,7 @@ class Converter:
     def block(self, stmts: list, after: set[str], scope: _Scope) -> list:
         out = []
         for k, s in enumerate(stmts):
-            live = _loads(stmts[k + 1:]) | after | scope.always_live
+            live = _exposed(stmts[k + 1:]) | after | scope.always_live
             out.extend(self.stmt(s, live, scope))
         return out
 
@@ -332,7 +368,7 @@ class Converter:
             return [s]
         # the variables read later, and those the branches read (a branch reading a variable
         # it assigns must see the one outside); the latter alone are temporaries
-        state = sorted(assigned & (live | _loads(s.body + s.orelse)))
+        state = sorted(assigned & (live | _exposed(s.body) | _exposed(s.orelse)))
         temps = [n for n in state if n not in live]
         defs, get, set_ = self.state_defs(s, state, scope)
         body, orelse = self.fresh("if_body", "else_body")
@@ -354,7 +390,10 @@ class Converter:
         else:
             ok = ok and all(isinstance(n, (ast.Name, ast.Tuple, ast.List, ast.Starred,
                                            ast.expr_context)) for n in ast.walk(s.target))
-        inner_live = live | _loads([s])
+        head = [s.test] if isinstance(s, ast.While) else [s.iter]
+        # each step of a `for` binds its targets first
+        targets = sorted(_assigned([s.target])) if isinstance(s, ast.For) else []
+        inner_live = live | _loads(head) | (_exposed(s.body) - set(targets))
         if not ok:
             s.body = self.block(s.body, inner_live, scope)
             s.orelse = self.block(s.orelse, live, scope)
@@ -366,9 +405,8 @@ class Converter:
             body = _tail(body, lambda i: any(_own_jumps([i])), (ast.Break, ast.Continue), None)
             body = [_Jumps(flag).visit(b) for b in body]
             body = [b for b in body if b is not None]
-        targets = sorted(_assigned([s.target])) if isinstance(s, ast.For) else []
         assigned = _assigned(body) | set(targets) | ({flag} if flag else set())
-        loop_loads = _loads(body) | _loads([s.test if isinstance(s, ast.While) else s.iter])
+        loop_loads = (_exposed(body) - set(targets)) | _loads(head)
         state = sorted(assigned & (inner_live | loop_loads) | ({flag} if flag else set()))
         body = self.block(body, inner_live | loop_loads | ({flag} if flag else set()), scope)
         defs, get, set_ = self.state_defs(s, state, scope)
@@ -407,11 +445,13 @@ class Converter:
 
 
 def _located(node, like):
-    """`node` and its children without a location placed at `like`'s."""
+    """`node` and its children without a location placed at the first line of `like` (not
+    spanning its body: a call's line is where its attribute ends)."""
     for n in ast.walk(node):
-        if "lineno" in n._attributes and not hasattr(n, "lineno"):
-            ast.copy_location(n, like)
-    return ast.fix_missing_locations(node)
+        if "lineno" in n._attributes and getattr(n, "lineno", None) is None:
+            n.lineno = n.end_lineno = like.lineno
+            n.col_offset = n.end_col_offset = like.col_offset
+    return node
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,7 +538,7 @@ def build(fn: types.FunctionType, node: ast.FunctionDef, filename: str) -> types
     return new
 
 
-def convert(fn: Any) -> tuple[Any, str]:
+def conversion(fn: Any) -> tuple[Any, str]:
     """(the converted function, its source); raises NotConvertible (the function is then used
     as it is)."""
     node, filename = parse(fn)

@@ -60,24 +60,24 @@ class Undefined:
         return self.reason or (f"local variable '{self.name}' is used here but has no value: "
                                "it is assigned only on a path that did not run")
 
-    def _fail(self, *args: Any, **kwargs: Any):
+    def fail(self, *args: Any, **kwargs: Any):
         raise UnboundLocalError(with_location(self.message(), user_location()))
 
     def __getattr__(self, attr: str):
         if attr.startswith("__"):
             raise AttributeError(attr)
-        self._fail()
+        self.fail()
 
     def __repr__(self) -> str:
         return f"<undefined {self.name}>"
 
-    __bool__ = __len__ = __iter__ = __getitem__ = __setitem__ = __call__ = __index__ = _fail
-    __int__ = __float__ = __complex__ = __array__ = __contains__ = _fail
-    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = _fail
-    __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __pow__ = _fail
-    __rpow__ = __matmul__ = __rmatmul__ = __neg__ = __pos__ = __abs__ = __invert__ = _fail
-    __and__ = __rand__ = __or__ = __ror__ = __xor__ = __rxor__ = __lt__ = __le__ = _fail
-    __gt__ = __ge__ = _fail
+    __bool__ = __len__ = __iter__ = __getitem__ = __setitem__ = __call__ = __index__ = fail
+    __int__ = __float__ = __complex__ = __array__ = __contains__ = fail
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = __truediv__ = fail
+    __rtruediv__ = __floordiv__ = __rfloordiv__ = __mod__ = __rmod__ = __pow__ = fail
+    __rpow__ = __matmul__ = __rmatmul__ = __neg__ = __pos__ = __abs__ = __invert__ = fail
+    __and__ = __rand__ = __or__ = __ror__ = __xor__ = __rxor__ = __lt__ = __le__ = fail
+    __gt__ = __ge__ = fail
 
 
 def ld(read: Callable[[], Any], name: str) -> Any:

@@ -68,8 +68,8 @@ def definition_location(fn: Any) -> Loc | None:
 def trace(function: Any, signature: Signature, key: Key,
           need_device: bool = True) -> ConcreteFunction:
     """Trace `function.traced_function` (AutoGraph's conversion of the Python function) for
-    `key`, optimize, lower (and dump); counts one trace in `function.trace_count`. With need_device=False (`f.lower`), the backend's device
-    need not be here: nothing is loaded."""
+    `key`, optimize, lower (and dump); counts one trace in `function.trace_count`. With
+    need_device=False (`f.lower`), the backend's device need not be here: nothing is loaded."""
     name = function.__name__
     backend = key.backend
     reason = backend.unavailable() if need_device else None

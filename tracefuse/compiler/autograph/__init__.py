@@ -16,7 +16,7 @@ from typing import Any
 from .convert import NotConvertible, conversion
 from .runtime import TxRange
 
-_CACHE: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+_CACHE: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def converted(fn: Any) -> Any:

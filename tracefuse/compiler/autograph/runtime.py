@@ -26,8 +26,15 @@ from typing import Any
 import numpy as np
 
 from ...errors import ConcretizationError, Loc, user_location, with_location
-from ...frontend.elementwise import astype, logical_and, logical_not, logical_or, not_equal
-from ...frontend.elementwise import greater, less
+from ...frontend.elementwise import (
+    astype,
+    greater,
+    less,
+    logical_and,
+    logical_not,
+    logical_or,
+    not_equal,
+)
 from ...frontend.tensor import Tensor
 from ...ir import dtypes as dt
 from ...tracer import pytree
@@ -137,7 +144,7 @@ class TxRange:
     a `while_loop` for traced bounds or a `break`), not unrolled. Elsewhere, with concrete
     bounds, it is Python's `range`."""
 
-    __slots__ = ("start", "stop", "step")
+    __slots__ = ("start", "step", "stop")
 
     def __init__(self, *args: Any):
         if not 1 <= len(args) <= 3:
@@ -204,7 +211,7 @@ class _Var:
     """One variable's value split for an op: its treedef, which leaves are arrays (they become
     operands), and the other leaves (kept as they are)."""
 
-    __slots__ = ("td", "mask", "arrays", "others")
+    __slots__ = ("arrays", "mask", "others", "td")
 
     def __init__(self, value: Any):
         leaves, self.td = pytree.flatten(value)
@@ -212,10 +219,10 @@ class _Var:
         self.arrays = tuple(x for x, a in zip(leaves, self.mask) if a)
         self.others = tuple(x for x, a in zip(leaves, self.mask) if not a)
 
-    def same_shape(self, other: "_Var") -> bool:
+    def same_shape(self, other: _Var) -> bool:
         return self.td == other.td and self.mask == other.mask
 
-    def same_others(self, other: "_Var") -> bool:
+    def same_others(self, other: _Var) -> bool:
         return all(a is b or _equal(a, b) for a, b in zip(self.others, other.others))
 
     def rebuild(self, arrays: Sequence[Any]) -> Any:
@@ -226,7 +233,7 @@ class _Var:
 def _equal(a: Any, b: Any) -> bool:
     try:
         return type(a) is type(b) and bool(a == b)
-    except Exception:
+    except (TypeError, ValueError):  # an == that is not a bool
         return False
 
 
@@ -345,7 +352,7 @@ class _LoopState:
             if old is None:
                 continue
             if isinstance(value, Undefined):
-                raise ValueError(with_location(
+                raise UnboundLocalError(with_location(
                     f"variable '{name}' has no value at the end of the body of a traced "
                     f"{self.what} loop (it is deleted or assigned on one path only)", self.loc))
             new = _Var(value)

@@ -12,10 +12,11 @@ of the namespace a user browses.
 
 import sys as _sys
 
-from . import config
+from . import autograph, config
 from . import frontend as _frontend
 from .compiler.function import (ConcreteFunction, Function, Lowered, TensorSpec, function, jit,
                                 resolve_backend as _resolve_backend)
+from .compiler.autograph import tx_range as range  # noqa: A001 - tf.range's name
 from .compiler.control_flow import cond, fori_loop, scan, switch, while_loop
 from .compiler.differentiate import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
 from .compiler.vectorize import vmap
@@ -54,11 +55,12 @@ __array_api_version__ = "2023.12"
 __all__ = [
     # compiling
     "function", "jit", "Function", "ConcreteFunction", "Lowered", "TensorSpec", "config",
+    "autograph",
     # transforms
     "grad", "value_and_grad", "vjp", "jvp", "vmap", "jacfwd", "jacrev", "hessian",
     "GradientTape",
     # control flow
-    "cond", "switch", "while_loop", "fori_loop", "scan",
+    "cond", "switch", "while_loop", "fori_loop", "scan", "range",
     # arrays and data types
     "Tensor", "DType", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
     "uint64", "float16", "float32", "float64",

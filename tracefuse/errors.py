@@ -109,10 +109,12 @@ def concretization_error(what: str, loc: Loc | None) -> ConcretizationError:
     """The error for `bool(t)`, `float(t)`, `np.asarray(t)` ... on a value being traced."""
     return ConcretizationError(
         f"{what} needs a concrete value, but this value is being traced by @tx.function{_at(loc)}.\n"
-        "Its value is only known when the compiled function runs. Use tx.where(cond, a, b) "
-        "instead of a Python `if` on an array, keep the computation in tracefuse ops, or pass "
-        "the argument as static (static_argnums=... / static_argnames=...) so its value is part "
-        "of the trace."
+        "Its value is only known when the compiled function runs. Branch or loop on it with "
+        "tx.cond / tx.while_loop / tx.fori_loop, or let AutoGraph convert the Python `if`, "
+        "`while` or `for` (tx.function(..., autograph=True), the default; an `and`/`or` outside "
+        "an `if` or `while` test is not converted); select per element with tx.where(cond, a, "
+        "b); or pass the argument as static (static_argnums=... / static_argnames=...) so its "
+        "value is part of the trace."
     )
 
 

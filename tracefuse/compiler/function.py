@@ -36,6 +36,7 @@ from ..frontend.tape import record_graph, recording_tapes
 from ..frontend.tensor import Tensor
 from ..tracer import pytree
 from ..tracer.tracer import current_builder
+from .autograph import converted
 from .concrete import ConcreteFunction, Lowered
 from .explain import RetraceLog, differences, explain_text
 from .signature import INT64_END, INT64_MIN, Key, Signature, TensorSpec
@@ -73,7 +74,7 @@ class Function:
 
     def __init__(self, fn: Callable, *, backend: Any = None, static_argnums=(),
                  static_argnames=(), input_signature=None, fastmath: bool = False,
-                 name: str | None = None):
+                 name: str | None = None, autograph: bool = True):
         if not callable(fn):
             raise TypeError(f"@tx.function needs a callable, got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
@@ -86,7 +87,9 @@ class Function:
                                     input_signature)
         self._fast_arity = self._signature.fast_arity
         self._init_options = dict(backend=backend, input_signature=input_signature,
-                                  fastmath=fastmath, name=name)
+                                  fastmath=fastmath, name=name, autograph=autograph)
+        self.autograph = bool(autograph)
+        self._traced_fn: Callable | None = None  # the function traced: converted at first use
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._attr_name = f"_tracefuse_function_{id(self)}"
         self._cache: dict[Key, ConcreteFunction] = {}
@@ -106,7 +109,7 @@ class Function:
     # --- calling ----------------------------------------------------------------------------
     def __call__(self, *args: Any, **kwargs: Any):
         if current_builder() is not None:
-            return self.python_function(*args, **kwargs)  # called while tracing: inline it
+            return self.traced_function(*args, **kwargs)  # called while tracing: inline it
         if config.functions_run_eagerly():
             return self._call_eagerly(args, kwargs)
         if recording_tapes():
@@ -145,6 +148,17 @@ class Function:
         if fast is not None:
             self._fast[fast] = cf.runner()
         return out
+
+    @property
+    def traced_function(self) -> Callable:
+        """What a trace runs: with autograph (the default), the Python function with its
+        `if`/`while`/`for` converted (AutoGraph, `tx.autograph.to_code`), made at the first
+        trace; the function itself without autograph or when it cannot be converted."""
+        fn = self._traced_fn
+        if fn is None:
+            fn = converted(self.python_function) if self.autograph else self.python_function
+            self._traced_fn = fn
+        return fn
 
     def _call_recorded(self, args: tuple, kwargs: dict):
         """A call while a GradientTape records: compiled as usual, and the tapes that track an
@@ -238,7 +252,7 @@ class Function:
 
 def function(fn: Callable | None = None, *, backend: Any = None, static_argnums=(),
              static_argnames=(), input_signature=None, fastmath: bool = False,
-             name: str | None = None):
+             name: str | None = None, autograph: bool = True):
     """Compile `fn` per input signature: `@tx.function` or `@tx.function(backend="numpy", ...)`.
 
     backend: "cpu" (Numba), "gpu" (CUDA via CuPy), "numpy" (reference interpreter) or "gpu-sim"
@@ -249,9 +263,13 @@ def function(fn: Callable | None = None, *, backend: Any = None, static_argnums=
     *args included. Parameters left at their default are constants of the trace.
     input_signature: a list of `tx.TensorSpec`, one per parameter; calls must match it.
     fastmath: allow rewrites that change floating-point results (reassociation, x*0 -> 0).
+    autograph: convert Python `if`, `while` and `for` whose condition or iterable is traced into
+    `cond`, `while_loop`, `fori_loop` and `scan` (AutoGraph; `tx.autograph.to_code(f)` shows
+    the converted source). With False, such a statement raises ConcretizationError.
     """
     options = dict(backend=backend, static_argnums=static_argnums, static_argnames=static_argnames,
-                   input_signature=input_signature, fastmath=fastmath, name=name)
+                   input_signature=input_signature, fastmath=fastmath, name=name,
+                   autograph=autograph)
     if fn is None:
         return lambda f: Function(f, **options)
     return Function(fn, **options)

@@ -27,6 +27,7 @@ from ..ir.printer import sanitize_name
 from ..passes import build_pipeline, dump_stages, run_pipeline
 from ..tracer import pytree
 from ..tracer.tracer import GraphBuilder, Tracer, tracing
+from .autograph.runtime import Undefined
 from .concrete import ConcreteFunction
 from .signature import Key, Signature
 
@@ -66,9 +67,9 @@ def definition_location(fn: Any) -> Loc | None:
 
 def trace(function: Any, signature: Signature, key: Key,
           need_device: bool = True) -> ConcreteFunction:
-    """Trace `function.python_function` for `key`, optimize, lower (and dump); counts one
-    trace in `function.trace_count`. With need_device=False (`f.lower`), the backend's device
-    need not be here: nothing is loaded."""
+    """Trace `function.traced_function` (AutoGraph's conversion of the Python function) for
+    `key`, optimize, lower (and dump); counts one trace in `function.trace_count`. With
+    need_device=False (`f.lower`), the backend's device need not be here: nothing is loaded."""
     name = function.__name__
     backend = key.backend
     reason = backend.unavailable() if need_device else None
@@ -89,7 +90,7 @@ def trace(function: Any, signature: Signature, key: Key,
     function.trace_count += 1
     with tracing(builder):
         try:
-            out = function.python_function(*call_args, **call_kwargs)
+            out = function.traced_function(*call_args, **call_kwargs)
         except Exception as e:  # the user's own exception, unchanged, perhaps with a hint
             nones = none_paths(key.names, key.treedef)
             if nones and isinstance(e, (TypeError, AttributeError)):
@@ -100,6 +101,8 @@ def trace(function: Any, signature: Signature, key: Key,
         out_paths = pytree.leaf_paths(out_treedef, "result")
         out_values = []
         for path, leaf in zip(out_paths, out_leaves):
+            if isinstance(leaf, Undefined):  # AutoGraph's: a variable with no value here
+                leaf.fail()
             if not isinstance(leaf, RESULT_TYPES) and not is_gpu_array(leaf):
                 raise DTypeError(with_location(
                     f"{name} returned {path} = a {type(leaf).__name__}; a compiled function "

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import re
 import inspect
 import textwrap
 import types
@@ -510,6 +511,24 @@ def transform(node: ast.FunctionDef) -> bool:
     return True
 
 
+# the functions the converter generates (Converter.fresh): branches, loop bodies and tests,
+# state getters and setters
+_GENERATED = re.compile(r"(if_body|else_body|get_state|set_state|loop_test|loop_body)_\d+")
+
+
+def _named_as_user(code: types.CodeType, name: str) -> types.CodeType:
+    """`code` with every generated function nested in it named `name` (the user's function),
+    so a traceback through a converted branch shows the user's function, file and line."""
+    consts = tuple(_named_as_user(c, name) if isinstance(c, types.CodeType) else c
+                   for c in code.co_consts)
+    changes: dict[str, Any] = {"co_consts": consts}
+    if _GENERATED.fullmatch(code.co_name):
+        changes["co_name"] = name
+        if hasattr(code, "co_qualname"):
+            changes["co_qualname"] = name
+    return code.replace(**changes)
+
+
 def build(fn: types.FunctionType, node: ast.FunctionDef, filename: str) -> types.FunctionType:
     """The converted function: `node` compiled inside a factory taking the free variables,
     made with `fn`'s globals, closure cells (by name), defaults and attributes."""
@@ -527,6 +546,7 @@ def build(fn: types.FunctionType, node: ast.FunctionDef, filename: str) -> types
     outer = next(c for c in compiled.co_consts if isinstance(c, types.CodeType))
     inner = next(c for c in outer.co_consts if isinstance(c, types.CodeType)
                  and c.co_name == node.name)
+    inner = _named_as_user(inner, fn.__name__)
     cells = dict(zip(code.co_freevars, fn.__closure__ or ()))
     cells[AG] = types.CellType(runtime)
     closure = tuple(cells[n] for n in inner.co_freevars)

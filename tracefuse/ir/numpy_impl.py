@@ -139,8 +139,16 @@ def _concat(args, in_types, attrs, out):
 
 
 def _matmul(args, in_types, attrs, out):
-    a, b = _convert(args, out.dtype.np)
-    return _finish(np.matmul(a, b), out)
+    a, b = args
+    d = out.dtype.np
+    if a.dtype != d:
+        a = a.astype(d)
+    if b.dtype != d:
+        b = b.astype(d)
+    r = np.matmul(a, b)
+    # the common case (a NumPy array of the result dtype) without _finish's checks: a loop
+    # body calls this once per iteration
+    return r if type(r) is np.ndarray and r.dtype == d else _finish(r, out)
 
 
 def _full(args, in_types, attrs, out):

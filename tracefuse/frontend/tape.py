@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from . import device as _device
-from . import tensor as _tensor
 from ..errors import user_location, with_location
 from ..ir import Graph, Op, OpCode, TensorType, Value, evaluate
 from ..tracer import pytree
@@ -32,13 +31,21 @@ from ..tracer.tracer import GraphBuilder, Tracer, current_builder
 from ..transforms.autodiff import active_values, emit_vjp
 from ..transforms.emit import Emitter
 from ..transforms.graphs import copy_op
+from . import device as _device
+from . import tensor as _tensor
 
 _state = threading.local()
+# how many tapes record, in all threads: the cheap test of the hot paths (every eager op and
+# every compiled call ask whether a tape records), changed under a lock, read without one
+_recording = 0
+_recording_lock = threading.Lock()
 
 
-def recording_tapes() -> list["GradientTape"]:
+def recording_tapes() -> Sequence["GradientTape"]:
     """The tapes recording eager ops in this thread (innermost last)."""
-    return getattr(_state, "tapes", None) or []
+    if not _recording:
+        return ()
+    return getattr(_state, "tapes", None) or ()
 
 
 def record(code: OpCode, args: Sequence[Any], types: Sequence[TensorType], attrs: Mapping,
@@ -93,17 +100,41 @@ class GradientTape:
             self._end = len(self._builder.ops)
 
     def _push(self) -> None:
+        global _recording
         tapes = getattr(_state, "tapes", None)
         if tapes is None:
             tapes = _state.tapes = []
         tapes.append(self)
         self._recording = True
+        with _recording_lock:
+            _recording += 1
 
     def _pop(self) -> None:
-        tapes = recording_tapes()
+        global _recording
+        tapes = getattr(_state, "tapes", None) or []
         if self in tapes:
             tapes.remove(self)
+            with _recording_lock:
+                _recording -= 1
         self._recording = False
+
+    @contextmanager
+    def _not_recording(self):
+        """While the tape runs its own reverse pass: not recorded by itself (outer tapes
+        record it: nested tapes)."""
+        was = self._recording
+        if was:
+            self._pop()
+        try:
+            yield
+        finally:
+            if was:
+                self._push()
+
+    def _value_of(self, x: Any) -> Value | None:
+        """The value the tape tracks for object `x` (eager), or None."""
+        hit = self._values.get(id(x))
+        return hit[1] if hit is not None and hit[0] is x else None
 
     def stop_recording(self):
         """A context in which this tape does not record (TensorFlow's `stop_recording`)."""
@@ -143,9 +174,9 @@ class GradientTape:
                 self._track(leaf)
 
     def _track(self, x: Any, type: TensorType | None = None) -> Value:
-        hit = self._values.get(id(x))
-        if hit is not None and hit[0] is x:
-            return hit[1]
+        v = self._value_of(x)
+        if v is not None:
+            return v
         if type is None:
             arr = x._array if isinstance(x, _tensor.Tensor) else np.asarray(x)
             type = TensorType(arr.shape, arr.dtype)
@@ -155,13 +186,13 @@ class GradientTape:
         return v
 
     def _record(self, code, args, types, attrs, result, out_type) -> None:
-        tracked = [self._values.get(id(a)) for a in args]
-        if not any(hit is not None and hit[0] is a for hit, a in zip(tracked, args)):
+        tracked = [self._value_of(a) for a in args]
+        if all(v is None for v in tracked):
             return
         inputs = []
-        for a, t, hit in zip(args, types, tracked):
-            if hit is not None and hit[0] is a:
-                inputs.append(hit[1])
+        for a, t, v in zip(args, types, tracked):
+            if v is not None:
+                inputs.append(v)
             else:  # an untracked operand: its value, as the op saw it
                 v = Value(t)
                 self._arrays[v] = _array_of(a, t)
@@ -170,13 +201,13 @@ class GradientTape:
         self._ops.append(Op(code, tuple(inputs), attrs, (out,), user_location()))
 
     def _record_graph(self, graph: Graph, args: Sequence[Any], results: Sequence[Any]) -> None:
-        hits = [self._values.get(id(a)) for a in args]
-        if not any(h is not None and h[0] is a for h, a in zip(hits, args)):
+        tracked = [self._value_of(a) for a in args]
+        if all(v is None for v in tracked):
             return
         env: dict[Value, Value] = {}
-        for v, a, hit in zip(graph.inputs, args, hits):
-            if hit is not None and hit[0] is a:
-                env[v] = hit[1]
+        for v, a, known in zip(graph.inputs, args, tracked):
+            if known is not None:
+                env[v] = known
             else:
                 env[v] = Value(v.type)
                 self._arrays[env[v]] = _array_of(a, v.type)
@@ -237,22 +268,11 @@ class GradientTape:
                               else e.full(t._value.type.strong(), 1)))
         values = [s._value if isinstance(s, Tracer) and s._value in tracked else None
                   for s in sources]
-        was = self._recording
-        if was:
-            self._pop()
-        try:
-            wanted = [v for v in values if v is not None]
+        wanted = [v for v in values if v is not None]
+        with self._not_recording():
             grads = emit_vjp(builder, ops, _Identity(), wanted, seeds) if seeds and wanted \
                 else [None] * len(wanted)
-        finally:
-            if was:
-                self._push()
-        found = iter(grads)
-        out = []
-        for v in values:
-            g = next(found) if v is not None else None
-            out.append(Tracer(builder, g) if g is not None else None)
-        return out
+        return _per_source(values, grads, lambda g: Tracer(builder, g))
 
     def _eager_gradient(self, targets, sources, cts) -> list[Any]:
         builder = GraphBuilder("tape")
@@ -278,9 +298,8 @@ class GradientTape:
         e = Emitter(builder, user_location())
         seeds = []
         for t, c in zip(targets, cts):
-            hit = self._values.get(id(t))
-            if hit is not None and hit[0] is t:
-                v = hit[1]
+            v = self._value_of(t)
+            if v is not None:
                 bind(v)
                 if c is None:
                     seed = e.full(v.type.strong(), 1)
@@ -288,29 +307,25 @@ class GradientTape:
                     seed = builder.new_input(v.type.strong())._value
                     inputs.append(_array_of(c, v.type.strong()))
                 seeds.append((v, seed))
-        values = []
-        for s in sources:
-            hit = self._values.get(id(s))
-            values.append(hit[1] if hit is not None and hit[0] is s else None)
+        values = [self._value_of(s) for s in sources]
         wanted = [v for v in values if v is not None]
-        was = self._recording
-        if was:
-            self._pop()
-        try:
+        with self._not_recording():
             grads = emit_vjp(builder, self._ops, env, wanted, seeds) if seeds and wanted \
                 else [None] * len(wanted)
-            outputs = [g for g in grads if g is not None]
-            graph = builder.build(outputs)
+            graph = builder.build([g for g in grads if g is not None])
             results = iter(_run_eagerly(graph, inputs))
-        finally:
-            if was:
-                self._push()
-        found = iter(grads)
-        out = []
-        for v in values:
-            g = next(found) if v is not None else None
-            out.append(next(results) if g is not None else None)
-        return out
+        return _per_source(values, grads, lambda g: next(results))
+
+
+def _per_source(values: Sequence, grads: Sequence, wrap) -> list:
+    """One entry per source: None for a source the tape does not track (`values[i]` None) or
+    whose gradient is zero (None in `grads`, one entry per tracked source), else `wrap(g)`."""
+    found = iter(grads)
+    out = []
+    for v in values:
+        g = next(found) if v is not None else None
+        out.append(wrap(g) if g is not None else None)
+    return out
 
 
 def _array_of(a: Any, t: TensorType) -> Any:

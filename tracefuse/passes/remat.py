@@ -22,7 +22,7 @@ their results are in memory); inside their regions the pass runs as in the funct
 from __future__ import annotations
 
 from ..ir import Graph, Op, OpCode, Value
-from ..ir.opcodes import ELEMENTWISE, REGIONS, TRANSCENDENTAL
+from ..ir.opcodes import ELEMENTWISE, REGIONS, SOURCES, TRANSCENDENTAL
 from .dce import dce
 from .regions import in_regions
 
@@ -30,11 +30,10 @@ G = OpCode
 MAX_CHAIN_OPS = 16  # a longer chain is not "cheap" to recompute
 # ops that run outside kernels
 LIBRARY = frozenset({G.MATMUL, G.CONCAT, G.ARGMAX, G.ARGMIN}) | REGIONS
-SOURCES = frozenset({G.CONSTANT, G.FULL, G.IOTA})
 CHEAP = ELEMENTWISE - TRANSCENDENTAL
 
 
-def _chain(v: Value, producers: dict[Value, Op], inputs: set[Value]) -> list[Op] | None:
+def _chain(v: Value, producers: dict[Value, Op]) -> list[Op] | None:
     """The cheap elementwise ops computing `v` from memory (in graph order is the caller's job),
     or None when `v` is not such a chain of at most MAX_CHAIN_OPS ops over at most one
     full-size array."""
@@ -68,7 +67,6 @@ def remat(graph: Graph) -> Graph:
     if not any(op.code in LIBRARY for op in ops):
         return graph
     producers = graph.producers()
-    inputs = set(graph.inputs)
     users = graph.users()
     # the library ops each value depends on (`below`) and that depend on it (`above`): few
     none: frozenset = frozenset()
@@ -93,7 +91,7 @@ def remat(graph: Graph) -> Graph:
                 p = producers.get(v)
                 if p is None or p.code not in CHEAP:
                     continue
-                chain = _chain(v, producers, inputs)
+                chain = _chain(v, producers)
                 if chain is None or not any(above.get(u, none) & libs
                                             for c in chain for u in c.outputs):
                     # no library op between v's chain and this consumer: fusion can put them

@@ -15,8 +15,8 @@ import math
 from collections.abc import Sequence
 
 from .. import config
-from ..errors import ShapeError, UNKNOWN_LOC, with_location
-from ..ir import Graph, Op, OpCode, TensorType, Value
+from ..errors import UNKNOWN_LOC, ShapeError, with_location
+from ..ir import Graph, OpCode, TensorType, Value
 from ..ir.opcodes import BINARY, REDUCE, REGIONS, TERNARY, UNARY, Unsupported
 from ..tracer.tracer import GraphBuilder
 from . import control_flow_rules as cf

@@ -28,7 +28,7 @@ from ..ir import Attrs, Graph, Op, OpCode, TensorType, Value
 from ..ir import dtypes as dt
 from ..tracer.tracer import GraphBuilder
 from .emit import Emitter
-from .graphs import build_graph, copy_op
+from .graphs import build_graph, copy_op, inline
 
 G = OpCode
 
@@ -94,10 +94,9 @@ def scan_jvp(builder: GraphBuilder, op: Op, xs: Sequence[Value], ts: Sequence, *
     groups = [(0, n), (n, n + m), (n + m, len(xs))]  # carries, xs, consts
     tangents = [ts[i] if ts[i] is not None else e.zeros(xs[i].type.strong()) if flags[i]
                 else None for i in range(len(xs))]
-    operands, body_in = [], []
+    operands = []
     for lo, hi in groups:
         operands += list(xs[lo:hi]) + [t for t in tangents[lo:hi] if t is not None]
-        body_in.append((lo, hi))
     in_types = [v.type for v in body.inputs]
     body_types: list[TensorType] = []
     for lo, hi in groups:
@@ -163,10 +162,7 @@ def while_jvp(builder: GraphBuilder, op: Op, xs: Sequence[Value], ts: Sequence, 
         return prims, tans
 
     def cond_fn(b, ins):
-        env = dict(zip(cond.inputs, split(ins)[0]))
-        for c in cond.ops:
-            copy_op(b, c, env)
-        return [env[v] for v in cond.outputs]
+        return inline(b, cond, split(ins)[0])
 
     def body_fn(b, ins):
         prims, tans = split(ins)
@@ -224,15 +220,15 @@ def scan_vjp(builder: GraphBuilder, op: Op, xs: Sequence[Value], outs: Sequence[
     a = op.attrs
     n, m, length, body = a["num_carries"], a["num_xs"], a["length"], a["body"]
     e = Emitter(builder, op.loc)
-    carries, xs_, consts = list(xs[:n]), list(xs[n:n + m]), list(xs[n + m:])
+    xs_, consts = list(xs[n:n + m]), list(xs[n + m:])
     k = len(consts)
     # 1. the forward scan again, stacking the carries each step starts from
     fwd = build_graph(f"{body.name}_residuals", [v.type for v in body.inputs],
-                      lambda b, ins: _inline(b, body, ins) + list(ins[:n]))
+                      lambda b, ins: inline(b, body, ins) + list(ins[:n]))
     stack_types = [TensorType((length,) + v.type.shape, v.type.dtype) for v in fwd.outputs[n:]]
     res = builder.emit_many(G.SCAN, list(xs), a.replace(body=fwd), op.loc,
                             [v.type for v in outs[:n]] + stack_types)
-    stacked = res[n + len(body.outputs) - n:]  # the carries' stacks, after the ys
+    stacked = res[len(body.outputs):]  # the carries' stacks, after the carries and the ys
     # 2. the reverse scan of the body's pullback
     fc = [i for i in range(n) if _is_float(body.inputs[i])]  # carries with cotangents
     fk = [n + m + i for i in range(k) if wants[n + m + i]]  # consts wanted
@@ -277,18 +273,7 @@ def scan_vjp(builder: GraphBuilder, op: Op, xs: Sequence[Value], outs: Sequence[
     return result
 
 
-def _inline(b: GraphBuilder, g: Graph, ins: Sequence[Value]) -> list[Value]:
-    env = dict(zip(g.inputs, ins))
-    for o in g.ops:
-        copy_op(b, o, env)
-    return [env[v] for v in g.outputs]
-
-
 # --- batching ---------------------------------------------------------------------------------
-def _batched_types(values: Sequence[Value]) -> list[TensorType]:
-    return [v.type for v in values]
-
-
 def _select(e: Emitter, mask: Value, new: Value, old: Value) -> Value:
     """`new` where the per-element `mask` (shape (batch,) or ()) holds, else `old`."""
     if mask.type.ndim:
@@ -306,7 +291,7 @@ def cond_batch(e: Emitter, op: Op, xs: Sequence[Value], flags: Sequence[bool], s
                 outs, oflags = emit_batched(b, g, ins, aflags, size)
                 eb = Emitter(b, op.loc)
                 return [o if f else eb.materialize(o, size) for o, f in zip(outs, oflags)]
-            return build_graph(f"{g.name}_vmap", _batched_types(args), fn)
+            return build_graph(f"{g.name}_vmap", [v.type for v in args], fn)
         new = tuple(branch(g) for g in branches)
         types = [TensorType((size,) + o.type.shape, o.type.dtype, o.type.weak)
                  for o in op.outputs]
@@ -334,7 +319,7 @@ def while_batch(e: Emitter, op: Op, xs: Sequence[Value], flags: Sequence[bool], 
     carries = [x if f else e.materialize(x, size) for x, f in zip(xs[:n], flags[:n])]
     operands = carries + list(xs[n:])
     in_flags = [True] * n + list(flags[n:])
-    types = _batched_types(operands)
+    types = [v.type for v in operands]
 
     def predicate(b, ins):
         (p,), (pb,) = emit_batched(b, cond, ins, in_flags, size)

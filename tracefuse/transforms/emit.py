@@ -81,7 +81,7 @@ class Emitter:
 
     def like(self, x: Value, type: TensorType) -> Value:
         """`x` (a derivative) in the dtype of `type` (the primal it belongs to)."""
-        return self.cast(x, type.dtype) if x.type.dtype != type.dtype or x.type.weak else x
+        return self.cast(x, type.dtype)
 
     # --- shapes -------------------------------------------------------------------------------
     def reshape(self, x: Value, shape: Sequence[int]) -> Value:

@@ -13,8 +13,8 @@ from .. import config
 from ..errors import DTypeError, user_location, with_location
 from ..ir import Graph, Op, TensorType, Value
 from ..ir.convert import to_array
-from ..ir.opcodes import REGIONS
 from ..ir.dtypes import as_dtype
+from ..ir.opcodes import REGIONS
 from ..tracer import pytree
 from ..tracer.tracer import GraphBuilder, Tracer, current_builder, tracing
 

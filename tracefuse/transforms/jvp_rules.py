@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 
 from ..ir import Op, OpCode, Value
 from ..ir.opcodes import PREDICATES, Unsupported
-from .derivatives import PARTIALS, clip_partials, scale
-from .emit import Emitter
 from . import control_flow_rules as cf
 from . import reduction_math as rm
+from .derivatives import PARTIALS, clip_partials, scale
+from .emit import Emitter
 
 G = OpCode
 Tangent = Value | None

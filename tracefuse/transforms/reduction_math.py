@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..ir import OpCode, TensorType, Value
+from ..ir.rules import broadcast_shapes
 from .emit import Emitter
 
 G = OpCode
@@ -88,14 +89,5 @@ def as_matrices(e: Emitter, a: Value, b: Value, ct: Value) -> tuple[Value, Value
         a = e.reshape(a, (1,) + a.type.shape)
     if b.type.ndim == 1:
         b = e.reshape(b, b.type.shape + (1,))
-    want = _matmul_out(a.type.shape, b.type.shape)
-    return a, b, e.reshape(ct, want)
-
-
-def _matmul_out(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
-    batch_a, batch_b = a[:-2], b[:-2]
-    n = max(len(batch_a), len(batch_b))
-    batch_a = (1,) * (n - len(batch_a)) + batch_a
-    batch_b = (1,) * (n - len(batch_b)) + batch_b
-    batch = tuple(max(x, y) if min(x, y) != 0 else 0 for x, y in zip(batch_a, batch_b))
-    return batch + (a[-2], b[-1])
+    batch = broadcast_shapes(a.type.shape[:-2], b.type.shape[:-2])
+    return a, b, e.reshape(ct, batch + (a.type.shape[-2], b.type.shape[-1]))

@@ -15,6 +15,13 @@ A `LoopKernel` says:
   reductions must finish before it can be computed);
 - `outputs`: which node each result array gets, and the axis written along each dimension.
 
+An elementwise loop (a `scan` in the kernel's body, fusion's module docstring) lowers to a
+`loop` node: its arguments are the carries' initial values and every value from outside the
+loop its body reads (computed before it), its `value` a `LoopSpec` (trip count, the ids of its
+body's nodes in order, the node of each carry's next value). In the body, a `carry` node is a
+carry's value at the start of an iteration; after the loop, a `result` node is a carry's final
+value. Body nodes name their loop (`loop`); the renderer writes them inside it, never apart.
+
 Sizes are not part of the generated source (they are passed as arguments), so one compiled
 kernel serves every shape of the same structure.
 
@@ -56,6 +63,18 @@ class Node:
     value: Any = None  # "const": the value; "index": the axis
     axes: frozenset = frozenset()  # the axes this value varies along
     level: int = 0  # reductions that must complete before this node
+    loop: int = -1  # the loop node whose body computes this node (-1: none)
+
+
+@dataclass(frozen=True)
+class LoopSpec:
+    """The `value` of a `loop` node: `length` iterations of the nodes `body` (in order); carry
+    k starts as the node `inits[k]` and becomes `next[k]` after each iteration."""
+
+    length: int
+    inits: tuple[int, ...]
+    body: tuple[int, ...]
+    next: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -87,9 +106,34 @@ class LoopKernel:
     def max_level(self) -> int:
         return max((n.level for n in self.nodes), default=0)
 
+    @property
+    def trips(self) -> int:
+        """Iterations of the loops inside each element (1 without loops): the work per element."""
+        return max(1, sum(n.value.length for n in self.nodes if n.kind == "loop"))
+
 
 def _scalar_like(op: Op) -> bool:
     return op.code is G.FULL or (op.code is G.CONSTANT and op.output.type.size == 1)
+
+
+def _op_fields(op: Op, args: tuple[int, ...]) -> dict:
+    """The fields of the node of elementwise op `op` on the nodes `args`."""
+    code = op.code
+    promoted = operand_dtype([(v.type.dtype, v.type.weak) for v in op.inputs]) \
+        if code is not G.WHERE else operand_dtype([(v.type.dtype, v.type.weak)
+                                                   for v in op.inputs[1:]])
+    if (code in _COMPARISONS and promoted.is_integer
+            and any(v.type.weak and v.type.dtype.is_integer for v in op.inputs)):
+        # NEP 50: a Python int compares exactly even when it does not fit the array's
+        # dtype (int8_x < 1000 is all True): compare in int64, which holds both; against
+        # uint64 the renderer's exact signed/unsigned comparison takes over (float64 marks it)
+        if promoted.itemsize < 8:
+            promoted = dt.int64
+        elif promoted.kind == "u":
+            promoted = dt.float64
+    return dict(kind="op", dtype=op.output.type.dtype, args=args, code=code,
+                arg_dtypes=tuple(v.type.dtype for v in op.inputs), attrs=op.attrs,
+                operand_dtype=promoted)
 
 
 def lower_kernel(op: Op) -> LoopKernel:
@@ -113,7 +157,7 @@ class _Lowering:
         # are views get the next numbers), the reduced ones, and each op's maps
         self.sizes: list[int] = list(attrs["space"])
         self.reduced_axes = frozenset(attrs["reduced"])
-        self.op_maps = {inner.outputs[0]: (m, r) for inner, m, r in
+        self.op_maps = {inner.mapped: (m, r) for inner, m, r in
                         zip(self.body.ops, attrs["maps"], attrs["reads"]) if m is not None}
         self.maps: dict[Value, tuple] = {}  # index map of each computed value
         self.node_of: dict[Value, int] = {}
@@ -173,6 +217,9 @@ class _Lowering:
         for op in self.body.ops:
             if op in self.views or op.code in (G.FULL, G.IOTA) or _scalar_like(op):
                 continue
+            if op.code is G.SCAN:
+                self.lower_loop(op)
+                continue
             self.lower_op(op)
         outputs = []
         for v in self.body.outputs:
@@ -211,21 +258,42 @@ class _Lowering:
             self.node_of[out] = self.operand(op.inputs[0], m, out.type.shape)
             return
         args = tuple(self.operand(v, m, out.type.shape) for v in op.inputs)
-        promoted = operand_dtype([(v.type.dtype, v.type.weak) for v in op.inputs]) \
-            if code is not G.WHERE else operand_dtype([(v.type.dtype, v.type.weak)
-                                                       for v in op.inputs[1:]])
-        if (code in _COMPARISONS and promoted.is_integer
-                and any(v.type.weak and v.type.dtype.is_integer for v in op.inputs)):
-            # NEP 50: a Python int compares exactly even when it does not fit the array's
-            # dtype (int8_x < 1000 is all True): compare in int64, which holds both; against
-            # uint64 the renderer's exact signed/unsigned comparison takes over (float64 marks it)
-            if promoted.itemsize < 8:
-                promoted = dt.int64
-            elif promoted.kind == "u":
-                promoted = dt.float64
-        self.node_of[out] = self.add(kind="op", dtype=out.type.dtype, args=args, code=code,
-                                     arg_dtypes=tuple(v.type.dtype for v in op.inputs),
-                                     attrs=op.attrs, operand_dtype=promoted)
+        self.node_of[out] = self.add(**_op_fields(op, args))
+
+    def lower_loop(self, op: Op) -> None:
+        """A scan over carries only whose body is elementwise (fusion checked): a `loop` node,
+        its body's nodes, and a `result` node per carry (module docstring)."""
+        out = op.mapped
+        if out not in self.op_maps:
+            raise ValueError(f"kernel @{self.name}: its scan has no index map (`at [...]`)")
+        m, _ = self.op_maps[out]
+        n, body = op.attrs["num_carries"], op.attrs["body"]
+        outside = [self.operand(v, m, out.type.shape) for v in op.inputs]
+        local: dict[Value, int] = dict(zip(body.inputs[n:], outside[n:]))
+        for inner in body.ops:  # its constants: kernel arguments, read outside the loop
+            if inner.code is G.FULL or _scalar_like(inner):
+                value = inner.attrs["value"]
+                if inner.code is G.CONSTANT:
+                    value = value.array.reshape(()).item()
+                local[inner.output] = self.add(kind="const", dtype=inner.output.type.dtype,
+                                               value=value)
+        reads = list(dict.fromkeys(outside + list(local.values())))
+        loop = self.add(kind="loop", dtype=out.type.dtype, args=tuple(reads))
+        ids = []
+        for k, p in enumerate(body.inputs[:n]):
+            local[p] = self.add(kind="carry", dtype=p.type.dtype, args=(loop,), value=k, loop=loop)
+            ids.append(local[p])
+        for inner in body.ops:
+            if inner.output in local:
+                continue
+            args = tuple(local[v] for v in inner.inputs)
+            local[inner.output] = self.add(**_op_fields(inner, args), loop=loop)
+            ids.append(local[inner.output])
+        self.nodes[loop]["value"] = LoopSpec(op.attrs["length"], tuple(outside[:n]), tuple(ids),
+                                             tuple(local[v] for v in body.outputs))
+        for k, v in enumerate(op.outputs):
+            self.node_of[v] = self.add(kind="result", dtype=v.type.dtype, args=(loop,), value=k)
+            self.maps[v] = m if v.type.ndim == len(m) else ()
 
     # --- finishing --------------------------------------------------------------------------
     def finish(self, outputs: list[Output]) -> LoopKernel:

@@ -21,6 +21,9 @@ entry for every OpCode, checked by tests/ir/test_tables.py). An entry is one of
   lowering turns into constants and index maps; matmul, concat, argmax, which the execution plan
   runs as library calls); rendering one raises an error that quotes the reason.
 
+An elementwise loop (a `loop` node, loops.py) is written where its value is needed, like any
+node: its carries as variables, then a serial loop over its body's nodes (`render_loop`).
+
 Before the entry runs, the walk converts the operands as NumPy does, the same on every target
 (`CONVERSIONS`: to the promoted dtype by default); the entry gets the converted operand texts.
 A reduction's entry is its combine step, `acc = entry(acc, value)` with both operands and the
@@ -164,7 +167,10 @@ COMMON_OPS: dict[OpCode, OpEntry] = {
                           "entries, a kernel inside a kernel does not occur"),
     **{code: Unsupported("a control-flow op runs as a step of the execution plan that runs its "
                          "regions, not inside a kernel")
-       for code in (G.COND, G.WHILE, G.SCAN)},
+       for code in (G.COND, G.WHILE)},
+    G.SCAN: Unsupported("a scan inside a kernel is lowered to a `loop` node (backends/loops.py) "
+                        "that the walk writes as a loop (`Renderer.render_loop`), not spelled "
+                        "as one op"),
 }
 
 
@@ -290,7 +296,16 @@ class Renderer:
         k = self.k
         todo = self.needed([o.node for o in k.outputs])
         stores = list(enumerate(k.outputs))
-        opened: set = set()
+        self.open_nested(k.outer, parallel, todo, stores)
+        assert not todo and not stores, "an elementwise value or result was never placed"
+        for _ in k.outer:
+            self.end_block()
+
+    def open_nested(self, axes, parallel: bool, todo: list[int], stores: list) -> None:
+        """Open nested loops over `axes` (the first parallel), computing each node of `todo`
+        and storing each result of `stores` in the outermost loop where all its axes are
+        open; what is placed leaves the two lists."""
+        k, opened = self.k, set()
 
         def emit() -> None:
             ready = [i for i in todo if k.nodes[i].axes <= opened]
@@ -302,21 +317,19 @@ class Renderer:
                 stores.remove((j, o))
 
         emit()
-        for i, a in enumerate(k.outer):
+        for i, a in enumerate(axes):
             self.begin_loop(self.axis_var(a), "0", self.extent(a), parallel and i == 0)
             opened.add(a)
             emit()
-        assert not todo and not stores, "an elementwise value or result was never placed"
-        for _ in k.outer:
-            self.end_block()
 
     def open_outer(self, parallel: bool) -> None:
         """Open the loops over the outer (not reduced) axes: nested, the first parallel."""
         for i, a in enumerate(self.k.outer):
             self.begin_loop(self.axis_var(a), "0", self.extent(a), parallel and i == 0)
 
-    def needed(self, targets: list[int]) -> list[int]:
-        """The nodes to compute for `targets`, in order, stopping at finished reductions."""
+    def needed(self, targets: list[int], stop: int = -1) -> list[int]:
+        """The nodes to compute for `targets`, in order, stopping at finished reductions (and
+        at the node `stop`, itself included)."""
         need: set[int] = set()
         stack = list(targets)
         while stack:
@@ -324,7 +337,7 @@ class Renderer:
             if i in need:
                 continue
             need.add(i)
-            if self.k.nodes[i].kind != "reduce":
+            if self.k.nodes[i].kind != "reduce" and i != stop:
                 stack.extend(self.k.nodes[i].args)
         return sorted(need)
 
@@ -333,7 +346,28 @@ class Renderer:
             n = self.k.nodes[i]
             if n.kind == "reduce":
                 continue  # its value is the variable its pass finished
+            if n.kind == "loop":
+                self.render_loop(i, n)
+                continue
             self.declare(f"v{i}", self.scalar(n), n.dtype)
+
+    def render_loop(self, i: int, n: Node) -> None:
+        """An elementwise loop (loops.py): its carries as variables `l<i>_<k>`, set from their
+        initial values, then `length` iterations of its body, each starting with a copy of the
+        carries (the `carry` nodes) and ending with their update; the `result` nodes after it
+        read the variables."""
+        k, spec = self.k, n.value
+        for j, init in enumerate(spec.inits):
+            d = k.nodes[init].dtype
+            self.declare(f"l{i}_{j}", self.convert(f"v{init}", d), d)
+        self.begin_loop(f"t{i}", "0", str(spec.length), False)
+        for b in spec.body:
+            nb = k.nodes[b]
+            text = f"l{i}_{nb.value}" if nb.kind == "carry" else self.scalar(nb)
+            self.declare(f"v{b}", text, nb.dtype)
+        for j, nxt in enumerate(spec.next):
+            self.update(f"l{i}_{j}", self.convert(f"v{nxt}", k.nodes[spec.inits[j]].dtype))
+        self.end_block()
 
     def scalar(self, n: Node) -> str:
         if n.kind == "load":
@@ -343,6 +377,8 @@ class Renderer:
             return self.const_names[id(n)]
         if n.kind == "index":
             return self.cast(self.axis_var(n.value), dt.int64, n.dtype)
+        if n.kind == "result":  # a loop's carry after its last iteration
+            return f"l{n.args[0]}_{n.value}"
         return self.expr(n, [f"v{a}" for a in n.args])
 
     def accumulate_body(self, reds: list[int], blk: bool) -> None:

@@ -15,7 +15,7 @@ The text form lives in printer.py (`print_graph`); this module imports nothing o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +74,12 @@ class Attrs(Mapping):
 EMPTY_ATTRS = Attrs()
 
 
+def mapped_index(types: Sequence[Any]) -> int:
+    """Which of an op's result types its index map describes: the first of the greatest rank."""
+    ranks = [len(t.shape) for t in types]
+    return ranks.index(max(ranks))
+
+
 @dataclass(frozen=True, eq=False)
 class Op:
     """One operation: `outputs = code(inputs; attrs)`, written by the user at `loc`."""
@@ -89,6 +95,13 @@ class Op:
         """The single output of a one-output op."""
         (out,) = self.outputs
         return out
+
+    @property
+    def mapped(self) -> Value:
+        """The result a kernel body's index map describes (`at [...]`, printer.py): the single
+        result of most ops; for a loop inside a kernel (results of the loop's shape and
+        scalars), its first result of the greatest rank (`mapped_index`)."""
+        return self.outputs[mapped_index([v.type for v in self.outputs])]
 
     def replace(self, **changes: Any) -> "Op":
         fields = dict(code=self.code, inputs=self.inputs, attrs=self.attrs,

@@ -38,7 +38,7 @@ import numpy as np
 
 from ..errors import UNKNOWN_LOC, IRParseError, Loc
 from . import dtypes as dt
-from .graph import Attrs, Graph, Op, Value
+from .graph import Attrs, Graph, Op, Value, mapped_index
 from .opcodes import BY_NAME, GRAPH_ATTRS, REDUCE, REGIONS, OpCode
 from .printer import REGION_LIST_NAMES
 from .types import Literal, TensorType
@@ -415,7 +415,8 @@ class _Parser:
         attrs: dict[str, Any] = {}
         if line.accept("{"):
             _items(line, "}", lambda: self.parse_attr_item(line, attrs, lhs[0][1]))
-        index_maps = self.parse_index_maps(line, inputs, lhs[0][1], BY_NAME[opname])
+        mapped = lhs[mapped_index([t for _, t in lhs])][1]  # what `at [...]` describes
+        index_maps = self.parse_index_maps(line, inputs, mapped, BY_NAME[opname])
         loc = self.parse_loc(line)
         line.end()
         row += 1

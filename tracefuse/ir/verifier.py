@@ -7,7 +7,8 @@ count (`ARITY`) and required attributes (`REQUIRED_ATTRS`) present, attribute va
 and each op's result type equal to what the shape/dtype rules compute from its operands.
 A kernel op agrees with its body, and its index maps (`space`, `reduced`, `maps`, `reads`, see
 printer.py) are well formed: one entry per body op, each map naming existing axes of the
-right sizes, every elementwise op and reduction of the body mapped.
+right sizes, every elementwise op and reduction of the body mapped. A kernel body may hold a
+`scan` (a loop each element runs in registers) when `kernel_loop_problem` finds none.
 
 `check_op` holds the per-op checks, so the parser reports the same problems for IR text.
 """
@@ -23,8 +24,8 @@ from ..errors import UNKNOWN_LOC, DTypeError, ShapeError, VerificationError
 from .dtypes import DType
 from .graph import Graph, Op, Value
 from . import dtypes as dt
-from .opcodes import (BINARY, ELEMENTWISE, GRAPH_ATTRS, MOVEMENT, REDUCE, TERNARY, UNARY,
-                      OpCode)
+from .opcodes import (BINARY, ELEMENTWISE, GRAPH_ATTRS, MOVEMENT, REDUCE, REGIONS, TERNARY,
+                      UNARY, OpCode)
 from .printer import KERNEL_LAYOUT_ATTRS, Namer, format_attr, format_op
 from .rules import infer_type
 from .types import Literal, TensorType
@@ -306,6 +307,40 @@ def _check_kernel(op: Op) -> tuple[str, str] | None:
     return None if problem is None else ("attrs", f"kernel @{attrs['name']}: {problem}")
 
 
+def _broadcasts_to(shape: tuple[int, ...], target: tuple[int, ...]) -> bool:
+    return len(shape) <= len(target) and all(
+        d == 1 or d == t for d, t in zip(reversed(shape), reversed(target)))
+
+
+def kernel_loop_problem(op: Op) -> str | None:
+    """Why the `scan` op `op` cannot run inside a kernel, each element iterating in registers
+    (None: it can). It can when it has no xs and no ys (a `fori_loop`), its carries have the
+    loop's shape S (its first result of the greatest rank) or are scalars, every operand
+    broadcasts to S, and its body holds only elementwise ops and scalar constants."""
+    if op.code is not G.SCAN:
+        return f"only a scan loops inside a kernel, not {op.code.value}"
+    attrs = op.attrs
+    n = attrs.get("num_carries", 0)
+    if attrs.get("num_xs", 0) or len(op.outputs) != n:
+        return "it slices xs or stacks ys (only a loop over carries runs inside a kernel)"
+    shape = op.mapped.type.shape
+    if any(v.type.shape not in (shape, ()) for v in op.outputs):
+        return ("its carries have different shapes "
+                f"({', '.join(str(v.type) for v in op.outputs)}; one shape or scalars)")
+    if any(not _broadcasts_to(v.type.shape, shape) for v in op.inputs):
+        return "an operand does not broadcast to the loop's shape"
+    for inner in attrs["body"].ops:
+        if inner.code in ELEMENTWISE or inner.code is G.FULL or (
+                inner.code is G.CONSTANT and inner.output.type.size == 1):
+            if not _broadcasts_to(inner.output.type.shape, shape):
+                return f"its body's {inner.code.value} does not broadcast to the loop's shape"
+            continue
+        where = f" ({inner.loc.short()})" if inner.loc.line else ""
+        return (f"its body holds {inner.code.value}{where}: only elementwise ops and scalar "
+                "constants run inside a kernel's loop")
+    return None
+
+
 def check_index_map(index_map: Any, shape: tuple[int, ...], space: tuple[int, ...]) -> str | None:
     """What is wrong with `index_map` for a value of `shape` in a kernel over loops of sizes
     `space`, or None. Each dimension runs along an axis of its size, or is a size-1 dimension
@@ -344,14 +379,18 @@ def _check_layout(attrs: Mapping[str, Any]) -> str | None:
     for i, (op, m, r) in enumerate(zip(body.ops, maps, reads)):
         where = f"op {i} ({op.code.value})"
         if m is None:
-            if op.code in ELEMENTWISE or op.code in REDUCE:
+            if op.code in ELEMENTWISE or op.code in REDUCE or op.code is G.SCAN:
                 return f"{where} is computed in the kernel but has no index map"
             if r is not None:
                 return f"{where} has an operand map (reads) but no index map"
             continue
-        problem = check_index_map(m, op.outputs[0].type.shape, space)
+        problem = check_index_map(m, op.mapped.type.shape, space)
         if problem is not None:
             return f"{where}: {problem}"
+        if op.code in REGIONS:
+            problem = kernel_loop_problem(op)
+            if problem is not None:
+                return f"{where} cannot run inside a kernel: {problem}"
         if (r is not None) != (op.code in REDUCE):
             return (f"{where}: " + ("a reduction needs its operand's map (reads)" if r is None
                                     else "only a reduction has an operand map (reads)"))

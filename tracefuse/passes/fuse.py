@@ -34,9 +34,17 @@ library ops read (`h.T` for a matmul) stays a view of the materialized value, no
 a copy kernel. Matmul stays a library op: its elementwise consumers fuse into the kernel that
 follows it. `concat`, `argmax` and `argmin` are not fused yet.
 
-Control flow. A `cond`, `while` or `scan` op is never part of a kernel (like a library op, it
-reads its operands from memory and writes its results there); the pass runs inside its regions
-(`regions.in_regions_report`), so a loop body's elementwise ops become the body's own kernels.
+Control flow. A `cond`, `while` or `scan` op is in general not part of a kernel (like a
+library op, it reads its operands from memory and writes its results there); the pass runs
+inside its regions (`regions.map_regions`), so a loop body's elementwise ops become the body's
+own kernels, run once per iteration. The exception is the *elementwise loop*: a `scan` over
+carries only (a `fori_loop`) whose body is elementwise over one shape (`kernel_loop_problem` in
+ir/verifier.py says when) joins a kernel like an elementwise op of that shape, with its body
+unfused inside it: the kernel runs the whole loop for each element, its carries in registers
+(backends/loops.py lowers it), instead of one round of kernels per iteration through memory.
+Its operands' kernels and its results' consumers fuse with it as with any elementwise op; a
+kernel never holds both a loop and a reduction. A loop whose scalar carries are read after it
+(with carries of a larger shape) stays a loop of kernels: every element would write them.
 """
 
 from __future__ import annotations
@@ -47,7 +55,8 @@ from dataclasses import dataclass, field
 
 from ..ir import Attrs, Graph, Op, OpCode, Value
 from ..ir.opcodes import ELEMENTWISE
-from .regions import in_regions_report
+from ..ir.verifier import kernel_loop_problem
+from .regions import map_regions
 
 G = OpCode
 VIEWS = frozenset({G.RESHAPE, G.PERMUTE, G.BROADCAST_TO, G.SLICE})
@@ -98,6 +107,7 @@ class _Group:
     reduced: set[int] = field(default_factory=set)  # reduced iteration axes (any member)
     space: set[int] = field(default_factory=set)  # every iteration axis of the kernel
     has_reduction: bool = False
+    has_loop: bool = False  # holds an elementwise loop (a scan run inside the kernel)
     reads: dict[Value, Map] = field(default_factory=dict)  # reduction result -> operand's map
 
 
@@ -131,8 +141,8 @@ def _layout(body_ops: Sequence[Op], g: _Group | None, axes: Axes) -> dict[str, t
 
     return {"space": tuple(axes.size[a] for a in sorted(used)),
             "reduced": tuple(sorted(dense[a] for a in reduced)),
-            "maps": tuple(renumber(maps.get(op.output)) for op in body_ops),
-            "reads": tuple(renumber(reads.get(op.output)) for op in body_ops)}
+            "maps": tuple(renumber(maps.get(op.mapped)) for op in body_ops),
+            "reads": tuple(renumber(reads.get(op.mapped)) for op in body_ops)}
 
 
 def profitable(group_ops: int, op: Op) -> bool:
@@ -141,8 +151,9 @@ def profitable(group_ops: int, op: Op) -> bool:
 
 
 class _Fuser:
-    def __init__(self, graph: Graph):
+    def __init__(self, graph: Graph, loops: frozenset[Op] = frozenset()):
         self.graph = graph
+        self.loops = loops  # the scans that run inside a kernel (`elementwise_loops`)
         self.axes = Axes()
         self.group_of: dict[Value, _Group] = {}
         self.deferred: dict[Value, Op] = {}  # views and cheap sources, copied into consumers
@@ -196,6 +207,9 @@ class _Fuser:
             return f"kernel would exceed {MAX_KERNEL_OPS} ops"
         axes = self.axes.copy()
         reducing = [g for g in groups if g.has_reduction]
+        if ((reducing or op.code in AXIS_REDUCTIONS)
+                and (op.code is G.SCAN or any(g.has_loop for g in groups))):
+            return "a kernel does not hold both a loop and a reduction"
         if len(reducing) > 1:
             # two row kernels over rows of one length merge into one: their reduced axes unify
             sets = [sorted({axes.find(a) for a in g.reduced}, key=lambda r: axes.size[r])
@@ -241,7 +255,7 @@ class _Fuser:
         return _Plan(groups, axes, result, reduced, space, operand_axes)
 
     def _broadcast_map(self, op: Op, axes: Axes, maps, reduced: set[int]) -> Map | str:
-        shape = op.output.type.shape
+        shape = op.mapped.type.shape  # a loop's: the shape of its carries (or scalars)
         n = len(shape)
         operands = op.inputs if op.code is not G.BROADCAST_TO else op.inputs[:1]
         out: list[int | None] = []
@@ -315,19 +329,22 @@ class _Fuser:
                 group.maps.update(other.maps)
                 group.reads.update(other.reads)
                 group.has_reduction |= other.has_reduction
+                group.has_loop |= other.has_loop
                 for v in other.maps:
                     self.group_of[v] = group
             group.ops.sort(key=self.order.__getitem__)
         else:
             group = _Group([], {})
         group.ops.append(op)
-        group.maps[op.output] = plan.out_map
+        for v in op.outputs:  # a loop's scalar carries run along no axis
+            group.maps[v] = plan.out_map if v.type.ndim == len(plan.out_map) else ()
+            self.group_of[v] = group
         group.reduced = set(plan.reduced)
         group.space = set(plan.space)
         group.has_reduction |= op.code in AXIS_REDUCTIONS
+        group.has_loop |= op.code is G.SCAN
         if op.code in AXIS_REDUCTIONS:
             group.reads[op.output] = plan.operand_map
-        self.group_of[op.output] = group
 
     def run(self) -> list[_Group]:
         self.order = {op: i for i, op in enumerate(self.graph.ops)}
@@ -344,7 +361,7 @@ class _Fuser:
                 # (h.T for a matmul) stays a view of the materialized value, not a copy
                 self.deferred[op.output] = op
                 continue
-            if code not in FUSIBLE and code not in VIEWS:
+            if code not in FUSIBLE and code not in VIEWS and op not in self.loops:
                 continue  # a library op or one not fused yet: stays as it is
             plan = self.legal(op)
             if isinstance(plan, str):
@@ -361,7 +378,8 @@ class _Fuser:
         graph's outputs."""
         readers = self.users.get(op.output, ())
         return (bool(readers) and op.output not in self.outputs
-                and all(u.code not in FUSIBLE and u.code not in VIEWS for u in readers))
+                and all(u.code not in FUSIBLE and u.code not in VIEWS and u not in self.loops
+                        for u in readers))
 
     def legal_alone(self, op: Op) -> _Plan:
         """The plan for `op` starting a kernel of its own (always legal)."""
@@ -396,7 +414,7 @@ def _kind(group_ops: list[Op], maps: dict[Value, Map], reduced: set[int], axes: 
         return "elementwise"
     red = {axes.find(a) for a in reduced}
     for op in group_ops:
-        m = maps.get(op.output, ())
+        m = maps.get(op.mapped, ())
         if op.code not in AXIS_REDUCTIONS and any(
                 a is not None and axes.find(a) in red for a in m):
             if any(op2.code in AXIS_REDUCTIONS for op2 in group_ops
@@ -410,11 +428,48 @@ def fuse(graph: Graph) -> Graph:
     return fuse_with_report(graph)[0]
 
 
-@in_regions_report
+def elementwise_loops(graph: Graph) -> tuple[frozenset[Op], list[str]]:
+    """The scans of `graph` that run inside a kernel (module docstring), and for each other
+    scan why not (`scan (file:line): reason`)."""
+    users = graph.users()
+    outputs = set(graph.outputs)
+    loops, notes = set(), []
+    for op in graph.ops:
+        if op.code is not G.SCAN:
+            continue
+        problem = kernel_loop_problem(op)
+        if problem is None and op.mapped.type.ndim and any(
+                v.type.ndim == 0 and (v in outputs or users.get(v)) for v in op.outputs):
+            problem = "a scalar carry is read after the loop, which every element would write"
+        if problem is None:
+            loops.add(op)
+        else:
+            where = f" ({op.loc.short()})" if op.loc.line else ""
+            notes.append(f"scan{where}: runs as a loop of kernels, not inside one: {problem}")
+    return frozenset(loops), notes
+
+
 def fuse_with_report(graph: Graph) -> tuple[Graph, tuple[str, ...]]:
     """`fuse`, and why each op that could not join a kernel did not (`op (file:line): reason`),
-    in every region too (the regions' reasons first)."""
-    fuser = _Fuser(graph)
+    in every region too (the regions' reasons first). The regions of control-flow ops are
+    fused first (innermost first), but the bodies of elementwise loops, which go into a kernel
+    as they are."""
+    loops, loop_notes = elementwise_loops(graph)
+    notes: list[str] = []
+
+    def region(g: Graph) -> Graph:
+        new, region_notes = fuse_with_report(g)
+        notes.extend(region_notes)
+        return new
+
+    graph = map_regions(graph, region, keep=loops)
+    new, own = _fuse_flat(graph, loops)
+    return new, tuple(notes) + tuple(loop_notes) + own
+
+
+def _fuse_flat(graph: Graph, loops: frozenset[Op]) -> tuple[Graph, tuple[str, ...]]:
+    """The fusion of one graph (its regions already fused): (graph, refusals)."""
+    fuser = _Fuser(graph, loops)
     groups = fuser.run()
     order = fuser.order
     outputs = set(graph.outputs)
@@ -443,7 +498,7 @@ def fuse_with_report(graph: Graph) -> tuple[Graph, tuple[str, ...]]:
         body_ops = sorted(chain, key=order.__getitem__)
         bodies.append((body_ops, "elementwise", _layout(body_ops, None, fuser.axes)))
         kernel_of[body_ops[-1]] = len(bodies) - 1  # the output's own op is the kernel's
-    computed_by = {op.output: kernel_of[op] for op in kernel_of}
+    computed_by = {v: kernel_of[op] for op in kernel_of for v in op.outputs}
 
     # ops that stay outside kernels, and the deferred ops they (or other such ops) still read
     outer = [op for op in graph.ops if op not in kernel_of and not any(v in deferred for v in op.outputs)]
@@ -458,7 +513,7 @@ def fuse_with_report(graph: Graph) -> tuple[Graph, tuple[str, ...]]:
             readers.setdefault(v, set()).add(("op", op))
     kernel_io = []
     for k, (body_ops, kind, _) in enumerate(bodies):
-        defined = {op.output for op in body_ops}
+        defined = {v for op in body_ops for v in op.outputs}
         ins: dict[Value, None] = {}
         for op in body_ops:
             for v in op.inputs:
@@ -470,8 +525,8 @@ def fuse_with_report(graph: Graph) -> tuple[Graph, tuple[str, ...]]:
     nodes = []  # (first op index, kind, payload)
     for k, (body_ops, kind, _) in enumerate(bodies):
         ins, defined = kernel_io[k]
-        results = [op.output for op in body_ops if kernel_of.get(op) == k and (
-            op.output in outputs or any(r != ("kernel", k) for r in readers.get(op.output, ())))]
+        results = [v for op in body_ops if kernel_of.get(op) == k for v in op.outputs if (
+            v in outputs or any(r != ("kernel", k) for r in readers.get(v, ())))]
         nodes.append((min(order[op] for op in body_ops), "kernel", (k, ins, results)))
     for op in outer:
         nodes.append((order[op], "op", op))

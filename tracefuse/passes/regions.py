@@ -16,18 +16,18 @@ must not make two copies of one body look different.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
-from ..ir import Graph
+from ..ir import Graph, Op
 from ..ir.opcodes import GRAPH_ATTRS, REGIONS
 
 Notes = tuple[str, ...]
 
 
-def map_regions(graph: Graph, fn: Callable[[Graph], Graph]) -> Graph:
+def map_regions(graph: Graph, fn: Callable[[Graph], Graph], keep: Container[Op] = ()) -> Graph:
     """`graph` with each region of its control-flow ops (one level down) replaced by
-    `fn(region)`; `graph` itself when no region changed."""
+    `fn(region)`, but the ops in `keep`; `graph` itself when no region changed."""
     done: dict[Graph, Graph] = {}  # by identity: one body used twice is rewritten once
 
     def apply(g: Graph) -> Graph:
@@ -38,7 +38,7 @@ def map_regions(graph: Graph, fn: Callable[[Graph], Graph]) -> Graph:
     ops = []
     changed = False
     for op in graph.ops:
-        if op.code in REGIONS:
+        if op.code in REGIONS and op not in keep:
             new: dict[str, Any] = {}
             for name in GRAPH_ATTRS[op.code]:
                 old = op.attrs[name]

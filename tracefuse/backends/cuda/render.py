@@ -725,7 +725,8 @@ def render_cuda(k: LoopKernel, name: str = "kernel") -> CudaKernel:
         parts.append(text)
         kernels[kname] = _signature(r.params(k))
 
-    flat = mapping == "elementwise" and _flat_ok(k)
+    # a loop inside each element is compute-bound: no vector loads (and no lanes loop around it)
+    flat = mapping == "elementwise" and _flat_ok(k) and k.trips == 1
     if mapping == "full":
         r = CudaRenderer(idx, mapping)
         add(r, name, r.render_partials(k, name))

@@ -20,6 +20,7 @@ from ..loops import LoopKernel
 from ..render import COMMON_OPS, OpEntry, Renderer
 
 CHUNK = 65536  # elements per parallel chunk of a full reduction
+LOOP_BLOCK = 256  # elements per block of an elementwise loop (render_blocked_loop)
 COLUMN_BLOCK = 256  # columns per block of a column reduction (render_columns)
 
 G = OpCode
@@ -239,6 +240,15 @@ def column_order(k: LoopKernel) -> bool:
     return bool(lasts) and 2 * sum(a == k.outer[0] for a in lasts) > len(lasts)
 
 
+def blocked_loop(k: LoopKernel) -> int | None:
+    """The loop node of an elementwise kernel with one loop that varies along its innermost
+    axis (`render_blocked_loop` interchanges it with a block of that axis), else None."""
+    loops = [i for i, n in enumerate(k.nodes) if n.kind == "loop"]
+    if len(loops) != 1 or k.max_level or not k.outer:
+        return None
+    return loops[0] if k.outer[-1] in k.nodes[loops[0]].axes else None
+
+
 class NumbaRenderer(Renderer):
     ops = NUMBA_OPS
     target = "Numba"
@@ -305,7 +315,76 @@ class NumbaRenderer(Renderer):
     def render(self, k: LoopKernel, name: str, parallel: bool) -> str:
         if column_order(k):
             return self.render_columns(k, name, parallel)
+        loop = blocked_loop(k)
+        if loop is not None:
+            return self.render_blocked_loop(k, name, parallel, loop)
         return super().render(k, name, parallel)
+
+    # --- elementwise loops ------------------------------------------------------------------------
+    def render_blocked_loop(self, k: LoopKernel, name: str, parallel: bool, loop: int) -> str:
+        """An elementwise kernel with a loop inside each element (`blocked_loop`), with the
+        loop interchanged: the innermost axis runs in blocks of LOOP_BLOCK elements (parallel
+        when it is the only axis), and per block the loop's iterations run outside a loop over
+        the block's elements, whose carries (and the values the body reads) sit in small local
+        arrays. That inner loop vectorizes; one element at a time (the carries in registers,
+        the default walk) cannot, 5.8x slower on the Mandelbrot workload."""
+        self.k, self.lines, self.depth = k, [], 0
+        self.const_names = {id(k.nodes[i]): f"c{j}" for j, i in enumerate(k.constants)}
+        self.begin_function(name, self.params(k), parallel)
+        nodes, spec = k.nodes, k.nodes[loop].value
+        *outer, inner = k.outer
+        todo = self.needed([o.node for o in k.outputs])
+        stores = list(enumerate(k.outputs))
+        # what does not vary along the inner axis, where its axes are open
+        self.open_nested(outer, parallel, todo, stores)
+        i, n, block = self.axis_var(inner), self.extent(inner), LOOP_BLOCK
+        self.begin_loop("blk", "0", f"({n} + {block - 1}) // {block}", parallel and not outer)
+        self.update("lo", f"blk * {block}")
+        self.update("hi", f"min(lo + {block}, {n})")
+        body = set(spec.body)
+        refs = {a for b in spec.body if nodes[b].kind != "carry" for a in nodes[b].args}
+        reads = [r for r in sorted((refs | set(spec.next)) - body) if r in todo]
+        carries = [f"lb{loop}_{j}" for j in range(len(spec.inits))]
+        for arr, d in [(f"rb{r}", nodes[r].dtype) for r in reads] + \
+                [(c, nodes[x].dtype) for c, x in zip(carries, spec.inits)]:
+            self.declare_partials(arr, str(block), d)
+        # before: the values the loop reads and its carries' initial values, per element
+        self.begin_loop(i, "lo", "hi", False)
+        self.compute([x for x in self.needed(list(nodes[loop].args)) if x in todo])
+        self.update("j", f"{i} - lo")
+        for r in reads:
+            self.store(f"rb{r}", ["j"], f"v{r}")
+        for c, x in zip(carries, spec.inits):
+            self.store(c, ["j"], self.convert(f"v{x}", nodes[x].dtype))
+        self.end_block()
+        # the loop, around the block's elements
+        self.begin_loop(f"t{loop}", "0", str(spec.length), False)
+        self.begin_loop("j", "0", "hi - lo", False)
+        for r in reads:
+            self.declare(f"v{r}", self.load(f"rb{r}", ["j"]), nodes[r].dtype)
+        for b in spec.body:
+            nb = nodes[b]
+            text = self.load(carries[nb.value], ["j"]) if nb.kind == "carry" else self.scalar(nb)
+            self.declare(f"v{b}", text, nb.dtype)
+        for c, x, nxt in zip(carries, spec.inits, spec.next):
+            self.store(c, ["j"], self.convert(f"v{nxt}", nodes[x].dtype))
+        self.end_block()
+        self.end_block()
+        # after: the results and what reads them, per element
+        self.begin_loop(i, "lo", "hi", False)
+        self.update("j", f"{i} - lo")
+        after = [x for x in self.needed([o.node for _, o in stores], stop=loop)
+                 if x in todo and x != loop]
+        for x in after:
+            if nodes[x].kind == "result":
+                self.declare(f"v{x}", self.load(carries[nodes[x].value], ["j"]), nodes[x].dtype)
+        self.compute([x for x in after if nodes[x].kind != "result"])
+        for j, o in stores:
+            self.store_output(j, o)
+        for _ in range(len(outer) + 2):
+            self.end_block()
+        self.end_block()
+        return "\n".join(self.lines) + "\n"
 
     def render_columns(self, k: LoopKernel, name: str, parallel: bool) -> str:
         """A reduction over the leading axes of row-major arrays (`sum(x, axis=0)`, a bias

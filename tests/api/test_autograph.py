@@ -10,7 +10,9 @@ op). The errors: a variable assigned in one branch only, a loop changing a Pytho
 `autograph=False` (ConcretizationError naming the line and the fix); errors and `cf.ir()` name
 the user's file and line. `tx.autograph.to_code`. Robustness: closures, methods, defaults,
 decorators, nested functions, generators, global/nonlocal, lambdas and partials (left as
-written).
+written). Conditional expressions (`a if p else b`: a cond on a traced scalar, Python on a
+concrete value, an error naming tx.where on a traced array); a function left as written says
+why in the ConcretizationError, and a conversion that fails warns.
 """
 
 import functools
@@ -529,7 +531,7 @@ def test_to_code_shows_the_converted_source():
     assert "ag__.if_stmt(" in code and "def if_body" in code and "nonlocal" in code
     assert tx.autograph.to_code(tx.function(ranged)).count("ag__.for_stmt(") == 1
     assert "ag__.while_stmt(" in tx.autograph.to_code(newton)
-    with pytest.raises(ValueError, match="no `if`, `while` or `for`"):
+    with pytest.raises(ValueError, match="no `if`, `while`, `for` or conditional expression"):
         tx.autograph.to_code(lambda_free)
     with pytest.raises(ValueError, match="not a plain Python function"):
         tx.autograph.to_code(functools.partial(if_else, np.ones(2)))
@@ -660,3 +662,73 @@ def test_lambdas_partials_and_builtins_run_as_written(rng):
     part = functools.partial(flagged, flag=True, n=2)  # a partial is not converted
     assert_same(tx.function(part, backend="numpy")(x), flagged_np(x, True, 2))
     assert_same(tx.function(tx.sin, backend="numpy")(x), np.sin(x))
+
+
+# --- conditional expressions --------------------------------------------------------------------
+def picked(x, p):
+    y = x * 2.0 if p > 0 else x - 1.0
+    return (y + 1.0 if p < 5 else y) if p > -3 else -y  # nested ones
+
+
+def picked_np(x, p):
+    y = x * 2.0 if p > 0 else x - 1.0
+    return (y + 1.0 if p < 5 else y) if p > -3 else -y
+
+
+@with_cpu
+def test_conditional_expression_on_a_traced_scalar_is_a_cond(rng, b):
+    x = rand(rng, (4,), "float32")
+    f = tx.function(picked, backend=b)
+    for p in (1.5, -1.0, 7.0, -4.0):  # every path, one trace
+        assert_same(f(x, np.float32(p)), picked_np(x, np.float32(p)))
+    assert f.trace_count == 1
+    assert region_ops(f.get_concrete_function(x, np.float32(1.0))) == {"cond"}
+    assert "ag__.if_exp(" in tx.autograph.to_code(picked)
+
+
+def test_conditional_expression_on_a_concrete_value_stays_python(rng):
+    def f(x, n):
+        return x * 3.0 if n > 2 else x
+
+    x = rand(rng, (3,), "float32")
+    g = tx.function(f, backend="numpy", static_argnums=1)
+    assert_same(g(x, 3), x * np.float32(3.0))
+    assert_same(g(x, 1), x)
+    assert region_ops(g.get_concrete_function(x, 3)) == set()
+
+
+def test_conditional_expression_on_a_traced_array_says_use_where(rng):
+    def f(x):
+        return x * 2.0 if x > 0 else x
+
+    with pytest.raises(tx.ConcretizationError, match=r"tx\.where") as info:
+        tx.function(f, backend="numpy")(rand(rng, (3,), "float32"))
+    assert f"{THIS_FILE}:{line_of(f, 'if x > 0')}" in str(info.value)
+
+
+def test_a_function_left_as_written_says_why_in_the_error(rng):
+    with pytest.raises(tx.ConcretizationError) as info:
+        tx.function(lambda v: v if v.sum() > 0 else -v, backend="numpy")(
+            rand(rng, (3,), "float32"))
+    assert any("AutoGraph left" in n and "lambdas are not converted" in n
+               for n in getattr(info.value, "__notes__", ()))
+
+
+def test_a_conversion_that_fails_warns_and_runs_as_written(rng, monkeypatch):
+    from tracefuse.compiler.autograph import convert
+
+    def broken(node):
+        raise ValueError("a converter bug")
+
+    monkeypatch.setattr(convert, "transform", broken)
+
+    def f(x):
+        if x.sum() > 0:
+            x = x * 2.0
+        return x
+
+    x = rand(rng, (3,), "float32")
+    with pytest.warns(UserWarning, match="AutoGraph could not convert .*a converter bug"):
+        with pytest.raises(tx.ConcretizationError) as info:
+            tx.function(f, backend="numpy")(x)
+    assert any("the conversion failed" in n for n in getattr(info.value, "__notes__", ()))

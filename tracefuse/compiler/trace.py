@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 
 from .. import config
-from ..errors import BackendUnavailableError, DTypeError, Loc, user_location, with_location
+from ..errors import (BackendUnavailableError, ConcretizationError, DTypeError, Loc, user_location,
+                      with_location)
 from ..frontend.device import is_gpu_array
 from ..frontend.tensor import Tensor
 from ..ir import TensorType, print_graph
@@ -27,6 +28,7 @@ from ..ir.printer import sanitize_name
 from ..passes import build_pipeline, dump_stages, run_pipeline
 from ..tracer import pytree
 from ..tracer.tracer import GraphBuilder, Tracer, tracing
+from .autograph import why_not_converted
 from .autograph.runtime import Undefined
 from .concrete import ConcreteFunction
 from .signature import Key, Signature
@@ -96,6 +98,10 @@ def trace(function: Any, signature: Signature, key: Key,
             if nones and isinstance(e, (TypeError, AttributeError)):
                 e.add_note(f"note: {name} was traced with None for {', '.join(nones)}; "
                            "tracefuse passes None through as an empty structure, not an array")
+            why = why_not_converted(function.python_function) if function.autograph else None
+            if why and isinstance(e, ConcretizationError):
+                e.add_note(f"note: AutoGraph left {name} as written, so its Python `if`, "
+                           f"`while` and `for` stay Python: {why}")
             raise
         out_leaves, out_treedef = pytree.flatten(out)
         out_paths = pytree.leaf_paths(out_treedef, "result")

@@ -10,6 +10,7 @@ converted (no source, a builtin, a generator, no control flow: see `convert.NotC
 from __future__ import annotations
 
 import types
+import warnings
 import weakref
 from typing import Any
 
@@ -17,6 +18,9 @@ from .convert import NotConvertible, conversion
 from .runtime import TxRange
 
 _CACHE: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+# why a function with control flow (or one AutoGraph could not even read) was left as it is
+_WHY: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_NO_CONTROL_FLOW = "it has no `if`"
 
 
 def converted(fn: Any) -> Any:
@@ -32,12 +36,34 @@ def converted(fn: Any) -> Any:
     if hit is None:
         try:
             hit = conversion(fn)[0]
-        except NotConvertible:
+        except NotConvertible as e:
             hit = fn
-        except (SyntaxError, ValueError, TypeError):  # never break a function that works
+            if not str(e).startswith(_NO_CONTROL_FLOW):
+                _WHY[fn] = str(e)
+        except (SyntaxError, ValueError, TypeError) as e:  # never break a function that works
             hit = fn
+            _WHY[fn] = f"the conversion failed ({type(e).__name__}: {e})"
+            code = getattr(fn, "__code__", None)
+            where = f" ({code.co_filename}:{code.co_firstlineno})" if code else ""
+            warnings.warn(f"AutoGraph could not convert {getattr(fn, '__qualname__', fn)!r}"
+                          f"{where}: {type(e).__name__}: {e}. It runs as written: a Python "
+                          "`if`, `while` or `for` on a traced value raises "
+                          "ConcretizationError there. Please report this; write the branch "
+                          "with tx.cond / tx.while_loop / tx.fori_loop meanwhile.",
+                          stacklevel=3)
         _CACHE[fn] = hit
     return hit
+
+
+def why_not_converted(fn: Any) -> str | None:
+    """Why AutoGraph left `fn` as it is, when it did and `fn` may have control flow to convert
+    (no source, a lambda, a conversion that failed); None otherwise. Tracing adds it to a
+    `ConcretizationError` raised inside `fn`."""
+    fn = getattr(fn, "__func__", fn)
+    try:
+        return _WHY.get(fn)
+    except TypeError:  # not weak-referenceable
+        return None
 
 
 def to_code(fn: Any) -> str:
@@ -58,4 +84,4 @@ def tx_range(*args: Any) -> TxRange:
     return TxRange(*args)
 
 
-__all__ = ["NotConvertible", "TxRange", "converted", "to_code", "tx_range"]
+__all__ = ["NotConvertible", "TxRange", "converted", "to_code", "tx_range", "why_not_converted"]

@@ -17,6 +17,8 @@ The rewrite, per function (nested `def`s included, generators and async function
    `nonlocal`, `get_state`/`set_state` functions over the variables it assigns that are read
    later (a conservative liveness: any later read, any read in an enclosing loop, any read in a
    nested function), and one helper call.
+4. A conditional expression `a if test else b` becomes `ag__.if_exp(test, lambda: a, lambda:
+   b)`: Python's on a concrete test, a `cond` on a traced scalar one.
 A statement the rewrite cannot express exactly stays Python: a loop holding `return`, `yield`
 or a `break` inside `try`/`with`; anything assigning a `global`, using `del`, `super` or
 `__class__`. A function using `locals`, `vars`, `eval` or `exec` is not converted at all.
@@ -467,7 +469,8 @@ def parse(fn: Any) -> tuple[ast.FunctionDef, str]:
     if code.co_flags & _GENERATOR_FLAGS:
         raise NotConvertible("generators and async functions are not converted")
     if code.co_name == "<lambda>":
-        raise NotConvertible("lambdas have no statements to convert")
+        raise NotConvertible("lambdas are not converted: write it as a `def` for AutoGraph to "
+                             "convert its conditional expressions")
     try:
         lines, first = inspect.getsourcelines(fn)
     except (OSError, TypeError) as e:
@@ -498,9 +501,21 @@ def parse(fn: Any) -> tuple[ast.FunctionDef, str]:
     return node, code.co_filename
 
 
+class _IfExps(ast.NodeTransformer):
+    """`a if test else b` -> `ag__.if_exp(test, lambda: a, lambda: b)`, innermost first; one
+    holding `:=`, `yield` or `await` stays (a lambda cannot hold them)."""
+
+    def visit_IfExp(self, node: ast.IfExp):
+        self.generic_visit(node)
+        if _has([node], ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom):
+            return node
+        return ast.copy_location(
+            _call("if_exp", _test(node.test), _lambda(node.body), _lambda(node.orelse)), node)
+
+
 def transform(node: ast.FunctionDef) -> bool:
     """Rewrite `node` in place; False when it has no control flow to convert."""
-    if not any(isinstance(n, (ast.If, ast.While, ast.For)) for n in ast.walk(node)):
+    if not any(isinstance(n, (ast.If, ast.While, ast.For, ast.IfExp)) for n in ast.walk(node)):
         return False
     names = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
     if names & _NOT_CONVERTIBLE:
@@ -508,6 +523,8 @@ def transform(node: ast.FunctionDef) -> bool:
     taken = names | {a.arg for a in ast.walk(node) if isinstance(a, ast.arg)} | {
         n.name for n in ast.walk(node) if isinstance(n, (ast.FunctionDef, ast.ClassDef))}
     Converter(taken).function(node, _nested_loads(node.body))
+    node.body = [_IfExps().visit(s) for s in node.body]
+    ast.fix_missing_locations(node)
     return True
 
 
@@ -563,5 +580,5 @@ def conversion(fn: Any) -> tuple[Any, str]:
     as it is)."""
     node, filename = parse(fn)
     if not transform(node):
-        raise NotConvertible("it has no `if`, `while` or `for`")
+        raise NotConvertible("it has no `if`, `while`, `for` or conditional expression")
     return build(fn, node, filename), ast.unparse(node)

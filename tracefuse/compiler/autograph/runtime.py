@@ -1,5 +1,6 @@
 """What AutoGraph's converted code calls at run time (`ag__` in `tx.autograph.to_code`):
-`if_stmt`, `while_stmt`, `for_stmt`, `and_`, `or_`, `not_`, `ld`, `range_`, and `Undefined`;
+`if_stmt`, `while_stmt`, `for_stmt`, `if_exp`, `and_`, `or_`, `not_`, `ld`, `range_`, and
+`Undefined`;
 plus `TxRange`, the object `tx.range` returns.
 
 Each statement helper dispatches on its condition or iterable at run time: a concrete Python
@@ -132,6 +133,21 @@ def or_(*operands: Callable[[], Any]) -> Any:
         else:
             value = operand()
     return value
+
+
+def if_exp(test: Any, body: Callable[[], Any], orelse: Callable[[], Any]) -> Any:
+    """`body() if test else orelse()`: Python's on a concrete test; on a traced scalar a
+    `cond` (both branches traced, their results of one type); a traced array has no single
+    truth value: the error says to select per element with `tx.where`."""
+    if not is_traced(test):
+        return body() if test else orelse()
+    loc = user_location()
+    if tuple(test.shape) != ():
+        raise ConcretizationError(with_location(
+            f"a conditional expression `a if test else b` tests a traced array of shape "
+            f"{tuple(test.shape)}, which has no single truth value. Select per element with "
+            "tx.where(test, a, b), or reduce the test to one value (tx.any, tx.all)", loc))
+    return cond(_pred(test), body, orelse)
 
 
 # ---------------------------------------------------------------------------------------------

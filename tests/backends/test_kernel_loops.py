@@ -265,3 +265,18 @@ def test_numba_source_runs_the_loop_inside_the_kernel():
     cf = tx.function(mandel_tx, backend="cpu").get_concrete_function(cr, ci)
     (source,) = cf.kernels
     assert "for t" in source and "prange" in source  # the loop, in the one parallel kernel
+
+
+def test_cuda_source_of_a_loop_kernel_passes_nvrtc():
+    from tracefuse.backends.cuda import nvrtc_gate
+    from tracefuse.backends.cuda.render import NVRTC_OPTIONS
+
+    why = nvrtc_gate.unavailable()
+    if why:
+        pytest.skip(why)
+    x, y = rand((6, 40), "float64"), rand((1, 40), "float64")
+    cf = tx.function(counter_tx, backend="gpu-sim").get_concrete_function(x, y)
+    (source,) = cf.kernels
+    assert "for (int t" in source  # the loop, inside the one kernel
+    for arch in ("sm_80", "sm_90"):
+        assert nvrtc_gate.compile_cubin(source, arch, NVRTC_OPTIONS)[:4] == b"\x7fELF"

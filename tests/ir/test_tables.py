@@ -123,6 +123,7 @@ def test_groups_partition_the_vocabulary():
         "MATMUL": frozenset({OpCode.MATMUL}),
         "FUSED": opcodes.FUSED,
         "REGIONS": opcodes.REGIONS,
+        "RANDOM": opcodes.RANDOM,
     }
     for (a, sa), (b, sb) in itertools.combinations(groups.items(), 2):
         assert not sa & sb, f"{a} and {b} overlap: {sorted(c.value for c in sa & sb)}"

@@ -417,6 +417,8 @@ NONDIFFERENTIABLE: dict[OpCode, tuple[str, Callable]] = {
     G.ANY: ("a bool reduction", lambda x: _f(tx.any(x > 1.5, axis=0))),
     G.ARGMAX: ("an integer result", lambda x: _f(tx.argmax(x, axis=1, keepdims=True))),
     G.ARGMIN: ("an integer result", lambda x: _f(tx.argmin(x, axis=0))),
+    G.RANDOM_BITS: ("integer bits of integer keys",
+                    lambda x: _f(tx.random.bits(tx.random.key(_ints(x)[0, 0]), x.shape))),
 }
 
 # Ops with no rule (Unsupported): differentiating a graph holding one raises.

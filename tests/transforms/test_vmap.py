@@ -32,7 +32,7 @@ import pytest
 
 import tracefuse as tx
 from oracle import BACKENDS, assert_same, rand
-from tracefuse.ir import OpCode
+from tracefuse.ir import OpCode, philox
 from tracefuse.ir.opcodes import Unsupported
 from tracefuse.transforms.batching import BATCH_RULES
 
@@ -295,6 +295,21 @@ for (ra, rb), (sa, sb) in MATMUL_SHAPES.items():
 # --- running a case ---------------------------------------------------------------------------
 def arg_axes(c: Case) -> list:
     return list(c.in_axes) if isinstance(c.in_axes, tuple) else [c.in_axes] * len(c.args)
+
+
+# random bits: a batch of seeds (both key words batched) and a batch of fold_in data (the
+# counter offset batched): each element draws what its own key draws alone
+def _philox_ref(seed, shape, offset=0):
+    s = int(seed) & (2**64 - 1)
+    return philox.random_bits(np.uint32(s & 0xFFFFFFFF), np.uint32(s >> 32), np.uint64(offset),
+                              shape)
+
+
+case("random_bits_keys", lambda s: tx.random.bits(tx.random.key(s), (3, 4)),
+     lambda s: _philox_ref(s, (3, 4)), Arg((), "int64"), codes=[G.RANDOM_BITS])
+case("random_bits_offsets", lambda d: tx.random.fold_in(tx.random.key(5), d),
+     lambda d: _philox_ref(5, (2,), 4 * (int(d) & 0xFFFFFFFF)), Arg((), "int32", low=0, high=90),
+     codes=[G.RANDOM_BITS])
 
 
 def make_inputs(rng, c: Case, size: int) -> list[np.ndarray]:

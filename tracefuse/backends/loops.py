@@ -10,8 +10,8 @@ A `LoopKernel` says:
 - the iteration space: `outer` axes (not reduced, the parallel loops) and `reduced` axes, each
   with its static size;
 - `nodes`: the scalar computation in SSA order: loads `arrays[k][i0, 0, i2]` (a broadcast
-  dimension reads index 0), constants, loop indices (`iota`), elementwise ops, and
-  reductions; each node knows which axes it varies along and its *level* (how many
+  dimension reads index 0), constants, loop indices (`iota`), counters (the linear index over
+  some axes, for `random_bits`: ir/philox.py), elementwise ops, and reductions; each node knows which axes it varies along and its *level* (how many
   reductions must finish before it can be computed);
 - `outputs`: which node each result array gets, and the axis written along each dimension.
 
@@ -40,7 +40,8 @@ from typing import Any
 from ..ir import Graph, Op, OpCode, Value
 from ..ir import dtypes as dt
 from ..ir.dtypes import DType
-from ..ir.rules import operand_dtype
+from ..ir.philox import counter_dims
+from ..ir.rules import broadcast_shapes, operand_dtype
 from ..passes.fuse import AXIS_REDUCTIONS, VIEWS
 
 G = OpCode
@@ -51,7 +52,7 @@ _COMPARISONS = frozenset({G.EQUAL, G.NOT_EQUAL, G.LESS, G.LESS_EQUAL, G.GREATER,
 class Node:
     """One scalar value of the kernel body."""
 
-    kind: str  # "load" | "const" | "index" | "op" | "reduce"
+    kind: str  # "load" | "const" | "index" | "counter" | "op" | "reduce" | loop kinds
     dtype: DType  # the scalar's dtype
     args: tuple[int, ...] = ()  # node ids of the operands
     code: OpCode | None = None  # for "op" and "reduce"
@@ -60,7 +61,7 @@ class Node:
     operand_dtype: DType | None = None  # elementwise: the promoted dtype operands convert to
     array: int = -1  # "load": which array
     index: tuple[int | None, ...] = ()  # "load": axis per array dimension (None: index 0)
-    value: Any = None  # "const": the value; "index": the axis
+    value: Any = None  # "const": the value; "index": the axis; "counter": the axes (below)
     axes: frozenset = frozenset()  # the axes this value varies along
     level: int = 0  # reductions that must complete before this node
     loop: int = -1  # the loop node whose body computes this node (-1: none)
@@ -169,7 +170,7 @@ class _Lowering:
     # --- nodes ------------------------------------------------------------------------------
     def add(self, **fields) -> int:
         """A new node; loads, constants and indices that already exist are shared."""
-        shareable = fields["kind"] in ("load", "const", "index")
+        shareable = fields["kind"] in ("load", "const", "index", "counter")
         if shareable:
             # repr keeps 0.0 and -0.0 (equal as floats) apart
             key = tuple(sorted((k, repr(v)) for k, v in fields.items()))
@@ -258,7 +259,13 @@ class _Lowering:
             self.node_of[out] = self.operand(op.inputs[0], m, out.type.shape)
             return
         args = tuple(self.operand(v, m, out.type.shape) for v in op.inputs)
-        self.node_of[out] = self.add(**_op_fields(op, args))
+        fields = _op_fields(op, args)
+        if code is G.RANDOM_BITS:  # and the element's counter (ir/philox.py)
+            keys = broadcast_shapes(*(v.type.shape for v in op.inputs))
+            axes = tuple(m[d] for d in counter_dims(keys, out.type.shape) if m[d] is not None)
+            counter = self.add(kind="counter", dtype=dt.uint64, value=axes)
+            fields.update(args=args + (counter,), arg_dtypes=fields["arg_dtypes"] + (dt.uint64,))
+        self.node_of[out] = self.add(**fields)
 
     def lower_loop(self, op: Op) -> None:
         """A scan over carries only whose body is elementwise (fusion checked): a `loop` node,
@@ -304,6 +311,8 @@ class _Lowering:
             if fields["kind"] == "load":
                 axes = frozenset(a for a in fields["index"] if a is not None)
                 level = 0
+            elif fields["kind"] == "counter":
+                axes, level = frozenset(fields["value"]), 0
             elif fields["kind"] == "index":
                 axes, level = frozenset({fields["value"]}), 0
             elif fields["kind"] == "const":
@@ -343,7 +352,8 @@ class _Lowering:
 
         nodes = [dataclasses.replace(
             n, axes=frozenset(map(new, n.axes)), index=index(n.index),
-            value=new(n.value) if n.kind == "index" else n.value) for n in nodes]
+            value=new(n.value) if n.kind == "index" else
+            tuple(map(new, n.value)) if n.kind == "counter" else n.value) for n in nodes]
         outs = [dataclasses.replace(o, index=index(o.index)) for o in outs]
         sizes = {new(a): self.sizes[a] for a in outer + red_order}
         return LoopKernel(self.name, self.kind, self.body.inputs, self.views, tuple(self.arrays),

@@ -98,6 +98,7 @@ def _condition_and_branches(n: Node) -> tuple[DType, tuple[DType, ...]]:
 CONVERSIONS: dict[OpCode, Callable[[Node], tuple[DType, tuple[DType, ...]]]] = {
     **{code: _in_result_dtype for code in FLOAT_RESULT},
     G.CAST: _unconverted, G.WHERE: _condition_and_branches, G.CLIP: _in_result_dtype,
+    G.RANDOM_BITS: _unconverted,  # the key words, the offset and the counter, as they are
 }
 
 
@@ -377,6 +378,13 @@ class Renderer:
             return self.const_names[id(n)]
         if n.kind == "index":
             return self.cast(self.axis_var(n.value), dt.int64, n.dtype)
+        if n.kind == "counter":  # the linear index over its axes (C order), in uint64
+            text = self.literal(0, dt.uint64)
+            for i, a in enumerate(n.value):
+                index = self.convert(self.axis_var(a), dt.uint64)
+                text = index if i == 0 else \
+                    f"({text} * {self.convert(self.extent(a), dt.uint64)} + {index})"
+            return text
         if n.kind == "result":  # a loop's carry after its last iteration
             return f"l{n.args[0]}_{n.value}"
         return self.expr(n, [f"v{a}" for a in n.args])

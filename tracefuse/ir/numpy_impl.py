@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from . import dtypes as dt
+from . import philox
 from .convert import is_gpu_array
 from .opcodes import OpCode
 from .rules import operand_dtype
@@ -212,6 +213,12 @@ def _scan(args, in_types, attrs, out):
     return [c.copy() for c in carries] + ys
 
 
+def _random_bits(args, in_types, attrs, out):
+    k0, k1, offset = args
+    xp = sys.modules["cupy"] if any(is_gpu_array(a) for a in args) else np
+    return philox.random_bits(k0, k1, offset, attrs["shape"], xp)
+
+
 # ops whose implementation returns a list, one array per result
 MULTI_RESULT = frozenset({G.KERNEL, G.COND, G.WHILE, G.SCAN})
 
@@ -223,6 +230,7 @@ NUMPY_IMPL: dict[OpCode, Impl] = {
     G.CONSTANT: lambda args, in_types, attrs, out: attrs["value"].array,
     G.FULL: _full,
     G.IOTA: _iota,
+    G.RANDOM_BITS: _random_bits,
     G.NEGATIVE: _ew(np.negative),
     G.ABS: _ew(np.abs),
     G.SIGN: _ew(np.sign),

@@ -103,6 +103,10 @@ class OpCode(Enum):
     CONCAT = "concat"  # attrs: axis; any number of operands
     # linear algebra
     MATMUL = "matmul"
+    # random numbers: (k0, k1, offset): uint32 key words and a uint64 counter offset, each
+    # broadcasting to attrs `shape`; uint32 Philox bits, each element from its own counter
+    # (ir/philox.py)
+    RANDOM_BITS = "random_bits"
     # fusion: a kernel runs its body graph (attrs: body, kind, name, and its loop layout: space,
     # reduced, maps, reads; docs/ir.md); one result per body output
     KERNEL = "kernel"
@@ -134,6 +138,10 @@ TERNARY = frozenset({G.WHERE, G.CLIP})
 
 # Elementwise ops broadcast their operands and map scalars to scalars: what fusion chains.
 ELEMENTWISE = UNARY | BINARY | TERNARY
+
+# Counter-based random bits: like an elementwise op of its key operands, but each element
+# also depends on its own index (ir/philox.py); fusion puts them in kernels.
+RANDOM = frozenset({G.RANDOM_BITS})
 
 # Reductions over `axes` (argmax/argmin over one `axis`).
 REDUCE = frozenset({G.SUM, G.PROD, G.MAX, G.MIN, G.ALL, G.ANY, G.ARGMAX, G.ARGMIN})

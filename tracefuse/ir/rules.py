@@ -222,6 +222,13 @@ def _region_rule(values: Sequence[Any], attrs: Mapping) -> Any:
                      "(see verifier.py)")
 
 
+def _random_bits_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
+    target = tuple(attrs["shape"])
+    for shape in shapes:
+        _broadcast_to_shape([shape], {"shape": target})
+    return target
+
+
 SHAPE_RULES: dict[OpCode, Callable[[Sequence[Shape], Mapping], Shape]] = {
     G.KERNEL: _kernel_rule,
     **{code: _region_rule for code in (G.COND, G.WHILE, G.SCAN)},
@@ -243,6 +250,7 @@ SHAPE_RULES: dict[OpCode, Callable[[Sequence[Shape], Mapping], Shape]] = {
     G.SLICE: _slice_shape,
     G.CONCAT: _concat_shape,
     G.MATMUL: _matmul_shape,
+    G.RANDOM_BITS: _random_bits_shape,
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -375,6 +383,13 @@ def _constant_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
     return attrs["value"].dtype, bool(attrs.get("weak", False))
 
 
+def _random_bits_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
+    if [d for d, _ in types] != [dt.uint32, dt.uint32, dt.uint64]:
+        raise DTypeError("the operands are two uint32 key words and a uint64 counter offset, "
+                         f"got {', '.join(d.name for d, _ in types)}")
+    return dt.uint32, False
+
+
 def _attr_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
     return attrs["dtype"], False
 
@@ -403,6 +418,7 @@ DTYPE_RULES: dict[OpCode, Callable[[Sequence[DW], Mapping], DW]] = {
     G.SLICE: _same_dtype,
     G.CONCAT: _promote_dtype,
     G.MATMUL: _matmul_dtype,
+    G.RANDOM_BITS: _random_bits_dtype,
 }
 
 # ---------------------------------------------------------------------------------------------

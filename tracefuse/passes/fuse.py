@@ -54,14 +54,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ..ir import Attrs, Graph, Op, OpCode, Value
-from ..ir.opcodes import ELEMENTWISE
+from ..ir.opcodes import ELEMENTWISE, RANDOM
 from ..ir.verifier import kernel_loop_problem
 from .regions import map_regions
 
 G = OpCode
 VIEWS = frozenset({G.RESHAPE, G.PERMUTE, G.BROADCAST_TO, G.SLICE})
 AXIS_REDUCTIONS = frozenset({G.SUM, G.PROD, G.MAX, G.MIN, G.ALL, G.ANY})
-FUSIBLE = ELEMENTWISE | AXIS_REDUCTIONS
+FUSIBLE = ELEMENTWISE | AXIS_REDUCTIONS | RANDOM
 MAX_KERNEL_OPS = 128  # profitability: past this, a kernel's compile time outweighs its gain
 
 Map = tuple  # tuple[int | None, ...]: an iteration axis per dimension

@@ -103,6 +103,17 @@ def _matmul(e, op, xs, batched, size):
     return e.reshape(out, (size,) + op.output.type.shape)
 
 
+def _random_bits(e, op, xs, batched, size):
+    """Batched keys (or offsets) are independent streams: each batched operand gets its batch
+    axis first and size-1 dimensions up to the result's rank, so the batch is a dimension along
+    which the operands vary (ir/philox.py: the counter restarts for each) and each element of
+    the batch draws what it would alone."""
+    shape = tuple(op.attrs["shape"])
+    keys = [e.reshape(x, (size,) + (1,) * (len(shape) - x.type.ndim + 1) + x.type.shape[1:])
+            if b else x for x, b in zip(xs, batched)]
+    return e.op(G.RANDOM_BITS, *keys, shape=(size,) + shape)
+
+
 BATCH_RULES: dict[OpCode, object] = {
     **{code: _elementwise for code in UNARY | BINARY | TERNARY},
     **{code: _reduce for code in REDUCE - {G.ARGMAX, G.ARGMIN}},
@@ -113,6 +124,7 @@ BATCH_RULES: dict[OpCode, object] = {
     G.SLICE: _slice,
     G.CONCAT: _concat,
     G.MATMUL: _matmul,
+    G.RANDOM_BITS: _random_bits,
     # sources have no operands, so they are never batched: the driver copies them
     **{code: Unsupported("a source op has no operands to batch; the driver copies it")
        for code in (G.CONSTANT, G.FULL, G.IOTA)},

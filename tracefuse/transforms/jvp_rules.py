@@ -98,6 +98,7 @@ _NO_DERIVATIVE = _zero  # integer, boolean and piecewise-constant results
 
 JVP_RULES: dict[OpCode, JvpRule | Unsupported] = {
     G.CONSTANT: _zero, G.FULL: _zero, G.IOTA: _zero,
+    G.RANDOM_BITS: _NO_DERIVATIVE,  # integer bits of integer keys
     **{code: _from_partials(PARTIALS[code]) for code in PARTIALS},
     **{code: _NO_DERIVATIVE for code in PREDICATES},
     **{code: _NO_DERIVATIVE for code in (G.BITWISE_INVERT, G.BITWISE_AND, G.BITWISE_OR,

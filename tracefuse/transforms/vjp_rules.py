@@ -142,6 +142,7 @@ def _matmul(e, op, xs, out, ct, wants):
 
 VJP_RULES: dict[OpCode, VjpRule | Unsupported] = {
     G.CONSTANT: _none, G.FULL: _none, G.IOTA: _none,
+    G.RANDOM_BITS: _none,  # integer bits of integer keys: no cotangent
     **{code: _from_partials(PARTIALS[code]) for code in PARTIALS},
     **{code: _none for code in PREDICATES},
     **{code: _none for code in (G.BITWISE_INVERT, G.BITWISE_AND, G.BITWISE_OR, G.BITWISE_XOR,

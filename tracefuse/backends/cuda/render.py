@@ -170,6 +170,20 @@ TX_FD double tx_logaddexp(double x, double y) {
   if (t <= 0.0) return y + log1p(exp(t));
   return t;
 }
+// Philox4x32-10 (ir/philox.py): word n % 4 of the block with counter (n / 4, 0, 0) and key (k0, k1)
+TX_FD unsigned int tx_philox_bits(unsigned int k0, unsigned int k1, unsigned long long n) {
+  const unsigned long long block = n >> 2;
+  unsigned int c0 = (unsigned int)block, c1 = (unsigned int)(block >> 32), c2 = 0u, c3 = 0u;
+#pragma unroll
+  for (int r = 0; r < 10; ++r) {
+    if (r) { k0 += 0x9E3779B9u; k1 += 0xBB67AE85u; }
+    const unsigned int hi0 = __umulhi(0xD2511F53u, c0), lo0 = 0xD2511F53u * c0;
+    const unsigned int hi1 = __umulhi(0xCD9E8D57u, c2), lo1 = 0xCD9E8D57u * c2;
+    c0 = hi1 ^ c1 ^ k0; c1 = lo1; c2 = hi0 ^ c3 ^ k1; c3 = lo0;
+  }
+  const unsigned int w = (unsigned int)(n & 3ull);
+  return w == 0u ? c0 : (w == 1u ? c1 : (w == 2u ? c2 : c3));
+}
 """
 
 
@@ -353,6 +367,7 @@ CUDA_OPS: dict[OpCode, OpEntry] = {
     G.SUM: _arithmetic("+", "||"), G.PROD: _arithmetic("*", "&&"),
     G.ALL: "({0} && ({1} != 0))", G.ANY: "({0} || ({1} != 0))",
     G.MAX: COMMON_OPS[G.MAXIMUM], G.MIN: COMMON_OPS[G.MINIMUM],
+    G.RANDOM_BITS: "tx_philox_bits({0}, {1}, {2} + {3})",
 }
 
 
@@ -509,7 +524,7 @@ class CudaRenderer(Renderer):
             else:
                 self.begin_loop("lin", f"({idx})blockIdx.x * blockDim.x + threadIdx.x", "total",
                                 True, step="step")
-            if not self.flat or any(n.kind == "index" for n in k.nodes):
+            if not self.flat or any(n.kind in ("index", "counter") for n in k.nodes):
                 self.split("lin", k.outer)
             return
         self.line(f"const {idx} nred = {self.product(k.reduced)};")
@@ -537,7 +552,7 @@ class CudaRenderer(Renderer):
         self.line("#pragma unroll")
         self.line(f"for (int l = 0; l < {vec}; ++l) {{")
         self.depth += 1
-        if any(n.kind == "index" for n in k.nodes):
+        if any(n.kind in ("index", "counter") for n in k.nodes):
             self.line(f"const {idx} lin = base + l;")
 
     def full_or_tail(self, full: list[str], tail: list[str]) -> None:

@@ -70,6 +70,8 @@ def render_module(k: LoopKernel, options: CompileOptions, allow_parallel: bool =
         lines.append(f"from tracefuse.backends.vmath.functions import {fn}")
     for fn in sorted(renderer.intrinsics):
         lines.append(f"from tracefuse.backends.numba.intrinsics import {fn}")
+    if renderer.philox:
+        lines.append("from tracefuse.backends.numba.philox import philox_bits")
     lines += ["", "", f"@njit({_flags(k, parallel, options)})", body]
     return "\n".join(lines), parallel
 
@@ -268,8 +270,9 @@ def _key_material() -> str:
     """What the kernel cache's key must hold besides the source: Numba's disk cache does not
     see changes to the inlined vmath helpers, so their version goes into the key."""
     from ..vmath.functions import vmath_version
+    from .philox import philox_version
 
-    return f"vmath {vmath_version()}"
+    return f"vmath {vmath_version()} philox {philox_version()}"
 
 
 def executor_source(lowered: LoweredGraph) -> str:

@@ -190,6 +190,12 @@ def _nan_maxmin(fn: str, is_max: bool):
     return entry
 
 
+def _random_bits(r, ops, od: DType, out: DType) -> str:
+    """The element's Philox word (numba/philox.py): key words, offset + the element's counter."""
+    r.philox = True
+    return f"philox_bits({ops[0]}, {ops[1]}, {ops[2]} + {ops[3]})"
+
+
 NUMBA_OPS: dict[OpCode, OpEntry] = {
     **COMMON_OPS,
     G.ADD: _arithmetic("+", "|"), G.SUBTRACT: _arithmetic("-"), G.MULTIPLY: _arithmetic("*", "&"),
@@ -212,6 +218,7 @@ NUMBA_OPS: dict[OpCode, OpEntry] = {
     # reductions: the combine step acc = entry(acc, value)
     G.SUM: _sum, G.PROD: _prod, G.ALL: "{0} & ({1} != 0)", G.ANY: "{0} | ({1} != 0)",
     G.MAX: _nan_maxmin("nan_max", True), G.MIN: _nan_maxmin("nan_min", False),
+    G.RANDOM_BITS: _random_bits,
 }
 
 
@@ -258,6 +265,7 @@ class NumbaRenderer(Renderer):
         self.vmath = _vmath_table() if use_vmath else {}
         self.imports: set[str] = set()
         self.intrinsics: set[str] = set()
+        self.philox = False  # the kernel calls numba/philox.py's philox_bits
 
     # --- types and values --------------------------------------------------------------------
     def type_name(self, d: DType) -> str:

@@ -40,6 +40,7 @@ from ..kernel_cache import load_kernel
 from ..loops import LoopKernel, lower_kernel
 from ..plan import (BODY, KERNEL, REGION, Plan, PlanWalker, Step, array_runner, lower_regions,
                     make_plan, region_notes, region_step)
+from . import driver
 from .render import NumbaRenderer
 
 G = OpCode
@@ -82,6 +83,11 @@ class NumbaKernel:
     loop: LoopKernel
     source: str
     parallel: bool
+    serial_source: str = ""  # the source compiled serially (a loop driver's kernels); "": `source`
+
+    @property
+    def serial(self) -> str:
+        return self.serial_source or self.source
 
 
 def _runner_source(plan: Plan) -> tuple[str, dict]:
@@ -228,7 +234,8 @@ class NumbaBackend:
                     continue
                 k = lower_kernel(op)
                 source, parallel = render_module(k, options, allow_parallel)
-                kernels[op] = NumbaKernel(k, source, parallel)
+                serial = render_module(k, options, False)[0] if parallel else ""
+                kernels[op] = NumbaKernel(k, source, parallel, serial)
         regions, nested = lower_regions(graph, lambda g: self.lower(g, options), options)
         sources = tuple(nk.source for nk in kernels.values() if nk is not None)
         sources += tuple(s for _, _, low in nested for s in low.kernels)
@@ -242,8 +249,19 @@ class NumbaBackend:
                 how = f"{'parallel' if nk.parallel else 'serial'} loops over {loop_extent(nk.loop)}"
             notes.append(kernel_note(op, how))
         notes += region_notes(nested)
-        return LoweredGraph(self.name, graph, sources, tuple(notes),
-                            plan=make_plan(graph, kernels, regions))
+        plan = make_plan(graph, kernels, regions)
+        for step in plan.steps:
+            if step.kind is REGION:
+                why = driver.refusal(step)
+                where = f" ({step.op.loc.short()})" if step.op.loc.line else ""
+                if why is None:
+                    notes.append(f"{step.op.code.value}{where}: compiled loop driver (the whole "
+                                 "loop in one Numba function, serial kernels)")
+                    sources += (driver.driver_source(step).source,)
+                else:
+                    notes.append(f"{step.op.code.value}{where}: Python loop over the body's "
+                                 f"runner ({why})")
+        return LoweredGraph(self.name, graph, sources, tuple(notes), plan=plan)
 
     def load(self, lowered: LoweredGraph):
         """The runner generated from the plan: `run(arrays) -> outputs`, kernels compiled."""
@@ -257,6 +275,10 @@ class NumbaBackend:
         for i, step in enumerate(plan.steps):
             if step.kind is KERNEL:
                 env[f"k{i}"] = load_kernel(step.kernel.source, salt=salt)
+            elif step.kind is REGION and driver.refusal(step) is None:
+                d = driver.driver_source(step)
+                fn = load_kernel(d.source, name="driver", salt=salt)
+                env[f"loop{i}"] = driver.DriverStep(fn, d.extra)
             elif step.kind is REGION:
                 env[f"loop{i}"] = region_step(step, self.load_plan, np)
         namespace: dict = {}

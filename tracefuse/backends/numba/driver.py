@@ -242,7 +242,9 @@ def _kernel_lines(src: _Source, s: Step, ins: list[str], outs: list[str], lines:
         local[view.output] = name
     args = [f"{local[v]}[()]" if v.type.ndim == 0 else local[v] for v in k.arrays]
     args += [f"{o}.reshape(1)" if v.type.ndim == 0 else o for v, o in zip(s.op.outputs, outs)]
-    args += [str(k.sizes[a]) for a in k.outer + k.reduced]
+    # sizes as arguments, not literals: a literal lets LLVM re-plan a reduction's order
+    # (fastmath 'reassoc') once the kernel is inlined, and the sum would round differently
+    args += [src.constant(np.intp(k.sizes[a])) for a in k.outer + k.reduced]
     for c in k.constants:
         node = k.nodes[c]
         args.append(src.constant(node.dtype.np.type(node.value)))

@@ -228,3 +228,18 @@ def test_results_never_alias_inputs_or_each_other(rng):
     for r in results:
         for arg in args:
             assert not np.shares_memory(r, arg)
+
+
+def test_a_large_body_keeps_the_python_loop(rng):
+    """2^16 elements or more per kernel: parallel loops and pooled buffers in the Python loop."""
+    x0 = rand(rng, (1 << 16,), "float32", low=0.5, high=4)
+
+    def fn(x0):
+        return tx.while_loop(lambda x: tx.max(x) > 1.0, lambda x: tx.sqrt(x) * 0.9, x0)
+
+    notes = loop_notes(fn, x0)
+    assert any("is large" in n for n in notes), notes
+    x = x0
+    while np.max(x) > 1.0:
+        x = np.sqrt(x) * np.float32(0.9)
+    assert_same(compiled(fn, x0, expect=PYTHON_LOOP), x)

@@ -5,8 +5,7 @@ The Python loop (plan.py `ScanStep` / `WhileStep`) costs several µs per iterati
 generated runner, its read-only views, Numba's dispatch type checks per kernel call, the host
 read of a while's predicate. When every step of the region's plans (the body; a while's cond too)
 can run in Numba's nopython mode, `driver_source` generates one module instead: each body kernel's
-source with its function renamed (`k0`, `k1`, ...; compiled serially: a parallel kernel's
-fork/join per iteration costs more than the tiny bodies such loops have) and `def driver(...)`,
+source with its function renamed (`k0`, `k1`, ...) and `def driver(...)`,
 `@njit(cache=True, nogil=True)`, which
 
 - copies the initial carries (the results then never share memory with an argument, zero
@@ -21,13 +20,21 @@ fork/join per iteration costs more than the tiny bodies such loops have) and `de
 The same kernels run in the same order on the same values, so the results are those of the
 Python loop: `np.dot` calls BLAS as NumPy's matmul does (measured bit-identical for the 1-D/2-D
 float32 and float64 shapes it takes; a plain loop was 10 % slower on the 64-wide recurrence and
-rounds differently). Shapes are literals of the source (one driver per shape, cached on disk by
-source); kernel constants and the plans' own constants are arguments, so they never recompile it.
+rounds differently). Result shapes are literals of the source (one driver per shape, cached on
+disk by source); kernel sizes, kernel constants and the plans' own constants are arguments (a
+literal size let LLVM re-plan a `reassoc` reduction once the kernel was inlined: 1 ulp off).
+Values that die within an iteration (`scratch`) are allocated once, before the loop.
 
-What it refuses (the region step keeps the Python loop; `explain_refusal` says why, and the
-backend puts it in `f.explain()`): `cond` (no loop), a nested region, a float16 kernel (run by
-NumPy), a library op other than matmul and the views (concat, argmax, ...), matmul outside
-1-D/2-D float32/float64 of the result's dtype (Numba's `np.dot` takes only those).
+What it refuses (the region step keeps the Python loop; `refusal` says why, and the backend
+puts it in `f.explain()`): `cond` (no loop), a nested region, a float16 kernel (run by NumPy), a
+library op other than matmul and the views (concat, argmax, ...), matmul outside 1-D/2-D
+float32/float64 of the result's dtype (Numba's `np.dot` takes only those), and a large kernel
+(`backend.is_large`: 2^16 elements of work or more). Measured on the `newton` workload (a while
+over 1M float32): the Python loop 2.7 ms, a driver with serial kernels 15 ms, with the parallel
+kernels 11 ms (a fresh 4 MB result per iteration page-faults where the Python loop's buffer
+pool reuses one, and the dispatch it saves is a few µs per iteration). So every kernel inside a
+driver is small, and small kernels are compiled serially (a parallel kernel's fork/join per
+iteration would cost more than its work).
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...ir import OpCode
+from ..base import loop_extent
 from ..plan import CONSTANT, KERNEL, OP, Plan, Step, constant_value
 
 G = OpCode
@@ -72,6 +80,10 @@ def _step_refusal(s: Step) -> str | None:
     if s.kind is CONSTANT:
         return None
     if s.kind is KERNEL:
+        if s.kernel.large or s.kernel.parallel:
+            return (f"its kernel @{s.op.attrs['name']} is large ({loop_extent(s.kernel.loop)}): "
+                    "the Python loop's dispatch is small next to it, and it keeps parallel "
+                    "loops and pooled buffers")
         return None
     if s.kind is OP:
         code = s.op.code
@@ -234,7 +246,7 @@ def _kernel_lines(src: _Source, s: Step, ins: list[str], outs: list[str], lines:
     input views, `x[()]` for 0-d inputs, `o.reshape(1)` for 0-d results, loop sizes,
     constants."""
     k = s.kernel.loop
-    fn = src.kernel(s.kernel.serial)
+    fn = src.kernel(s.kernel.source)
     local = dict(zip(k.inputs, ins))
     for view in k.views:
         name = src.fresh("v")

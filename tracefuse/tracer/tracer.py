@@ -204,8 +204,11 @@ class GraphBuilder:
         first read, or the value last assigned to it here. In a transform's sub-trace, the
         enclosing trace's read, captured; in a trace that runs at once, its value now."""
         self._check_active()
-        if self.parent is not None:
-            return self._capture(Tracer(self.parent, self.parent.read_state(ref)))
+        return self._read_state(ref)
+
+    def _read_state(self, ref: ByReference) -> Value:
+        if self.parent is not None:  # the enclosing trace reads it (it is not the current one)
+            return self._capture(Tracer(self.parent, self.parent._read_state(ref)))
         if not self.by_reference:
             return self.lift(ref.snapshot(), what="variable")
         use = self.state.get(id(ref))

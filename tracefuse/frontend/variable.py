@@ -31,17 +31,17 @@ from typing import Any
 
 import numpy as np
 
-from . import device as _device
-from . import tape as _tape
-from .creation import constant
-from .elementwise import astype, stop_gradient
-from .tensor import Tensor
 from ..errors import DTypeError, ShapeError, user_location, with_location
 from ..ir import EMPTY_ATTRS, OpCode, TensorType, evaluate
 from ..ir import dtypes as dt
 from ..ir.convert import to_array
 from ..tracer.operators import ArrayMethods
 from ..tracer.tracer import ByReference, Tracer, current_builder
+from . import device as _device
+from . import tape as _tape
+from .creation import constant
+from .elementwise import astype, stop_gradient
+from .tensor import Tensor
 
 
 class Variable(ByReference):
@@ -51,8 +51,16 @@ class Variable(ByReference):
     int32, as TensorFlow infers) or a callable returning one; `dtype` converts it. `trainable`
     Variables are watched by `tx.GradientTape` automatically."""
 
-    __slots__ = ("_buffer", "_snapshot", "_shape", "_dtype", "_name", "_trainable", "_gpu",
-                 "__weakref__")
+    __slots__ = (
+        "__weakref__",
+        "_buffer",
+        "_dtype",
+        "_gpu",
+        "_name",
+        "_shape",
+        "_snapshot",
+        "_trainable",
+    )
     __array_ufunc__ = None  # NumPy defers: np_array + v -> Tensor
     __array_priority__ = 1000
     __hash__ = None  # type: ignore[assignment]  # == is elementwise, as for tf.Variable
@@ -148,20 +156,20 @@ class Variable(ByReference):
 
     # --- assigning --------------------------------------------------------------------------
     def assign(self, value: Any, use_locking: bool = False, name: str | None = None,
-               read_value: bool = True) -> "Variable":
+               read_value: bool = True) -> Variable:
         """Replace its value by `value` (of its shape and dtype; a Python scalar is converted).
         Returns the Variable (TensorFlow returns it too, or None with read_value=False)."""
         self._update(value, "assign", None)
         return self if read_value else None
 
     def assign_add(self, delta: Any, use_locking: bool = False, name: str | None = None,
-                   read_value: bool = True) -> "Variable":
+                   read_value: bool = True) -> Variable:
         """Add `delta` (of its shape and dtype) to its value; returns the Variable."""
         self._update(delta, "assign_add", OpCode.ADD)
         return self if read_value else None
 
     def assign_sub(self, delta: Any, use_locking: bool = False, name: str | None = None,
-                   read_value: bool = True) -> "Variable":
+                   read_value: bool = True) -> Variable:
         """Subtract `delta` (of its shape and dtype) from its value; returns the Variable."""
         self._update(delta, "assign_sub", OpCode.SUBTRACT)
         return self if read_value else None

@@ -245,7 +245,7 @@ class Variable(ByReference):
         the buffer, on our device. The compiled functions' write-back (compiler/concrete.py)."""
         if self._gpu:
             array = _device.to_gpu(array)
-        elif _device.is_gpu_array(array):
+        elif type(array) is not np.ndarray and _device.is_gpu_array(array):
             array = array.get()
         self._buffer = array
         self._snapshot = None

@@ -141,6 +141,8 @@ def trace(function: Any, signature: Signature, key: Key,
     int_limits = tuple((i, limit, code, loc) for i, v in enumerate(builder.inputs)
                        for limit, code, loc in builder.int_limits.get(v, ()))
     reads = tuple(use.ref for use in builder.state_inputs())
+    for ref in reads:
+        ref.snapshot()  # raises for a stand-in Variable kept from another trace
     writes = tuple(arguments.get(id(use.ref), use.ref) for use in builder.state_outputs())
     cf = ConcreteFunction(function, signature, key, stages, lowered, in_types, paths,
                           out_treedef, int_limits, result.fusion_refusals, reads, writes)

@@ -39,6 +39,7 @@ from .frontend import (  # noqa: F401 - re-exported through __all__
 from .frontend.standard import missing_name_message as _missing_name_message
 from .frontend.tape import GradientTape
 from .frontend.tensor import Tensor
+from .frontend.variable import Variable
 from .ir.dtypes import (DType, float16, float32, float64, int8, int16, int32, int64, uint8, uint16,
                         uint32, uint64)
 from .ir.dtypes import bool_ as bool  # noqa: A004 - the array API names the dtype `bool`
@@ -62,7 +63,7 @@ __all__ = [
     # control flow
     "cond", "switch", "while_loop", "fori_loop", "scan", "range",
     # arrays and data types
-    "Tensor", "DType", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+    "Tensor", "Variable", "DType", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
     "uint64", "float16", "float32", "float64",
     # errors and warnings
     "TracefuseError", "ShapeError", "DTypeError", "ConcretizationError", "SignatureError",

@@ -73,3 +73,8 @@ def test_direct_checks_of_gpu_tensors_and_copies():
 def test_control_flow_on_the_gpu_backend():
     # region steps: predicates read back from device scalars, scan's ys allocated as CuPy arrays
     _pytest("tests/backends/test_regions.py", "-k", "gpu")
+
+
+def test_variables_on_the_gpu_backend():
+    # Variables read from and written back to CuPy buffers, host Variables kept on the host
+    _pytest("tests/api/test_variables.py")

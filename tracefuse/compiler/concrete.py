@@ -4,6 +4,13 @@ what `f.lower(...)` returns.
 
 The executable is loaded at the first run, so a concrete function made by `f.lower(...)` on a
 machine without the backend's device can be inspected, and is cached all the same.
+
+Variables (frontend/variable.py): the graph's inputs are the argument leaves, then one per
+Variable the function closes over and reads (`reads`: their buffers are passed at each call);
+its outputs are the function's results, then one per Variable it assigns (`writes`: a closed
+over Variable, or the index of the argument leaf that is one). After each call the backend's
+fresh output arrays become those Variables' buffers (no copy; moved only where a Variable lives
+on the other device), and only after the whole call succeeded.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from ..backends import LoweredGraph
 from ..errors import BackendUnavailableError, SignatureError, with_location
 from ..frontend.device import is_gpu_array
 from ..frontend.tensor import Tensor
+from ..frontend.variable import Variable
 from ..ir import TensorType, print_graph
 from ..ir import dtypes as dt
 from ..tracer import pytree
@@ -43,7 +51,8 @@ class ConcreteFunction:
 
     def __init__(self, function: Any, signature: Signature, key: Key, stages: dict,
                  lowered: LoweredGraph, in_types: list[TensorType], in_paths: list[str],
-                 out_treedef: Any, int_limits: tuple = (), fusion_refusals: tuple = ()):
+                 out_treedef: Any, int_limits: tuple = (), fusion_refusals: tuple = (),
+                 reads: tuple = (), writes: tuple = ()):
         self.function = function
         self._signature = signature
         self.key = key
@@ -60,6 +69,9 @@ class ConcreteFunction:
         self._executable = None  # loaded at the first run
         self.int_limits = int_limits  # (leaf, dtype, op, loc): Python int arguments' bounds
         self.fusion_refusals = fusion_refusals  # why the fuse pass kept ops apart
+        self.reads = reads  # closed-over Variables read: extra inputs after the leaves
+        self.writes = writes  # per extra output: the Variable (or argument leaf index) assigned
+        self._n_results = len(lowered.graph.outputs) - len(writes)
 
     @property
     def graph(self):
@@ -81,6 +93,23 @@ class ConcreteFunction:
         parts = [f"{p}: {t}" for p, t in zip(self.in_paths, self.in_types)]
         parts += [f"{name}={value!r}" for name, _, value in self.static]
         return ", ".join(parts)
+
+    @property
+    def variables(self) -> list[str]:
+        """The Variables this concrete function reads and assigns, one line each: the ones it
+        closes over (captured by reference) and the arguments that are Variables."""
+        lines = []
+        written = {id(w) if isinstance(w, Variable) else w for w in self.writes}
+        for v in self.reads:
+            what = "read and assigned" if id(v) in written else "read"
+            lines.append(f"{v.name} ({v.dtype.name}{list(v.shape)}): captured, {what}")
+        read = {id(v) for v in self.reads}
+        for w in self.writes:
+            if isinstance(w, Variable) and id(w) not in read:
+                lines.append(f"{w.name} ({w.dtype.name}{list(w.shape)}): captured, assigned")
+            elif not isinstance(w, Variable):
+                lines.append(f"{self.in_paths[w]} ({self.in_types[w]}): argument, assigned")
+        return lines
 
     def ir(self, stage: str = "fused", *, elide_constants: bool = True) -> str:
         """The IR text after `stage`: "traced", "optimized" or "fused" (or a pass name)."""
@@ -108,14 +137,33 @@ class ConcreteFunction:
             self._executable = self._backend.load(self.lowered)
         return self._executable
 
-    def execute(self, arrays: list) -> Any:
-        """Run on arrays the backend takes (host NumPy arrays, or device arrays on gpu); the
-        results as Tensors in the structure the Python function returned."""
+    def execute(self, arrays: list, leaves: Any = ()) -> Any:
+        """Run on arrays the backend takes (host NumPy arrays, or device arrays on gpu; the
+        read Variables' buffers are added here), write the assigned Variables back (`leaves`:
+        the call's leaves, for Variable arguments); the results as Tensors in the structure the
+        Python function returned."""
+        if self.reads:
+            arrays = list(arrays) + self.read_arrays()
         outs = (self._executable or self.load())(arrays)
+        if self.writes:
+            self.write_back(outs, leaves)
         if self._single:
             return self._wrap(outs[0])
         wrap = self._wrap
-        return pytree.unflatten(self._out_treedef, [wrap(o) for o in outs])
+        return pytree.unflatten(self._out_treedef, [wrap(o) for o in outs[:self._n_results]])
+
+    def read_arrays(self) -> list:
+        """The buffers of the Variables read, as the backend takes them."""
+        if self._host:
+            return [v._buffer.get() if v._gpu else v._buffer for v in self.reads]
+        return [v._buffer for v in self.reads]
+
+    def write_back(self, outs: Any, leaves: Any) -> None:
+        """The extra outputs become the assigned Variables' buffers."""
+        for target, out in zip(self.writes, outs[self._n_results:]):
+            if type(target) is int:
+                target = leaves[target]
+            target._store(out)
 
     def runner(self) -> Callable[[tuple, list], Any]:
         """`run(args, arrays)` for the cached call path of `Function.__call__`: the executable
@@ -123,6 +171,8 @@ class ConcreteFunction:
         arguments (for the Python int bounds), `arrays` what the backend takes."""
         execute = self.load()
         check_ints = self.check_ints if self.int_limits else None
+        if self.reads or self.writes:
+            return self._state_runner(execute, check_ints)
         if self._single and self._host and check_ints is None:
             def run(args: tuple, arrays: list) -> Tensor:
                 a = execute(arrays)[0]  # wrap_host, inlined
@@ -145,6 +195,32 @@ class ConcreteFunction:
             return pytree.unflatten(treedef, [wrap(o) for o in outs])
         return run
 
+    def _state_runner(self, execute: Callable, check_ints: Any) -> Callable[[tuple, list], Any]:
+        """`runner()` for a concrete function that reads or assigns Variables it closes over
+        (the cached call path has no Variable arguments)."""
+        if any(type(w) is int for w in self.writes):
+            raise RuntimeError("a concrete function with Variable arguments has no fast runner")
+        reads, writes, n = self.reads, self.writes, self._n_results
+        read_arrays = self.read_arrays
+        host_only = self._host and not any(v._gpu for v in reads)
+        wrap, treedef, single = self._wrap, self._out_treedef, self._single
+
+        def run(args: tuple, arrays: list) -> Any:
+            if check_ints is not None:
+                check_ints(args)
+            if host_only:
+                for v in reads:
+                    arrays.append(v._buffer)
+            else:
+                arrays += read_arrays()
+            outs = execute(arrays)
+            for target, out in zip(writes, outs[n:]):
+                target._store(out)
+            if single:
+                return wrap(outs[0])
+            return pytree.unflatten(treedef, [wrap(o) for o in outs[:n]])
+        return run
+
     def stage_graph(self, stage: str = "traced"):
         """The `Graph` at `stage` ("traced", "optimized", "fused" or a pass name); `graph` is
         the one the backend runs."""
@@ -160,13 +236,15 @@ class ConcreteFunction:
         for leaf, t in zip(leaves, self.in_types):
             if isinstance(leaf, Tensor):
                 leaf = leaf._array
+            elif type(leaf) is Variable:
+                leaf = leaf._buffer
             if isinstance(leaf, np.ndarray):
                 arrays.append(leaf)
             elif is_gpu_array(leaf):  # a host backend copies GPU arguments to the host
                 arrays.append(leaf.get() if self._host else leaf)
             else:
                 arrays.append(np.asarray(leaf, dtype=t.dtype.np))
-        return self.execute(arrays)
+        return self.execute(arrays, leaves)
 
     def __call__(self, *args: Any, **kwargs: Any):
         key, leaves, _ = self._signature.key(self.key.backend, self.key.options, args, kwargs)

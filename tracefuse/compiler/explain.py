@@ -47,6 +47,23 @@ def differences(old: Key | None, new: Key) -> list[str]:
                     changes.append(f"{path}: dtype {a[1]} -> {b[1]}")
                 else:
                     changes.append(f"{path}: {fmt_leaf(a)} -> {fmt_leaf(b)}")
+    if old.variables != new.variables:
+        paths = [p for name, sub in zip(new.names, new.treedef[1:])
+                 for p in pytree.leaf_paths(sub, name)]
+        o_vars = {i: (trainable, first) for i, trainable, first in old.variables}
+        n_vars = {i: (trainable, first) for i, trainable, first in new.variables}
+        for i in sorted(set(o_vars) | set(n_vars)):
+            a, b = o_vars.get(i), n_vars.get(i)
+            if a == b or i >= len(paths):
+                continue
+            if a is None or b is None:
+                kinds = ("an array", "a tx.Variable") if a is None else ("a tx.Variable", "an array")
+                changes.append(f"{paths[i]}: {kinds[0]} -> {kinds[1]}")
+            elif a[0] != b[0]:
+                changes.append(f"{paths[i]}: a Variable with trainable={a[0]} -> trainable={b[0]}")
+            else:
+                changes.append(f"{paths[i]}: the same Variable as {paths[a[1]]} -> "
+                               f"the same as {paths[b[1]]}")
     o_map = {n: (t, v) for n, t, v in old.static}
     for name, t, v in new.static:
         if name in o_map and o_map[name] != (t, v):
@@ -126,6 +143,11 @@ def explain_text(name: str, key: Key, cache: dict, trace_count: int) -> str:
         lines.append(f"{name}: would retrace: no concrete function matches; compared "
                      f"with the closest of {len(cache)} cached:")
         lines.extend(f"  {c}" for c in best or ["argument structure or keyword names changed"])
+    variables = cf.variables if cf is not None else []
+    if variables:
+        lines.append(f"variables: {len(variables)} (by reference: their values are read and "
+                     "written back at each call, and a new value never retraces)")
+        lines.extend(f"  {v}" for v in variables)
     reason = key.backend.unavailable()
     if reason:
         lines.append(f"backend: {reason}")

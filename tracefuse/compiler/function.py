@@ -34,6 +34,7 @@ from ..frontend.creation import asarray
 from ..frontend.device import is_gpu_array
 from ..frontend.tape import record_graph, recording_tapes
 from ..frontend.tensor import Tensor
+from ..frontend.variable import Variable
 from ..tracer import pytree
 from ..tracer.tracer import current_builder
 from .autograph import converted
@@ -165,8 +166,12 @@ class Function:
         argument record the function's traced ops (as TensorFlow records a tf.function)."""
         key, leaves, _ = self._signature.key(self.backend, self._options, args, kwargs)
         cf = self._cache.get(key) or self._compile(key)
+        # the values the call reads, before it writes Variables back: a Variable's read is
+        # a Tensor the tapes watch when it is trainable (the graph's extra inputs follow)
+        seen = [leaf.value() if type(leaf) is Variable else leaf for leaf in leaves]
+        seen += [v.value() for v in cf.reads]
         out = cf.run(leaves)
-        record_graph(cf.stage_graph("traced"), leaves, pytree.flatten(out)[0])
+        record_graph(cf.stage_graph("traced"), seen, pytree.flatten(out)[0])
         return out
 
     def _call_eagerly(self, args: tuple, kwargs: dict):

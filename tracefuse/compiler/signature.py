@@ -6,7 +6,12 @@ ones (`static_argnums`, `static_argnames`), checks `input_signature`, and builds
 
 A key holds the backend object and compile options, the names of the parameters passed, the
 pytree structure of their values, each array leaf's shape and dtype, each Python scalar's kind
-(a weak 0-d input, so its value may change freely), and the static arguments' values.
+(a weak 0-d input, so its value may change freely), and the static arguments' values. A
+`tx.Variable` passed as an argument is keyed by its shape and dtype like an array, and in
+`Key.variables` by its position, whether it is trainable (a tape inside watches it or not) and
+which earlier argument is the same Variable (the trace reads and assigns one Variable once).
+Variables the function closes over are not in the key: their shape and dtype never change,
+and their values are read at each call.
 
 Parameters left at their default are part of the function, as in `jax.jit` and `tf.function`:
 they are not arguments of the trace and not in the key (the body sees the default value; a
@@ -31,6 +36,7 @@ from ..errors import (ConcretizationError, DTypeError, SignatureError, Tracefuse
                       user_location, with_location)
 from ..frontend.device import is_gpu_array
 from ..frontend.tensor import Tensor
+from ..frontend.variable import Variable
 from ..ir import dtypes as dt
 from ..tracer import pytree
 from ..tracer.tracer import Tracer
@@ -46,7 +52,8 @@ PY_NAMES = {"b": "Python bool", "i": "Python int", "f": "Python float"}
 
 class Key(NamedTuple):
     """The cache key of one call (hashable). `leaves`: (shape, numpy dtype, weak) per leaf;
-    `static`: (name, type, value) per static argument."""
+    `static`: (name, type, value) per static argument; `variables`: (leaf index, trainable,
+    leaf index of its first occurrence) per leaf that is a tx.Variable."""
 
     backend: Any
     options: Any
@@ -54,6 +61,18 @@ class Key(NamedTuple):
     treedef: Any
     leaves: tuple
     static: tuple
+    variables: tuple = ()
+
+
+def variable_keys(leaves: list) -> tuple:
+    """(leaf index, trainable, index of the first leaf that is the same Variable) per Variable
+    leaf."""
+    first: dict[int, int] = {}
+    out = []
+    for i, leaf in enumerate(leaves):
+        if type(leaf) is Variable:
+            out.append((i, leaf.trainable, first.setdefault(id(leaf), i)))
+    return tuple(out)
 
 
 def fmt_leaf(leaf_key: tuple) -> str:
@@ -262,9 +281,12 @@ class Signature:
                     leaf_keys.append(PY_KEYS[t])
                 elif isinstance(leaf, np.generic):
                     leaf_keys.append(((), leaf.dtype, False))
+                elif t is Variable:
+                    leaf_keys.append((leaf.shape, leaf.dtype.np, False))
                 else:
                     raise self._leaf_error(names, treedef, i, leaf)
-        key = Key(backend, options, names, treedef, tuple(leaf_keys), static)
+        variables = variable_keys(leaves) if Variable in map(type, leaves) else ()
+        key = Key(backend, options, names, treedef, tuple(leaf_keys), static, variables)
         try:
             hash(key)
         except TypeError:
@@ -337,6 +359,8 @@ class Signature:
                         f"{spec}: {e}", user_location())) from None
             elif isinstance(leaf, (Tensor, np.ndarray)) or is_gpu_array(leaf):
                 shape, dtype = leaf.shape, np.dtype(getattr(leaf, "_array", leaf).dtype)
+            elif isinstance(leaf, Variable):
+                shape, dtype = leaf.shape, leaf.dtype.np
             else:
                 if isinstance(leaf, Tracer):
                     raise self._leaf_error(names, treedef, len(keys), leaf)

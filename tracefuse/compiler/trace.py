@@ -6,6 +6,11 @@ Dump files: `<name>.<trace>.<NN>.<stage>.ir` for the IR after tracing and after 
 (each one parses back: `python -m tracefuse ir FILE`), then `<name>.<trace>.<NN>.kernel<i>` +
 the backend's `source_suffix` for each generated kernel's source (`.py` Numba for cpu, `.cu`
 CUDA C for gpu and gpu-sim; the numpy backend generates none).
+
+Variables: the trace captures them by reference (`GraphBuilder(by_reference=True)`, see
+tracer/tracer.py). A Variable argument is passed to the function as a stand-in Variable bound to
+that argument's input (`variable.stand_in`), so the concrete function serves any Variable of
+that type; the Variables it closes over are read from and written to at every call.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from ..errors import (BackendUnavailableError, ConcretizationError, DTypeError, 
                       with_location)
 from ..frontend.device import is_gpu_array
 from ..frontend.tensor import Tensor
+from ..frontend.variable import Variable, stand_in
 from ..ir import TensorType, print_graph
 from ..ir import dtypes as dt
 from ..ir.convert import PY_SCALARS
@@ -33,7 +39,7 @@ from .autograph.runtime import Undefined
 from .concrete import ConcreteFunction
 from .signature import Key, Signature
 
-RESULT_TYPES = (Tracer, Tensor, np.ndarray, np.generic) + PY_SCALARS
+RESULT_TYPES = (Tracer, Tensor, Variable, np.ndarray, np.generic) + PY_SCALARS
 
 
 def none_paths(names: tuple, treedef: Any) -> list[str]:
@@ -85,8 +91,18 @@ def trace(function: Any, signature: Signature, key: Key,
         except TypeError as e:
             raise DTypeError(with_location(f"{name}(): argument {path}: {e}",
                                            user_location())) from None
-    builder = GraphBuilder(sanitize_name(name), backend.device)
-    tracers = [builder.new_input(t) for t in in_types]
+    builder = GraphBuilder(sanitize_name(name), backend.device, by_reference=True)
+    tracers: list = [builder.new_input(t) for t in in_types]
+    arguments: dict[int, int] = {}  # id(stand-in Variable) -> its argument leaf
+    for i, trainable, first in key.variables:
+        if first == i:
+            t = in_types[i]
+            var = stand_in(t.shape, t.dtype, paths[i], trainable)
+            builder.bind_state(var, tracers[i]._value)
+            arguments[id(var)] = i
+            tracers[i] = var
+        else:  # the same Variable passed again: the same stand-in
+            tracers[i] = tracers[first]
     values = pytree.unflatten(key.treedef, tracers)
     call_args, call_kwargs = signature.rebuild(key.names, values, key.static)
     function.trace_count += 1
@@ -124,8 +140,12 @@ def trace(function: Any, signature: Signature, key: Key,
     lowered = backend.lower(result.graph, options)
     int_limits = tuple((i, limit, code, loc) for i, v in enumerate(builder.inputs)
                        for limit, code, loc in builder.int_limits.get(v, ()))
+    reads = tuple(use.ref for use in builder.state_inputs())
+    for ref in reads:
+        ref.snapshot()  # raises for a stand-in Variable kept from another trace
+    writes = tuple(arguments.get(id(use.ref), use.ref) for use in builder.state_outputs())
     cf = ConcreteFunction(function, signature, key, stages, lowered, in_types, paths,
-                          out_treedef, int_limits, result.fusion_refusals)
+                          out_treedef, int_limits, result.fusion_refusals, reads, writes)
     folder = config.dump_dir()
     if folder:
         texts = [("traced", print_graph(traced))]

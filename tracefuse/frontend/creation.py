@@ -25,7 +25,7 @@ from .elementwise import add, astype, equal
 from ..ir import Attrs, OpCode
 from ..ir import dtypes as dt
 from ..ir.convert import PY_SCALARS, to_array
-from ..tracer.tracer import Tracer, current_builder
+from ..tracer.tracer import ByReference, Tracer, current_builder
 
 G = OpCode
 
@@ -74,6 +74,8 @@ def asarray(obj, /, *, dtype=None, device=None, copy: bool | None = None):
     read-only flag: do not write to it afterwards).
     """
     device = _check_device(device)
+    if isinstance(obj, ByReference):  # a tx.Variable: its value (a Tensor, or traced)
+        obj = obj.value()
     if isinstance(obj, Tracer):
         return obj if dtype is None else astype(obj, dtype, copy=False)
     if isinstance(obj, _tensor.Tensor):

@@ -18,7 +18,7 @@ from ..ir import EMPTY_ATTRS, OpCode, TensorType, evaluate, infer_type
 from ..ir.convert import to_array
 from ..ir.dtypes import as_dtype
 from ..ir.rules import weak_int_overflow
-from ..tracer.tracer import Tracer, current_builder
+from ..tracer.tracer import ByReference, Tracer, current_builder
 
 
 def bind(code: OpCode, args: Sequence[Any], attrs: Mapping = EMPTY_ATTRS):
@@ -43,6 +43,9 @@ def eager_operand(x: Any) -> tuple[Any, TensorType]:
             return x, TensorType(x.shape, as_dtype(x.dtype))
         except TypeError as e:
             raise DTypeError(f"operand: {e}") from None
+    if isinstance(x, ByReference):  # a tx.Variable: its value now
+        x = x.value()
+        return x._array, TensorType(x.shape, x.dtype)
     return to_array(x)
 
 
@@ -72,6 +75,8 @@ def type_of(x: Any) -> TensorType:
         return TensorType(x.shape, x.dtype)
     if _device.is_gpu_array(x):
         return eager_operand(x)[1]
+    if isinstance(x, ByReference):  # a tx.Variable: the type of every read of it
+        return TensorType(tuple(x.shape), x.dtype)
     return to_array(x)[1]
 
 

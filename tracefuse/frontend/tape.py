@@ -13,6 +13,12 @@ same graph, so it is compiled and fused with the rest.
 
 A source the target does not depend on through watched values gets `None` (TensorFlow's
 default). A non-persistent tape gives one `gradient`; a second raises RuntimeError.
+
+Variables (frontend/variable.py): a tape watches a trainable Variable (with
+`watch_accessed_variables`, the default) or one passed to `watch`. Eagerly, each read of it
+while the tape records is a Tensor (`read_variable` tracks it); in a trace, its reads are the
+values the trace's state holds for it (`GraphBuilder.state`: its input, then each value
+assigned). The gradient with respect to a Variable is the sum over those reads.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import numpy as np
 from ..errors import user_location, with_location
 from ..ir import Graph, Op, OpCode, TensorType, Value, evaluate
 from ..tracer import pytree
-from ..tracer.tracer import GraphBuilder, Tracer, current_builder
+from ..tracer.tracer import ByReference, GraphBuilder, Tracer, current_builder
 from ..transforms.autodiff import active_values, emit_vjp
 from ..transforms.emit import Emitter
 from ..transforms.graphs import copy_op
@@ -54,6 +60,17 @@ def record(code: OpCode, args: Sequence[Any], types: Sequence[TensorType], attrs
     `args` keeps it."""
     for tape in recording_tapes():
         tape._record(code, args, types, attrs, result, out_type)
+
+
+def read_variable(variable: ByReference, value: Any) -> None:
+    """An eager read of `variable` gave the Tensor `value`: each recording tape that watches
+    the Variable tracks `value` as one of its reads."""
+    for tape in recording_tapes():
+        if tape._watches(variable):
+            tape._track(value)
+            reads = tape._variable_reads.setdefault(id(variable), (variable, []))[1]
+            if not any(r is value for r in reads):
+                reads.append(value)
 
 
 def record_graph(graph: Graph, args: Sequence[Any], results: Sequence[Any]) -> None:
@@ -83,6 +100,9 @@ class GradientTape:
         self._values: dict[int, tuple[Any, Value]] = {}
         self._ops: list[Op] = []
         self._arrays: dict[Value, Any] = {}
+        # Variables: id -> Variable passed to watch(); id -> (Variable, [Tensors read]) (eager)
+        self._watched_variables: dict[int, ByReference] = {}
+        self._variable_reads: dict[int, tuple[ByReference, list]] = {}
         self._recording = False
         self._used = False
 
@@ -159,6 +179,8 @@ class GradientTape:
         self._ops.clear()
         self._arrays.clear()
         self._watched.clear()
+        self._watched_variables.clear()
+        self._variable_reads.clear()
         self._paused.clear()
         if self._builder is not None:
             self._start = len(self._builder.ops)
@@ -168,10 +190,18 @@ class GradientTape:
         """Record the ops on `tensor` (a pytree of Tensors, arrays or traced values) so
         gradients with respect to it can be taken."""
         for leaf in pytree.flatten(tensor)[0]:
-            if isinstance(leaf, Tracer):
+            if isinstance(leaf, ByReference):  # a Variable: its reads from now on
+                self._watched_variables[id(leaf)] = leaf
+            elif isinstance(leaf, Tracer):
                 self._watched.add(leaf._value)
             else:
                 self._track(leaf)
+
+    def _watches(self, variable: ByReference) -> bool:
+        """Whether this tape watches `variable`: a trainable one it may watch on access, or one
+        passed to `watch`."""
+        return (id(variable) in self._watched_variables
+                or (self.watch_accessed_variables and getattr(variable, "trainable", False)))
 
     def _track(self, x: Any, type: TensorType | None = None) -> Value:
         v = self._value_of(x)
@@ -186,6 +216,8 @@ class GradientTape:
         return v
 
     def _record(self, code, args, types, attrs, result, out_type) -> None:
+        if any(isinstance(a, ByReference) for a in args):  # tx.add(v, x): v read as a Tensor
+            args = [a.value() if isinstance(a, ByReference) else a for a in args]
         tracked = [self._value_of(a) for a in args]
         if all(v is None for v in tracked):
             return
@@ -239,15 +271,42 @@ class GradientTape:
         tgt_leaves, _ = pytree.flatten(target)
         ct_leaves = [None] * len(tgt_leaves) if output_gradients is None else \
             pytree.flatten(output_gradients)[0]
+        flat, counts = self._expand_variables(src_leaves)
         if self._builder is not None:
-            grads = self._traced_gradient(tgt_leaves, src_leaves, ct_leaves)
+            grads = self._traced_gradient(tgt_leaves, flat, ct_leaves)
         else:
-            grads = self._eager_gradient(tgt_leaves, src_leaves, ct_leaves)
+            grads = self._eager_gradient(tgt_leaves, flat, ct_leaves)
+        grads = _sum_per_source(grads, counts)
         if unconnected_gradients == "zero":
-            grads = [g if g is not None else _zeros_like(s) for g, s in zip(grads, src_leaves)]
+            grads = [g if g is not None else
+                     _zeros_like(s.value() if isinstance(s, ByReference) else s)
+                     for g, s in zip(grads, src_leaves)]
         if not self.persistent:
             self._ops, self._arrays, self._values = [], {}, {}
+            self._variable_reads = {}
         return pytree.unflatten(src_tree, grads)
+
+    def _expand_variables(self, sources: list) -> tuple[list, list]:
+        """Each source as the values to differentiate by: itself, or a watched Variable's
+        reads (none for one not watched or never read); and how many values each source
+        has (None: the source itself)."""
+        flat, counts = [], []
+        for s in sources:
+            if not isinstance(s, ByReference):
+                flat.append(s)
+                counts.append(None)
+                continue
+            reads: list = []
+            if self._watches(s):
+                if self._builder is not None:
+                    versions = self._builder.state_versions(s)
+                    self._watched.update(versions)
+                    reads = [Tracer(self._builder, v) for v in versions]
+                else:
+                    reads = list(self._variable_reads.get(id(s), (s, []))[1])
+            flat.extend(reads)
+            counts.append(len(reads))
+        return flat, counts
 
     def _traced_gradient(self, targets, sources, cts) -> list[Any]:
         builder = self._builder
@@ -325,6 +384,22 @@ def _per_source(values: Sequence, grads: Sequence, wrap) -> list:
     for v in values:
         g = next(found) if v is not None else None
         out.append(wrap(g) if g is not None else None)
+    return out
+
+
+def _sum_per_source(grads: list, counts: list) -> list:
+    """Regroup gradients by the values `_expand_variables` made: a Variable's is the sum of
+    its reads' (None when none has one)."""
+    out, it = [], iter(grads)
+    for n in counts:
+        if n is None:
+            out.append(next(it))
+            continue
+        total = None
+        for g in [next(it) for _ in range(n)]:
+            if g is not None:
+                total = g if total is None else total + g
+        out.append(total)
     return out
 
 

@@ -16,6 +16,15 @@ whose `parent` is the trace in progress. A Tracer of an enclosing trace used ins
 closure over an outer traced value) is *captured*: it becomes an extra input of the sub-graph
 (`builder.captures` maps the outer value to that input), so the transform treats it as a
 constant and the outer trace still sees the dependence when the sub-graph is inlined.
+
+A `ByReference` object (a `tx.Variable`, frontend/variable.py) is captured by reference, not by
+value, in the trace of a `tx.function` (a builder made with `by_reference=True`): its first read
+is an extra input of the graph, `assign_state` records a new value (reads after it see that
+value), and `build` puts the last value of each assigned one among the outputs after the
+function's own (`state_inputs`, `state_outputs`: what the compiled function reads from and
+writes back to each Variable at every call). A transform's sub-trace captures the enclosing
+trace's read like any outer value (so `tx.grad` treats a Variable as a constant); a trace that
+runs at once (a transform called eagerly) takes its value now, as a constant.
 """
 
 from __future__ import annotations
@@ -91,14 +100,50 @@ class Tracer(ArrayMethods):
         self._concrete("np.asarray(x) (converting a traced array to NumPy)")
 
 
+class ByReference:
+    """The base of objects a trace captures by reference: `tx.Variable` (frontend/variable.py).
+    A subclass has a fixed `shape` and `dtype` (the type every read of it has), `value()` (a
+    read: a Tracer of the trace in progress, else a Tensor, which tapes may watch) and
+    `snapshot()` (its value now as a Tensor, read without a trace or a tape: what a trace that
+    runs at once bakes in)."""
+
+    __slots__ = ()
+
+    def value(self) -> Any:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def snapshot(self) -> Any:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+
+class StateUse:
+    """What one trace did with one `ByReference` object: `input`, the graph input its first
+    read became (None if it was assigned before any read); `current`, the value a read sees
+    now; `assigned`, whether the trace assigned it; `loc`, the user's line of the first use."""
+
+    __slots__ = ("ref", "input", "current", "assigned", "loc", "versions")
+
+    def __init__(self, ref: ByReference, input: Value | None, loc):
+        self.ref = ref
+        self.input = input
+        self.current = input
+        self.assigned = False
+        self.loc = loc
+        self.versions = [] if input is None else [input]  # every value a read could see
+
+
 class GraphBuilder:
     """The graph being recorded: inputs, ops in order, and constants already lifted."""
 
     def __init__(self, name: str = "main", device: str = "cpu",
-                 parent: "GraphBuilder | None" = None):
+                 parent: "GraphBuilder | None" = None, by_reference: bool = False):
         self.name = name
         self.device = device
         self.parent = parent  # the enclosing trace of a transform's sub-graph, else None
+        # a tx.function's trace: Variables are inputs and outputs (else constants, or captures
+        # of the enclosing trace); id(object) -> StateUse, in the order of first use
+        self.by_reference = by_reference
+        self.state: dict[int, StateUse] = {}
         self.inputs: list[Value] = []
         # captured Tracers of enclosing traces: outer Tracer -> input of this graph, in order
         self.captures: dict[Value, Value] = {}
@@ -138,6 +183,8 @@ class GraphBuilder:
                     "attribute; return it from the function instead."
                 )
             return x._value
+        if isinstance(x, ByReference):
+            return self.read_state(x)
         key = id(x)
         hit = self._lifted.get(key)
         if hit is not None and hit[0] is x:
@@ -151,6 +198,72 @@ class GraphBuilder:
         if not t.weak:
             self._lifted[key] = (x, v)  # keep x alive so its id stays unique
         return v
+
+    def read_state(self, ref: ByReference) -> Value:
+        """The value a read of `ref` (a Variable) sees in this trace: the graph input of its
+        first read, or the value last assigned to it here. In a transform's sub-trace, the
+        enclosing trace's read, captured; in a trace that runs at once, its value now."""
+        self._check_active()
+        return self._read_state(ref)
+
+    def _read_state(self, ref: ByReference) -> Value:
+        if self.parent is not None:  # the enclosing trace reads it (it is not the current one)
+            return self._capture(Tracer(self.parent, self.parent._read_state(ref)))
+        if not self.by_reference:
+            return self.lift(ref.snapshot(), what="variable")
+        use = self.state.get(id(ref))
+        if use is None:
+            v = Value(TensorType(tuple(ref.shape), ref.dtype))
+            use = self.state[id(ref)] = StateUse(ref, v, user_location())
+        return use.current
+
+    def bind_state(self, ref: ByReference, input: Value) -> None:
+        """Make `input` (an input of this graph) the value of `ref` in this trace: a Variable
+        passed as an argument stands for that argument's input."""
+        self.state[id(ref)] = StateUse(ref, input, None)
+
+    def assign_state(self, ref: ByReference, value: Value, what: str) -> None:
+        """Record `value` (of `ref`'s type) as `ref`'s new value: later reads here see it, and
+        the compiled function writes it back after the call. Only the trace of a
+        `tx.function` itself can: a transform's sub-trace or a trace run at once cannot."""
+        self._check_active()
+        if self.parent is not None or not self.by_reference:
+            inside = ("a transform or control-flow body (tx.grad, tx.vmap, tx.cond, "
+                      "tx.while_loop, tx.fori_loop, tx.scan, or an `if`/`for`/`while` that "
+                      "AutoGraph converted)" if self.parent is not None else
+                      "a function traced and run at once (a transform called outside "
+                      "tx.function)")
+            raise ConcretizationError(with_location(
+                f"{what} inside {inside} is not supported: its effect could not be written "
+                "back. Compute the new value there, return it, and assign it in the "
+                "tx.function itself (for a conditional update: "
+                "v.assign(tx.where(pred, new, v)))", user_location()))
+        use = self.state.get(id(ref))
+        if use is None:
+            use = self.state[id(ref)] = StateUse(ref, None, user_location())
+        use.current = value
+        use.assigned = True
+        use.versions.append(value)
+
+    def state_versions(self, ref: ByReference) -> list[Value]:
+        """Every value a read of `ref` could see in this trace (its input, then each value
+        assigned to it); in a transform's sub-trace, those it captured."""
+        if self.parent is not None:
+            return [self.captures[v] for v in self.parent.state_versions(ref)
+                    if v in self.captures]
+        use = self.state.get(id(ref))
+        return list(use.versions) if use is not None else []
+
+    def state_inputs(self) -> list[StateUse]:
+        """The uses whose first read is an extra input of the graph (after the declared ones),
+        not counting Variables bound to a declared input (`bind_state`)."""
+        declared = set(self.inputs)
+        return [u for u in self.state.values() if u.input is not None
+                and u.input not in declared]
+
+    def state_outputs(self) -> list[StateUse]:
+        """The uses assigned in this trace: their last values are the graph's extra outputs."""
+        return [u for u in self.state.values() if u.assigned]
 
     def _encloses(self, other: "GraphBuilder") -> bool:
         parent = self.parent
@@ -226,8 +339,14 @@ class GraphBuilder:
 
     def build(self, outputs: Sequence[Value], check: bool = True) -> Graph:
         """The graph recorded; `check=False` skips the verifier (a transform's intermediate
-        graph, built op by op through the type rules, is verified where it ends up)."""
-        graph = Graph(tuple(self.inputs), tuple(self.ops), tuple(outputs), self.name)
+        graph, built op by op through the type rules, is verified where it ends up). The
+        inputs and outputs of captured state follow the declared ones (`state_inputs`,
+        `state_outputs`)."""
+        inputs, outputs = tuple(self.inputs), tuple(outputs)
+        if self.state:
+            inputs += tuple(u.input for u in self.state_inputs())
+            outputs += tuple(u.current for u in self.state_outputs())
+        graph = Graph(inputs, tuple(self.ops), outputs, self.name)
         return verify(graph) if check else graph
 
 

@@ -225,3 +225,34 @@ def test_bad_keys_and_dtypes_say_what_to_pass():
         tx.random.randint(tx.random.key(0), (3,), 0, 4, dtype=tx.float32)
     with pytest.raises(tx.DTypeError, match="must be an integer"):
         tx.random.key(1.5)
+
+
+# --- the Generator ---------------------------------------------------------------------------------
+@backends
+def test_generator_advances_its_state_compiled_without_retracing(b):
+    eager = tx.random.Generator.from_seed(17)
+    expected = [eager.uniform((3, 5)).numpy(), eager.normal((7,), mean=2.0, stddev=0.5).numpy(),
+                eager.uniform((2,), dtype=tx.float64).numpy()]
+    g = tx.random.Generator.from_seed(17)
+    f = tx.function(lambda: g.uniform((3, 5)), backend=b)
+    h = tx.function(lambda: (g.normal((7,), mean=2.0, stddev=0.5),
+                             g.uniform((2,), dtype=tx.float64)), backend=b)
+    np.testing.assert_allclose(f().numpy(), expected[0], rtol=1e-6)
+    n, u = h()
+    np.testing.assert_allclose(n.numpy(), expected[1], rtol=2e-6, atol=1e-6)
+    np.testing.assert_allclose(u.numpy(), expected[2], rtol=1e-12)
+    assert int(g.state.numpy()) == int(eager.state.numpy()) == 16 + 16 + 8
+    second = f().numpy()  # the next draw: new numbers, no retrace
+    assert f.trace_count == 1 and not np.array_equal(second, expected[0])
+    np.testing.assert_allclose(second, eager.uniform((3, 5)).numpy(), rtol=1e-6)
+
+
+def test_generator_stream_is_the_key_stream():
+    """A fresh Generator's draws are the key's words from position 0, whole blocks apart."""
+    g = tx.random.Generator.from_seed(5)
+    words = tx.random.bits(tx.random.key(5), (16,)).numpy()
+    np.testing.assert_array_equal(g.bits((3,)).numpy(), words[:3])
+    np.testing.assert_array_equal(g.bits((6,)).numpy(), words[4:10])
+    assert "position=12" in repr(g)
+    with pytest.raises(tx.DTypeError, match="key must be a uint32"):
+        tx.random.Generator(np.zeros(2, np.int64))

@@ -10,8 +10,9 @@ own counter). The mappings from bits to values, the same everywhere (`docs/user-
 
 - `bits`: the words themselves (uint32); uint64 joins two words (`w0 << 32 | w1`), uint8 and
   uint16 keep the low bits of one.
-- a draw of n elements needing k words per element reads words `[j n, (j + 1) n)` as its j-th
-  word (the op's offset): disjoint, and the first word of a one-word draw is `bits(key, shape)`.
+- a draw of n elements needing k words per element reads words `[j m, j m + n)` as its j-th
+  word, m = n rounded up to a multiple of 4 (the op's offset): disjoint, aligned to Philox
+  blocks, and the first word of a one-word draw is `bits(key, shape)`.
 - `uniform`: float32 `(w >> 8) * 2**-24`, float16 `(w >> 21) * 2**-11`, float64
   `((w0 >> 5) * 2**26 + (w1 >> 6)) * 2**-53`: every value of [0, 1) on that grid, equally
   likely, exact in its dtype; then `minval + u * (maxval - minval)`, kept below `maxval`.
@@ -23,6 +24,9 @@ own counter). The mappings from bits to values, the same everywhere (`docs/user-
 - `split(key, num)`: the rows of `bits(key, (num, 2))`; `fold_in(key, data)`: the words at
   offset `4 * data` (the block with counter `data`), as JAX's threefry `fold_in` hashes the data
   as a counter. Use a key once: to draw, or to split, never both (JAX's rule too).
+- `Generator`: one key and a position (a uint64 `tx.Variable`): a draw reads the stream from
+  the position (as offset) and advances it by the k m words it used, eagerly and inside
+  `tx.function` alike (the Variable is captured, so the position never retraces).
 """
 
 from __future__ import annotations
@@ -87,14 +91,19 @@ def _words(key, shape: tuple[int, ...], count: int, base: Any = None) -> list:
     """`count` uint32 arrays of `shape`, the j-th from the counters [j n, (j + 1) n) after
     `base` (a uint64 scalar: a Generator's position; None: 0), n the number of elements."""
     k0, k1 = getitem(key, 0), getitem(key, 1)
-    size = math.prod(shape)
+    stride = _stride(shape)
     out = []
     for j in range(count):
-        offset = np.uint64(j * size)
+        offset = np.uint64(j * stride)
         if base is not None:
             offset = add(base, offset) if j else base
         out.append(bind(G.RANDOM_BITS, (k0, k1, offset), Attrs(shape=shape)))
     return out
+
+
+def _stride(shape: tuple[int, ...]) -> int:
+    """Words between the streams of one draw: its size rounded up to whole Philox blocks."""
+    return -(-math.prod(shape) // 4) * 4
 
 
 # --- keys -----------------------------------------------------------------------------------------
@@ -278,5 +287,53 @@ def permutation(key: Any, x: Any, axis: int = 0) -> Any:
     return asarray(np.take(array, order, axis=axis))
 
 
-__all__ = ["bernoulli", "bits", "fold_in", "key", "normal", "permutation", "randint", "split",
-           "uniform"]
+class Generator:
+    """A stream of random numbers over one key, with a position that each draw advances: its
+    state is a `tx.Variable` (uint64), updated in place eagerly and inside `tx.function` (the
+    compiled function reads and writes it back: no retrace). `Generator.from_seed(seed)` or
+    `Generator(key)`. Create it outside compiled functions (a Variable cannot be created in a
+    trace); a draw inside a control-flow body (a `fori_loop`, a converted `for`) is not
+    supported yet: the Variable cannot be assigned there."""
+
+    def __init__(self, key: Any, position: int = 0):
+        from .variable import Variable
+
+        _check_key(key, "Generator")
+        self.key = key
+        self.state = Variable(np.uint64(position), name="generator_position", trainable=False)
+
+    @classmethod
+    def from_seed(cls, seed: int) -> Generator:
+        return cls(key(seed))
+
+    def _take(self, shape: tuple[int, ...], words: int):
+        """The position to draw from, advanced past the `words` streams of `shape`."""
+        base = self.state.value()
+        self.state.assign_add(np.uint64(words * _stride(shape)))
+        return base
+
+    def bits(self, shape: Any = (), dtype: Any = dt.uint32) -> Any:
+        shape, d = _shape(shape), dt.as_dtype(dtype)
+        return _bits(self.key, shape, d, self._take(shape, 2 if d == dt.uint64 else 1))
+
+    def uniform(self, shape: Any = (), minval: Any = 0.0, maxval: Any = 1.0,
+                dtype: Any = dt.float32) -> Any:
+        shape, d = _shape(shape), _float_dtype(dtype, "Generator.uniform")
+        return _uniform(self.key, shape, d, minval, maxval, self._take(shape, _per_value(d)))
+
+    def normal(self, shape: Any = (), mean: Any = 0.0, stddev: Any = 1.0,
+               dtype: Any = dt.float32) -> Any:
+        shape, d = _shape(shape), _float_dtype(dtype, "Generator.normal")
+        work = dt.float32 if d == dt.float16 else d
+        z = _normal(self.key, shape, d, self._take(shape, 2 * _per_value(work)))
+        if _is_python(mean, 0.0) and _is_python(stddev, 1.0):
+            return z
+        return add(multiply(z, _as(stddev, d)), _as(mean, d))
+
+    def __repr__(self) -> str:
+        k = self.key.numpy() if isinstance(self.key, Tensor) else self.key
+        return f"tx.random.Generator(key={list(map(int, k))}, position={int(self.state.numpy())})"
+
+
+__all__ = ["Generator", "bernoulli", "bits", "fold_in", "key", "normal", "permutation",
+           "randint", "split", "uniform"]

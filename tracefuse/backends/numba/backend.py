@@ -79,7 +79,7 @@ def render_module(k: LoopKernel, options: CompileOptions, allow_parallel: bool =
     for fn in sorted(renderer.intrinsics):
         lines.append(f"from tracefuse.backends.numba.intrinsics import {fn}")
     if renderer.philox:
-        lines.append("from tracefuse.backends.numba.philox import philox_bits")
+        lines.append("from tracefuse.backends.numba.philox import philox_bits, philox_block")
     lines += ["", "", f"@njit({_flags(k, parallel, options)})", body]
     return "\n".join(lines), parallel
 

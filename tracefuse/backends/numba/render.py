@@ -247,6 +247,24 @@ def column_order(k: LoopKernel) -> bool:
     return bool(lasts) and 2 * sum(a == k.outer[0] for a in lasts) > len(lasts)
 
 
+def random_groups(k: LoopKernel) -> list[int]:
+    """The `random_bits` nodes of an elementwise kernel when each can take its Philox words a
+    block at a time along the innermost loop (`render_random_groups`): its counter runs along
+    that axis last (consecutive elements, consecutive counters) and its key and offset do not
+    vary along it. Else []."""
+    if k.max_level or not k.outer or any(n.kind == "loop" for n in k.nodes):
+        return []
+    inner = k.outer[-1]
+    found = [i for i, n in enumerate(k.nodes) if n.kind == "op" and n.code is G.RANDOM_BITS]
+    for r in found:
+        args = k.nodes[r].args
+        counter = k.nodes[args[3]].value
+        if not counter or counter[-1] != inner or any(inner in k.nodes[a].axes
+                                                      for a in args[:3]):
+            return []
+    return found
+
+
 def blocked_loop(k: LoopKernel) -> int | None:
     """The loop node of an elementwise kernel with one loop that varies along its innermost
     axis (`render_blocked_loop` interchanges it with a block of that axis), else None."""
@@ -263,6 +281,8 @@ class NumbaRenderer(Renderer):
     def __init__(self, use_vmath: bool = True) -> None:
         super().__init__()
         self.vmath = _vmath_table() if use_vmath else {}
+        self.lanes: dict[int, str] = {}
+        self.renamed: dict[int, str] = {}
         self.imports: set[str] = set()
         self.intrinsics: set[str] = set()
         self.philox = False  # the kernel calls numba/philox.py's philox_bits
@@ -321,12 +341,88 @@ class NumbaRenderer(Renderer):
 
     # --- column reductions ------------------------------------------------------------------------
     def render(self, k: LoopKernel, name: str, parallel: bool) -> str:
+        self.lanes: dict[int, str] = {}  # random node -> its word in this lane (groups)
+        self.renamed: dict[int, str] = {}  # axis -> the name of its index, where not i<axis>
         if column_order(k):
             return self.render_columns(k, name, parallel)
         loop = blocked_loop(k)
         if loop is not None:
             return self.render_blocked_loop(k, name, parallel, loop)
         return super().render(k, name, parallel)
+
+    # --- random numbers a block at a time ----------------------------------------------------------
+    def render_nested_elementwise(self, parallel: bool) -> None:
+        randoms = random_groups(self.k)
+        if randoms:
+            self.render_random_groups(parallel, randoms)
+        else:
+            super().render_nested_elementwise(parallel)
+
+    def axis_var(self, a: int) -> str:
+        return self.renamed.get(a, f"i{a}")
+
+    def compute(self, ids: list[int]) -> None:
+        for i in ids:
+            if i in self.lanes:  # this lane's word of the block computed for the group
+                self.declare(f"v{i}", self.lanes[i], self.k.nodes[i].dtype)
+            else:
+                super().compute([i])
+
+    def render_random_groups(self, parallel: bool, randoms: list[int]) -> None:
+        """An elementwise kernel with `random_bits` (`random_groups`): the innermost loop runs
+        in groups of four consecutive elements whose counters fill one Philox block, computed
+        once (`philox_block`) for the four (each element computing its own block is 4x the
+        work, and does not vectorize: 15-20x slower, numba/philox.py). A few elements before
+        the first whole block and after the last run one by one; so does a row whose random
+        nodes are not aligned alike (their offsets differ mod 4)."""
+        k = self.k
+        todo = self.needed([o.node for o in k.outputs])
+        stores = list(enumerate(k.outputs))
+        *outer, inner = k.outer
+        self.open_nested(outer, parallel, todo, stores)
+        i, n = self.axis_var(inner), self.extent(inner)
+        self.update(i, "0")
+        for r in randoms:  # the counter of the row's first element
+            args = k.nodes[r].args
+            self.update(f"b{r}", f"v{args[2]} + {self.scalar(k.nodes[args[3]])}")
+        first = randoms[0]
+        # np.int64, not int(): Numba types int() of a uint64 so that prange mistypes the range
+        self.update("hd", f"min(np.int64((np.uint64(4) - (b{first} & np.uint64(3))) & "
+                          f"np.uint64(3)), {n})")
+        for r in randoms[1:]:
+            self.line(f"if (b{r} & np.uint64(3)) != (b{first} & np.uint64(3)):")
+            self.line(f"    hd = {n}")
+        self.update("ng", f"({n} - hd) // 4")
+
+        def element() -> None:
+            self.compute(todo)
+            for j, o in stores:
+                self.store_output(j, o)
+
+        self.begin_loop(i, "0", "hd", False)
+        element()
+        self.end_block()
+        self.begin_loop("grp", "0", "ng", parallel and not outer)
+        # its own index name: a name also assigned in a prange body and around it makes Numba
+        # take it for a reduction variable (and mistype it)
+        self.renamed = {inner: f"j{inner}"}
+        self.update("at", "hd + 4 * np.int64(grp)")  # a prange index may be unsigned
+        for r in randoms:
+            k0, k1 = k.nodes[r].args[:2]
+            words = ", ".join(f"w{r}_{lane}" for lane in range(4))
+            self.update(words, f"philox_block(v{k0}, v{k1}, (b{r} + np.uint64(at)) >> "
+                               "np.uint64(2))")
+        for lane in range(4):
+            self.update(self.axis_var(inner), f"at + {lane}")
+            self.lanes = {r: f"w{r}_{lane}" for r in randoms}
+            element()
+        self.lanes, self.renamed = {}, {}
+        self.end_block()
+        self.begin_loop(i, "hd + 4 * ng", n, False)
+        element()
+        self.end_block()
+        for _ in outer:
+            self.end_block()
 
     # --- elementwise loops ------------------------------------------------------------------------
     def render_blocked_loop(self, k: LoopKernel, name: str, parallel: bool, loop: int) -> str:

@@ -277,3 +277,20 @@ def test_streams_aligned_differently_in_one_kernel(b):
     got_xor, got_a = tx.function(f, backend=b)(k)
     np.testing.assert_array_equal(got_xor.numpy(), a ^ c)
     np.testing.assert_array_equal(got_a.numpy(), a)
+
+
+def test_cuda_source_of_a_random_kernel_passes_nvrtc():
+    from tracefuse.backends.cuda import nvrtc_gate
+    from tracefuse.backends.cuda.render import NVRTC_OPTIONS
+
+    why = nvrtc_gate.unavailable()
+    if why:
+        pytest.skip(why)
+    k = tx.random.key(1)
+    x = np.ones((8, 100), np.float32)
+    f = tx.function(lambda key, x: (tx.random.normal(key, x.shape, dtype=tx.float64) * x,
+                                    tx.random.randint(key, x.shape, 0, 7)), backend="gpu-sim")
+    for source in f.get_concrete_function(k, x).kernels:
+        assert "tx_philox_bits(" in source
+        for arch in ("sm_80", "sm_90"):
+            assert nvrtc_gate.compile_cubin(source, arch, NVRTC_OPTIONS)[:4] == b"\x7fELF"

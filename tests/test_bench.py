@@ -1,9 +1,11 @@
 """Smoke test of the benchmark runner (`python -m tracefuse bench`): tiny sizes, two workloads,
 in-process, a gradient workload whose result is a tuple (mlp_grad), and the control-flow
 workloads of issue 15 (mandelbrot, newton, scan_recurrence), whose tracefuse loops are also
-checked against their NumPy loops on fresh random inputs. It checks the table's rows and that
-every result was verified against NumPy (a tuple array by array, mandelbrot's allowance of
-counts off); it never asserts a time."""
+checked against their NumPy loops on fresh random inputs, and the random-number workloads of
+issue 16 (uniform_50m, dropout: checked by distribution, since their values differ from
+NumPy's by design; dropout_mask by value). It checks the table's rows and that every result
+was verified against NumPy (a tuple array by array, mandelbrot's allowance of counts off, the
+random draws' distribution checks, which also reject wrong draws); it never asserts a time."""
 
 import json
 
@@ -182,3 +184,68 @@ def test_check_allows_the_mismatch_fraction_of_a_workload(rng):
     y[7] *= 1.01
     c = runner.check(y, x, strict)
     assert not c["ok"] and "mismatched" not in c and "elements off" not in c["why"]
+
+
+def test_bench_small_random_workloads(tmp_path, capsys):
+    """uniform_50m and dropout run and pass their distribution checks (shape and dtype against
+    NumPy's, values by distribution), at the small and the new shape; dropout_mask, the same
+    kernel without the draw, is checked by value; no numeric target is judged here."""
+    out = tmp_path / "bench.json"
+    names = ["uniform_50m", "dropout", "dropout_mask"]
+    status = main(["bench", "--small", *(a for n in names for a in ("--only", n)), "--repeats",
+                   "2", "--progress", "none", "--no-peers", "--no-fresh-process", "--json",
+                   str(out)])
+    text = capsys.readouterr().out
+    assert status == 0, text
+    assert "MISMATCH" not in text and "ERROR" not in text
+    assert "random draws (uniform_50m, dropout): NumPy's shape and dtype" in text
+
+    results = json.loads(out.read_text())["results"]
+    assert [r["name"] for r in results] == names
+    for r in results:
+        assert r["target_met"] is None, r["name"]
+        for impl in ("numpy", "tracefuse"):
+            checks = r["impls"][impl]["checks"]
+            keys = {"first result", "result after timing", "held first result"}
+            keys |= {"new shape"} if impl == "tracefuse" else set()
+            assert keys <= set(checks), (r["name"], impl)
+            for key in keys:
+                c = checks[key]
+                assert c["ok"], (r["name"], impl, key, c)
+                assert ("compared" in c) == (r["name"] != "dropout_mask"), (r["name"], c)
+    assert results[0]["bytes_moved"] is None  # uniform_50m: no floor (write-only)
+    assert results[1]["bytes_moved"] == 2 * 64 * 48 * 4 + 8  # dropout: x, out, the key
+
+
+def test_random_workload_checks_reject_wrong_draws(rng):
+    """The distribution checks can fail: uniform draws (4096 of them) that are constant, scaled by 0.9 or
+    skewed (u**1.2), and dropout results with a wrong scale, a wrong rate or a mask computed
+    from x (dropout_mask's output) are rejected; the right draws (NumPy's) pass."""
+    import numpy as np
+
+    from tracefuse.tools.bench import runner, workloads
+
+    uni = workloads.get("uniform_50m")
+    inputs = uni.inputs("small")
+    ref = uni.numpy(*inputs)
+    assert runner.check(ref, ref, uni, inputs)["ok"]
+    assert runner.check(uni.compile("numpy")(*inputs), ref, uni, inputs)["ok"]
+    for wrong in (np.full_like(ref, 0.5), ref * np.float32(0.9), ref ** np.float32(1.2)):
+        c = runner.check(wrong, ref, uni, inputs)
+        assert not c["ok"] and c["why"].startswith("distribution: "), c
+    assert not runner.check(ref.astype(np.float64), ref, uni, inputs)["ok"]  # dtype
+    with pytest.raises(ValueError, match="needs the call's inputs"):
+        runner.check(ref, ref, uni)
+
+    drop, mask = workloads.get("dropout"), workloads.get("dropout_mask")
+    key, x = drop.inputs("small")
+    ref = drop.numpy(key, x)
+    assert runner.check(ref, ref, drop, (key, x))["ok"]
+    assert runner.check(np.asarray(drop.compile("cpu")(key, x)), ref, drop, (key, x))["ok"]
+    other = np.asarray(drop.compile("numpy")(np.array([1, 2], np.uint32), x))
+    assert runner.check(other, ref, drop, (key, x))["ok"]  # another key: other draws, also ok
+    u = rng.random(x.shape)
+    for wrong in (np.where(u > 0.1, x, 0), np.where(u > 0.2, x / np.float32(0.9), 0),
+                  mask.numpy(x)):
+        c = runner.check(wrong.astype(np.float32), ref, drop, (key, x))
+        assert not c["ok"] and c["why"].startswith("distribution: "), c

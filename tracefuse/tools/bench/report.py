@@ -258,9 +258,14 @@ def _verification(doc: dict) -> list[str]:
         if "error" in r["latency"].get("fresh_process", {}):
             bad.append(f"!!! ERROR: tracefuse on {r['name']} in a fresh process: "
                        f"{r['latency']['fresh_process']['error']}")
+    random = [r["name"] for r in doc["results"]
+              if getattr(W.BY_NAME.get(r["name"]), "distribution", None) is not None]
+    how = (f"; random draws ({', '.join(random)}): NumPy's shape and dtype, values by their "
+           "distribution" if random else "")
     if not bad:
-        return [f"verification: all {count} implementation results match NumPy (first call, "
-                "after timing, the held first result, and tracefuse/jax at the new shape)"]
+        return [(f"verification: all {count} implementation results match NumPy (first call, "
+                 "after timing, the held first result, and tracefuse/jax at the new shape)"
+                 + how)]
     if doc["tracefuse_verified"]:
         head = ("verification: tracefuse matches NumPy everywhere; a PEER does not "
                 "(exit status stays 0):")

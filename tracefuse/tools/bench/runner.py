@@ -12,7 +12,9 @@ Per workload, in one process:
 3. **Verification before timing**: every result against NumPy's (same shape, same dtype,
    `allclose` with the workload's rtol, 1e-4 for float32, and atol = atol_scale x max|ref|;
    a tuple result, as `mlp_grad`'s four gradients, array by array; `mandelbrot` allows 1 % of
-   its counts off, `Workload.max_mismatch_frac`).
+   its counts off, `Workload.max_mismatch_frac`). Random draws (`uniform_50m`, `dropout`)
+   cannot equal NumPy's values: shape and dtype are checked against NumPy's, the values by
+   their distribution (`Workload.distribution`, given the call's inputs).
    A mismatch or an error is reported loudly on stderr and in the table; when it is tracefuse's
    (or NumPy raised), the exit status is 1. After timing it is checked again: a new call's
    result, and the warm-up result the runner kept holding (a reused output buffer must never
@@ -186,12 +188,14 @@ def as_numpy(result: Any) -> Any:
     return np.asarray(result)
 
 
-def check(got: Any, ref: Any, w: W.Workload) -> dict:
+def check(got: Any, ref: Any, w: W.Workload, inputs: tuple | None = None) -> dict:
     """`got` against NumPy's `ref`: same shape and dtype, allclose(rtol, atol). A tuple `ref`
     (a gradient with respect to several arguments) is checked array by array: `got` must be a
-    tuple of as many, and each must pass; atol is taken from each array's own max|ref|."""
+    tuple of as many, and each must pass; atol is taken from each array's own max|ref|. A
+    random workload's values are judged by `w.distribution(got, inputs)` instead of allclose
+    (`inputs`: the call's arguments)."""
     if not isinstance(ref, tuple):
-        return _check_array(got, ref, w)
+        return _check_array(got, ref, w, inputs)
     if not isinstance(got, (tuple, list)) or len(got) != len(ref):
         what = (f"a {type(got).__name__} of {len(got)}" if isinstance(got, (tuple, list))
                 else f"one {type(got).__name__}")
@@ -209,12 +213,14 @@ def check(got: Any, ref: Any, w: W.Workload) -> dict:
     return out
 
 
-def _check_array(got: Any, ref: np.ndarray, w: W.Workload) -> dict:
+def _check_array(got: Any, ref: np.ndarray, w: W.Workload, inputs: tuple | None = None) -> dict:
     got = np.asarray(got)
     ref = np.asarray(ref)
     if got.shape != ref.shape or got.dtype != ref.dtype:
         return {"ok": False, "why": f"got {got.dtype}{list(got.shape)}, "
                                     f"NumPy gives {ref.dtype}{list(ref.shape)}"}
+    if w.distribution is not None:
+        return _check_distribution(got, w, inputs)
     scale = float(np.max(np.abs(ref))) if ref.size else 0.0
     atol = w.atol_scale * scale
     bad = int(np.count_nonzero(~np.isclose(got, ref, rtol=w.rtol, atol=atol, equal_nan=True)))
@@ -233,8 +239,19 @@ def _check_array(got: Any, ref: np.ndarray, w: W.Workload) -> dict:
     return out
 
 
+def _check_distribution(got: np.ndarray, w: W.Workload, inputs: tuple | None) -> dict:
+    """Random draws: their values by what they must satisfy, not by NumPy's (module doc)."""
+    if inputs is None:
+        raise ValueError(f"{w.name}: checking random draws needs the call's inputs")
+    problems = w.distribution(got, tuple(np.asarray(a) for a in inputs))
+    out = {"ok": not problems, "compared": "shape, dtype and distribution (random draws)"}
+    if problems:
+        out["why"] = "distribution: " + "; ".join(problems)
+    return out
+
+
 def _record_check(im: Impl, key: str, got: Any, ref: Any, w: W.Workload, display) -> None:
-    c = check(got, ref, w)
+    c = check(got, ref, w, im.args)
     im.checks[key] = c
     if not c["ok"]:
         display.log(f"!!! MISMATCH: {im.name} on {w.name} ({key}): {c['why']}")
@@ -362,7 +379,7 @@ def new_shape_latency(w: W.Workload, size: str, impls: list[Impl], peers: dict, 
             out[im.name] = {"error": f"{type(e).__name__}: {e}"}
             display.log(f"!!! ERROR: {im.name} on {w.name} at a new shape: {out[im.name]['error']}")
             continue
-        c = check(r, ref, w)
+        c = check(r, ref, w, alt)
         im.checks["new shape"] = c
         if not c["ok"]:
             display.log(f"!!! MISMATCH: {im.name} on {w.name} (new shape): {c['why']}")

@@ -6,6 +6,11 @@ versions `tx.grad` / `tx.vmap` of the loss, their JAX factories `jax.grad` / `ja
 counts a tuple result array by array. The control-flow workloads of issue 15 (`mandelbrot`,
 `newton`, `scan_recurrence`): NumPy loops of vectorized steps against one `tx.fori_loop` /
 `tx.while_loop` / `tx.scan` and `jax.lax`'s; `benchmarks/control_flow_vs_jax.py` judges them.
+The random-number workloads of issue 16 (`uniform_50m`, `dropout`, and `dropout_mask`, the same
+kernel with the draw replaced by a comparison of x: the reference of the "< 1.3x" target):
+`tx.random` against `np.random.default_rng(key)` and `jax.random`; their values differ by
+design, so they are checked by distribution (`distribution` below);
+`benchmarks/random_vs_jax.py` judges them.
 
 Each `Workload` owns:
 
@@ -34,6 +39,11 @@ Each `Workload` owns:
   outside them (0 but for `mandelbrot`: a count on the set's boundary is chaotic, one fused
   multiply-add changes it, and XLA's fusions do: jax.jit on cpu gets 228 of the 10^6 counts
   of the full size off, 6 of the 3072 of the small size; 1 % is allowed).
+- `distribution(got, inputs)`: for random draws, whose values cannot equal NumPy's (other
+  generators): the runner checks shape and dtype against NumPy's result, then this judges the
+  values by what they must satisfy (range, mean and variance within 5 sigma, a histogram; for
+  dropout, each element 0 or x / 0.9 and the dropped fraction), and returns what is wrong
+  (empty: ok). The same check is applied to NumPy's and JAX's draws.
 
 Constants are Python floats: weak scalars in NumPy 2 and in tracefuse alike, so float32 stays
 float32 everywhere. numexpr turns Python float literals into float64, so its constants are
@@ -92,6 +102,7 @@ class Workload:
     rtol: float = 1e-4
     atol_scale: float = 1e-6
     max_mismatch_frac: float = 0.0  # elements allowed outside the tolerance (mandelbrot)
+    distribution: Callable[[np.ndarray, tuple], list[str]] | None = None  # random draws
     per_call_us: bool = False  # report this workload's times in microseconds
     notes: tuple[str, ...] = field(default=())
 
@@ -595,6 +606,122 @@ def _make_recurrence(rng, d):
             _normal(rng, (k, k), scale=s), _normal(rng, k, scale=0.1))
 
 
+# --- random numbers (issue 16): tx.random against np.random.default_rng and jax.random ------
+# The key is an input (uint32[2]), so a new key does not retrace; NumPy seeds default_rng with
+# it on every call (as `default_rng(seed).random(n, dtype=np.float32)`: a few microseconds),
+# JAX takes it as a raw threefry key. The values differ between the three by design.
+DROP_P = 0.1
+
+
+def uniform_np(key, like):
+    return np.random.default_rng(key).random(like.shape, dtype=np.float32)
+
+
+def uniform_tx(key, like):
+    return tx.random.uniform(key, like.shape)
+
+
+def uniform_jax(jnp):
+    import jax
+
+    def uniform(key, like):
+        return jax.random.uniform(key, like.shape, dtype=jnp.float32)
+    return uniform
+
+
+def dropout_np(key, x):
+    return np.where(np.random.default_rng(key).random(x.shape, dtype=np.float32) > DROP_P,
+                    x / (1 - DROP_P), 0)
+
+
+def dropout_tx(key, x):
+    return tx.where(tx.random.uniform(key, x.shape) > DROP_P, x / (1 - DROP_P), 0)
+
+
+def dropout_jax(jnp):
+    import jax
+
+    def dropout(key, x):
+        return jnp.where(jax.random.uniform(key, x.shape, dtype=jnp.float32) > DROP_P,
+                         x / (1 - DROP_P), 0)
+    return dropout
+
+
+def dropout_mask_np(x):
+    return np.where(x > DROP_P, x / (1 - DROP_P), 0)
+
+
+def dropout_mask_tx(x):
+    return tx.where(x > DROP_P, x / (1 - DROP_P), 0)
+
+
+def dropout_mask_jax(jnp):
+    def dropout_mask(x):
+        return jnp.where(x > DROP_P, x / (1 - DROP_P), 0)
+    return dropout_mask
+
+
+def _key(rng) -> np.ndarray:
+    return rng.integers(0, 2**32, 2, dtype=np.uint32)
+
+
+def _make_key_like(rng, d):
+    """A key and an array of the draw's shape (ones, never read: it gives the shape, as
+    `uniform(key, x.shape)` in user code; NumPy and JAX read it no more than tracefuse)."""
+    return _key(rng), np.ones(d["n"], np.float32)
+
+
+def _make_key_x(rng, d):
+    return _key(rng), _normal(rng, (d["rows"], d["cols"]))
+
+
+def _within(name: str, value: float, want: float, sigma: float, k: float = 5.0) -> list[str]:
+    if abs(value - want) <= k * sigma:
+        return []
+    return [f"{name} {value:.6g} is not {want:.6g} within {k:g} sigma ({k * sigma:.3g})"]
+
+
+def check_uniform(got: np.ndarray, inputs: tuple) -> list[str]:
+    """float32 draws of U[0, 1): finite, in [0, 1), mean 1/2 and variance 1/12 within 5 sigma,
+    and each of 16 equal bins holding n/16 within 5 sigma (a constant, a stale buffer, a
+    half-written output or a wrong scale fail)."""
+    n = got.size
+    if n == 0:
+        return []
+    u = got.astype(np.float64).ravel()
+    if not np.isfinite(u).all() or u.min() < 0.0 or u.max() >= 1.0:
+        return [f"values outside [0, 1): min {u.min():.6g}, max {u.max():.6g}"]
+    problems = _within("mean", float(u.mean()), 0.5, math.sqrt(1 / 12 / n))
+    problems += _within("variance", float(u.var()), 1 / 12, math.sqrt((1 / 80 - 1 / 144) / n))
+    counts = np.bincount(np.minimum((u * 16).astype(np.int64), 15), minlength=16)
+    sigma = math.sqrt(n * (1 / 16) * (15 / 16))
+    worst = int(np.argmax(np.abs(counts - n / 16)))
+    problems += _within(f"count of bin {worst} of 16", float(counts[worst]), n / 16, sigma)
+    return problems
+
+
+def check_dropout(got: np.ndarray, inputs: tuple) -> list[str]:
+    """Every element is 0 or x / (1 - p) (to rtol 1e-6: x is never 0, so a kept element is
+    never 0), and the dropped fraction is p within 5 sigma, among x > 0 and among x < 0 alike
+    (a mask that depends on x, as dropout_mask's, fails)."""
+    x = np.asarray(inputs[1])
+    if got.size == 0:
+        return []
+    kept = got != 0
+    want = (x / np.float32(1 - DROP_P))[kept]
+    problems = []
+    if not np.allclose(got[kept], want, rtol=1e-6, atol=0):
+        problems.append(f"kept elements are not x / {1 - DROP_P:g}: max |err| "
+                        f"{float(np.max(np.abs(got[kept] - want))):.3g}")
+    for name, part in (("x > 0", x > 0), ("x < 0", x < 0)):
+        m = int(part.sum())
+        if m:
+            dropped = 1.0 - float(kept[part].mean())
+            problems += _within(f"dropped fraction where {name}", dropped, DROP_P,
+                                math.sqrt(DROP_P * (1 - DROP_P) / m))
+    return problems
+
+
 def _f64(make):
     return lambda rng, d: make(rng, d, np.float64)
 
@@ -698,6 +825,27 @@ WORKLOADS: tuple[Workload, ...] = (
              _make_recurrence, scan_recurrence_np, scan_recurrence_tx,
              Target("as fast as jax.jit"), floor=None, jax=scan_recurrence_jax,
              atol_scale=1e-5),
+    Workload("uniform_50m", "tx.random.uniform of 50M float32 (key and shape in; numpy: "
+             "default_rng(key).random(dtype=float32))",
+             {"full": {"n": 50_000_000}, "small": {"n": 4096},
+              "alt_full": {"n": 45_000_001}, "alt_small": {"n": 777}},
+             _make_key_like, uniform_np, uniform_tx,
+             Target(">= 50% write floor, faster than numpy and jax"), floor=None,
+             jax=uniform_jax, distribution=check_uniform,
+             notes=(("write-only: the runner's floors are copy and read, so none is reported "
+                     "here; benchmarks/random_vs_jax.py reports % of a measured write floor"),)),
+    Workload("dropout", "dropout where(uniform(key, x.shape) > 0.1, x / 0.9, 0), x 8192x6144 "
+             "float32",
+             {"full": {"rows": 8192, "cols": 6144}, "small": {"rows": 64, "cols": 48},
+              "alt_full": {"rows": 8000, "cols": 6001}, "alt_small": {"rows": 33, "cols": 17}},
+             _make_key_x, dropout_np, dropout_tx, Target("< 1.3x dropout_mask"),
+             jax=dropout_jax, distribution=check_dropout),
+    Workload("dropout_mask", "dropout's kernel without the draw: where(x > 0.1, x / 0.9, 0), "
+             "x 8192x6144 float32",
+             {"full": {"rows": 8192, "cols": 6144}, "small": {"rows": 64, "cols": 48},
+              "alt_full": {"rows": 8000, "cols": 6001}, "alt_small": {"rows": 33, "cols": 17}},
+             _make_rows, dropout_mask_np, dropout_mask_tx, Target("reference of dropout"),
+             jax=dropout_mask_jax),
 )
 
 BY_NAME = {w.name: w for w in WORKLOADS}

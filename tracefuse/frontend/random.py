@@ -166,16 +166,20 @@ def _bits(key, shape, dtype, base=None):
     return w if d == dt.uint32 else astype(w, d)
 
 
+def _top(word, bits: int, d):
+    """The top `bits` bits of a word as a float of dtype `d`, exactly: through int32 (they fit),
+    whose conversion to float is one vector instruction; uint32's is a sequence of them."""
+    return astype(astype(bitwise_right_shift(word, np.uint32(32 - bits)), dt.int32), d)
+
+
 def _unit(words: Sequence, d) -> Any:
     """[0, 1) in dtype `d` from the words (module docstring)."""
     if d == dt.float64:
-        hi = astype(bitwise_right_shift(words[0], np.uint32(5)), dt.float64)
-        lo = astype(bitwise_right_shift(words[1], np.uint32(6)), dt.float64)
+        hi, lo = _top(words[0], 27, dt.float64), _top(words[1], 26, dt.float64)
         return multiply(add(multiply(hi, 2.0 ** 26), lo), 2.0 ** -53)
     if d == dt.float16:
-        return astype(multiply(astype(bitwise_right_shift(words[0], np.uint32(21)), dt.float32),
-                               2.0 ** -11), dt.float16)
-    return multiply(astype(bitwise_right_shift(words[0], np.uint32(8)), dt.float32), 2.0 ** -24)
+        return astype(multiply(_top(words[0], 11, dt.float32), 2.0 ** -11), dt.float16)
+    return multiply(_top(words[0], 24, dt.float32), 2.0 ** -24)
 
 
 def _per_value(d) -> int:

@@ -370,3 +370,20 @@ def tracing(builder: GraphBuilder):
     finally:
         stack.pop()
         builder.finished = True
+
+
+@contextmanager
+def outside_trace():
+    """Run the block eagerly although a trace is in progress in this thread (TensorFlow's
+    `tf.init_scope`): what it creates outlives the trace, as an optimizer's slot Variables made
+    at the first `apply_gradients` of a compiled step must. Tracers of the suspended traces
+    cannot be used inside the block (they raise as any escaped Tracer does)."""
+    stack = getattr(_state, "stack", None)
+    saved = list(stack) if stack else []
+    if stack:
+        stack.clear()
+    try:
+        yield
+    finally:
+        if saved:
+            _state.stack[:] = saved

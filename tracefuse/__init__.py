@@ -12,7 +12,7 @@ of the namespace a user browses.
 
 import sys as _sys
 
-from . import autograph, config, random
+from . import autograph, config, optimizers, random, train
 from . import frontend as _frontend
 from .compiler.function import (ConcreteFunction, Function, Lowered, TensorSpec, function, jit,
                                 resolve_backend as _resolve_backend)
@@ -57,6 +57,8 @@ __all__ = [
     # compiling
     "function", "jit", "Function", "ConcreteFunction", "Lowered", "TensorSpec", "config",
     "autograph", "random",
+    # training
+    "optimizers", "train",
     # transforms
     "grad", "value_and_grad", "vjp", "jvp", "vmap", "jacfwd", "jacrev", "hessian",
     "GradientTape",

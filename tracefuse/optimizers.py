@@ -6,4 +6,4 @@ variable, no retrace). The formulas and the rule for building slots are in
 
 from .frontend.optimizers import SGD, Adam, AdamW, Optimizer
 
-__all__ = ["Adam", "AdamW", "Optimizer", "SGD"]
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer"]

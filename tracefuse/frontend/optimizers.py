@@ -60,11 +60,10 @@ def _cast(x: Any, dtype: dt.DType) -> Any:
 
 def _is_stand_in(var: Variable) -> bool:
     """A Variable argument of a compiled step while it is traced (no buffer of its own)."""
-    try:
-        var.snapshot()
+    try:  # a stand-in's snapshot is its traced read (or, after the trace, an error)
+        return not isinstance(var.snapshot(), Tensor)
     except RuntimeError:
         return True
-    return False
 
 
 class Optimizer:

@@ -79,7 +79,10 @@ def _erfc(x):
 
 
 def _float_input(x: Any, fn: str):
-    """x as an array of a floating dtype (Python numbers become float64 scalars, as NumPy)."""
+    """x as an array of a floating dtype (a Python int or float becomes a float64 scalar, as in
+    NumPy; an integer array is refused, not converted to a dtype the caller did not choose)."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        x = float(x)
     x = asarray(x)
     if not x.dtype.is_float:
         raise DTypeError(with_location(
@@ -141,7 +144,7 @@ def _shifted(x, axis):
 
 def softmax(x, /, axis: int | tuple[int, ...] = -1):
     """exp(x) / sum(exp(x), axis), computed as exp(x - m) / sum(exp(x - m)), m = max(x, axis):
-    finite for any finite x (a row of +-1000 too); a row holding +inf or NaN gives NaN, as SciPy.
+    finite for any finite x (a row of +-1000 too); a row holding +inf or NaN gives NaNs, as JAX.
     Compiled, it is one row kernel."""
     x = _float_input(x, "softmax")
     e = exp(_shifted(x, axis))

@@ -446,6 +446,24 @@ def test_loss_gradients_by_differences(rng):
                 rtol=1e-6, atol=1e-8)
 
 
+def test_soft_label_gradient_is_minus_log_softmax(rng):
+    logits = rand(rng, (4, 6), "float64", low=-3, high=3)
+    labels = distributions(rng, (4, 6), "float64")
+    labels[0, 2] = 0.0  # a zero label keeps its derivative (only 0 * -inf is masked)
+    d = tx.grad(lambda l: tx.sum(tx.nn.softmax_cross_entropy(l, logits)))(labels)
+    assert_same(d, -sp.log_softmax(logits, axis=-1), rtol=1e-12)
+
+
+def test_gradient_tape_on_a_loss(rng):
+    logits = tx.asarray(rand(rng, (5, 3), "float64"))
+    ints = rng.integers(0, 3, size=5)
+    with tx.GradientTape() as tape:
+        tape.watch(logits)
+        loss = tx.sum(tx.nn.sparse_softmax_cross_entropy(ints, logits))
+    want = sp.softmax(logits.numpy(), axis=-1) - ref_one_hot(ints, 3, "float64")
+    assert_same(tape.gradient(loss, logits), want, rtol=1e-12, atol=1e-16)
+
+
 def test_sparse_loss_refuses_mismatched_shapes_with_the_line(rng):
     logits = rand(rng, (3, 4), "float64")
     with pytest.raises(ValueError, match=rf"labels of shape \(4,\) do not match .*{THIS_FILE}"):

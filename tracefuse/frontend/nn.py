@@ -32,8 +32,9 @@ from ..errors import DTypeError, user_location, with_location
 from ..ir import dtypes as dt
 from ..tracer.tracer import Tracer
 from .creation import arange, asarray
-from .elementwise import (abs, add, astype, divide, equal, exp, isfinite, less_equal, log, log1p,
-                          maximum, multiply, negative, stop_gradient, subtract, tanh, where)
+from .elementwise import (abs, add, astype, divide, equal, exp, isfinite, isinf, less_equal, log,
+                          log1p, logical_and, maximum, multiply, negative, stop_gradient,
+                          subtract, tanh, where)
 from .manipulation import expand_dims, reshape
 from .reductions import max, sum
 from .tensor import Tensor
@@ -196,8 +197,12 @@ def softmax_cross_entropy(labels, logits):
     class with label 0 adds 0 even where its logit is -inf (a masked class)."""
     logits = _float_input(logits, "softmax_cross_entropy")
     labels = asarray(labels)
-    terms = multiply(labels, log_softmax(logits, axis=-1))
-    return negative(sum(where(equal(labels, 0), 0.0, terms), axis=-1))
+    log_probs = log_softmax(logits, axis=-1)
+    terms = multiply(labels, log_probs)
+    # 0 * -inf is NaN: a class with label 0 and logit -inf adds 0 (elsewhere the terms stand,
+    # so the derivative in the labels stays -log_probs)
+    masked = logical_and(equal(labels, 0), isinf(log_probs))
+    return negative(sum(where(masked, 0.0, terms), axis=-1))
 
 
 def sparse_softmax_cross_entropy(labels, logits):

@@ -207,8 +207,8 @@ def test_softmax_family_axes(axis, mode, rng):
     check(lambda a: tx.nn.log_softmax(a, axis=axis), lambda a: ref_log_softmax(a, axis), x,
           modes=(mode,))
     for keepdims in (False, True):
-        check(lambda a: tx.nn.logsumexp(a, axis=axis, keepdims=keepdims),
-              lambda a: ref_logsumexp(a, axis, keepdims), x, modes=(mode,))
+        check(lambda a, k=keepdims: tx.nn.logsumexp(a, axis=axis, keepdims=k),
+              lambda a, k=keepdims: ref_logsumexp(a, axis, k), x, modes=(mode,))
 
 
 def test_logsumexp_defaults_reduce_everything_to_0d(rng):
@@ -264,7 +264,7 @@ def test_softmax_family_at_1000_is_finite_without_warnings():
         warnings.simplefilter("error")
         for fn in (tx.nn.softmax, tx.nn.log_softmax, lambda a: tx.nn.logsumexp(a, axis=-1)):
             assert np.isfinite(fn(x).numpy()).all()
-            assert np.isfinite(tx.grad(lambda a: tx.sum(tx.sin(fn(a))))(x).numpy()).all()
+            assert np.isfinite(tx.grad(lambda a, f=fn: tx.sum(tx.sin(f(a))))(x).numpy()).all()
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -328,8 +328,8 @@ def test_one_hot_with_out_of_range_and_negative_labels(label_dtype, mode, rng):
     labels = rand(rng, (4, 9), label_dtype, low=-3, high=8)  # depth 5: -3..-1 and 5..8 are out
     labels.reshape(-1)[:3] = [0, 4, 5] if label_dtype == "uint8" else [-1, 4, 5]
     for dtype in (tx.float32, tx.int32):
-        check(lambda a: tx.nn.one_hot(a, 5, dtype=dtype),
-              lambda a: ref_one_hot(a, 5, dtype.name), labels, modes=(mode,))
+        check(lambda a, d=dtype: tx.nn.one_hot(a, 5, dtype=d),
+              lambda a, d=dtype: ref_one_hot(a, 5, d.name), labels, modes=(mode,))
 
 
 def test_one_hot_default_dtype_shapes_and_vmap(rng):

@@ -282,12 +282,13 @@ asinh_f32, asinh_f64 = _F32["asinh"], _F64["asinh"]
 acosh_f32, acosh_f64 = _F32["acosh"], _F64["acosh"]
 atanh_f32, atanh_f64 = _F32["atanh"], _F64["atanh"]
 logaddexp_f32, logaddexp_f64 = _F32["logaddexp"], _F64["logaddexp"]
+from .special import erf_f32, erf_f64, erfc_f32, erfc_f64  # noqa: E402,F401
 from .trig import (acos_f32, acos_f64, asin_f32, asin_f64, atan2_f32, atan2_f64,  # noqa: E402,F401
                    atan_f32, atan_f64, cos_f32, cos_f64, sin_f32, sin_f64, tan_f32, tan_f64)
 
 #: The IR ops (tracefuse.ir.OpCode values) with a vectorizable implementation here.
 UNARY_OPS = ("exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "asin",
-             "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh")
+             "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "erf", "erfc")
 BINARY_OPS = ("atan2", "logaddexp")
 @njit(**_JIT)
 def ipow_u64(a, b):
@@ -348,7 +349,7 @@ def vmath_version() -> str:
 
     h = hashlib.sha256()
     here = os.path.dirname(__file__)
-    for name in ("functions.py", "trig.py", "core.py"):
+    for name in ("functions.py", "trig.py", "special.py", "core.py"):
         with open(os.path.join(here, name), "rb") as f:
             h.update(f.read())
     for F in (np.float32, np.float64):  # the NaN signs asked of this machine's NumPy

@@ -12,7 +12,9 @@ the NaN/inf selects may be folded away: that is what the caller asked for.)
 
 This module owns: exp expm1 log log1p log2 log10 sinh cosh tanh asinh acosh atanh logaddexp
 (float32 and float64 each, float32 computed in float32), the `VMATH` table of every function
-by (IR op name, dtype name), `vmath_source_names()`, `vmath_version()`. trig.py owns sin
+by (IR op name, dtype name), `vmath_source_names()`, `vmath_version()`. special.py owns erf
+erfc (their references: scipy.special for float32, mpmath for float64; "NumPy" = scipy's
+error). trig.py owns sin
 cos tan (whose float32 versions reduce the argument in float64) asin acos atan atan2;
 core.py the intrinsics and constants; tools/vmath_fit.py the coefficient fits; tools/vmath_check.py
 the ulp measurement that the tests and docs use. docs/vmath.md: methods, limits, speed.
@@ -46,6 +48,8 @@ compiled with fastmath={"reassoc", "contract"}; "NumPy" = NumPy's own functions,
 | atanh | 1.75 | 1.75 | 1.32 | 2.5 | 1.90 | 1.90 | 0.51 | 2.5 |
 | atan2 | 1.46 | 1.46 | 3.19 | 2 | 1.61 | 1.61 | 0.78 | 2.5 |
 | logaddexp | 6.81 | 6.81 | 6.81 | 8 | 3.02 | 3.02 | 3.02 | 4 |
+| erf | 0.89 | 0.89 | 0.50 | 1.5 | 0.96 | 0.84 | 2.70 | 1.5 |
+| erfc | 3.80 | 3.58 | 0.50 | 4.5 | 2.67 | 2.63 | 6.4e12 | 3.5 |
 
 sin/cos/tan meet their bound for |x| <= 2**45 (TRIG_ACCURATE_MAX); beyond, the results are
 finite (sin/cos within [-1, 1]) but not accurate (trig.py). logaddexp's error is in ulps of

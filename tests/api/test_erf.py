@@ -12,9 +12,9 @@ import math
 import numpy as np
 import pytest
 import scipy.special
+from oracle import BACKENDS, SHAPES, assert_same, check, layouts, rand
 
 import tracefuse as tx
-from oracle import BACKENDS, SHAPES, assert_same, check, layouts, rand
 
 MODES = ("eager",) + tuple(dict.fromkeys(BACKENDS + ("cpu",)))
 FUNCS = {"erf": (tx.erf, scipy.special.erf), "erfc": (tx.erfc, scipy.special.erfc)}

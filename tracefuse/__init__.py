@@ -27,7 +27,7 @@ from .frontend import (  # noqa: F401 - re-exported through __all__
     arctanh, argmax, argmin, asarray, asin, asinh, astype, atan, atan2, atanh, bitwise_and,
     bitwise_invert, bitwise_left_shift, bitwise_or, bitwise_right_shift, bitwise_xor,
     broadcast_arrays, broadcast_to, can_cast, ceil, clip, concat, constant, copysign, cos, cosh,
-    divide, empty, empty_like, equal, exp, expand_dims, expm1, eye, finfo, flip, floor,
+    divide, empty, empty_like, equal, erf, erfc, exp, expand_dims, expm1, eye, finfo, flip, floor,
     floor_divide, full, full_like, greater, greater_equal, hypot, iinfo, invert, isdtype, isfinite,
     isinf, isnan, less, less_equal, linspace, log, log1p, log2, log10, logaddexp, logical_and,
     logical_not, logical_or, logical_xor, matmul, matrix_transpose, max, maximum, mean, min,

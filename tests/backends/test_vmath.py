@@ -233,3 +233,14 @@ def test_bit_intrinsics():
     assert i64 == np.array(x64).view(np.int64) and y64 == x64
     assert p2(np.float32(-126), -1022.0) == (np.float32(2.0 ** -126), 2.0 ** -1022)
     assert p2(np.float32(127), 1023.0) == (np.float32(2.0 ** 127), 2.0 ** 1023)
+
+
+def test_erf_coefficients_match_the_numpy_oracle():
+    """ir/numpy_impl.py evaluates erf/erfc with float64 copies of vmath's ERF/ERFC tables."""
+    from tracefuse.backends.vmath.core import consts
+    from tracefuse.ir import numpy_impl
+
+    k = consts(np.float64)
+    assert k["ERF"] == tuple(np.float64(c) for c in numpy_impl.ERF_Q64)
+    assert k["ERFC"] == tuple(np.float64(c) for c in numpy_impl.ERFC_P64)
+    assert k["ERFC_K"] == numpy_impl.ERFC_K

@@ -9,6 +9,7 @@ import itertools
 import warnings
 
 import numpy as np
+import scipy.special
 import pytest
 
 from tracefuse.errors import DTypeError
@@ -37,7 +38,7 @@ NUMPY_UFUNC = {
     G.GREATER: np.greater, G.GREATER_EQUAL: np.greater_equal, G.LOGICAL_AND: np.logical_and,
     G.LOGICAL_OR: np.logical_or, G.LOGICAL_XOR: np.logical_xor, G.BITWISE_AND: np.bitwise_and,
     G.BITWISE_OR: np.bitwise_or, G.BITWISE_XOR: np.bitwise_xor, G.LEFT_SHIFT: np.left_shift,
-    G.RIGHT_SHIFT: np.right_shift,
+    G.RIGHT_SHIFT: np.right_shift, G.ERF: scipy.special.erf, G.ERFC: scipy.special.erfc,
 }
 
 # Deviation 1 (documented in rules.py): functions with floating-point results give float64 for
@@ -45,8 +46,11 @@ NUMPY_UFUNC = {
 FLOAT_FUNCTIONS = {
     G.SQRT, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN,
     G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.DIVIDE, G.ATAN2,
-    G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER,
+    G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER, G.ERF, G.ERFC,
 }
+# Deviation 1b: erf/erfc are scipy.special's (NumPy has none): float16 stays float16, as exp's
+# does (scipy has no float16 loop and gives float64).
+SCIPY_ONLY = {G.ERF, G.ERFC}
 # Deviation 2: reciprocal is a floating-point function here too; NumPy computes an *integer*
 # reciprocal for integer operands (1 // x: 0 for |x| > 1) and int8 for bool.
 # Deviation 3: the array API allows only numeric operands for these ops; NumPy accepts bool
@@ -76,6 +80,8 @@ def expected_dtype(code, dtypes, numpy_dtype):
         return DTypeError
     if code in FLOAT_FUNCTIONS | {G.RECIPROCAL} and not any(d.is_float for d in dtypes):
         return dt.float64
+    if code in SCIPY_ONLY and dtypes == [dt.float16]:
+        return dt.float16
     return numpy_dtype
 
 

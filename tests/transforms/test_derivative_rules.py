@@ -134,6 +134,8 @@ UNARY = [
     case("asinh", tx.asinh, U(3, 4, lo=-3.0, hi=3.0)),
     case("acosh", tx.acosh, U(3, 4, lo=1.2, hi=3.0)),
     case("atanh", tx.atanh, U(3, 4, lo=-0.8, hi=0.8)),
+    case("erf", tx.erf, U(3, 4, lo=-2.5, hi=2.5)),
+    case("erfc", tx.erfc, U(3, 4, lo=-2.5, hi=2.5)),
     case("sin_0d", tx.sin, U()),
     case("exp_size1", tx.exp, U(1, 1)),
     case("cast_f64_f32_f64", lambda x: tx.astype(tx.astype(x, F32) * 3.0, F64), U(3, 4),

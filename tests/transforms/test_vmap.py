@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.special
 import pytest
 
 import tracefuse as tx
@@ -100,6 +101,8 @@ UNARY_OPS = {
     G.ASINH: (tx.asinh, np.arcsinh, Arg((), F32)),
     G.ACOSH: (tx.acosh, np.arccosh, Arg((), F32, low=1.1, high=5.0)),
     G.ATANH: (tx.atanh, np.arctanh, Arg((), F32, **UNIT)),
+    G.ERF: (tx.erf, scipy.special.erf, Arg((), F32)),
+    G.ERFC: (tx.erfc, scipy.special.erfc, Arg((), F32)),
     G.FLOOR: (tx.floor, np.floor, Arg((), F32)),
     G.CEIL: (tx.ceil, np.ceil, Arg((), F32)),
     G.TRUNC: (tx.trunc, np.trunc, Arg((), F32)),

@@ -64,8 +64,8 @@ COMPARE = {G.LESS: "<", G.GREATER: ">", G.LESS_EQUAL: "<=", G.GREATER_EQUAL: ">=
 # ops computed in their (float) result dtype whatever the operands' dtypes
 FLOAT_RESULT = frozenset({
     G.SQRT, G.RECIPROCAL, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN,
-    G.ASIN, G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.DIVIDE,
-    G.ATAN2, G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER,
+    G.ASIN, G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.ERF, G.ERFC,
+    G.DIVIDE, G.ATAN2, G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER,
 })
 BLOCK = 1024  # elements per inner accumulation block
 

@@ -64,6 +64,10 @@ tanh = _unary(G.TANH, "tanh", "Hyperbolic tangent.")
 asinh = _unary(G.ASINH, "asinh", "Inverse hyperbolic sine.")
 acosh = _unary(G.ACOSH, "acosh", "Inverse hyperbolic cosine.")
 atanh = _unary(G.ATANH, "atanh", "Inverse hyperbolic tangent.")
+erf = _unary(G.ERF, "erf", "The error function, 2/sqrt(pi) * integral from 0 to x of exp(-t**2) dt "
+             "(as scipy.special.erf: float32 stays float32, integers give float64).")
+erfc = _unary(G.ERFC, "erfc", "1 - erf(x), accurate where it is tiny (erfc(10) = 2.09e-45 in "
+              "float64), as scipy.special.erfc.")
 floor = _unary(G.FLOOR, "floor", "Round toward -inf (integers unchanged).")
 ceil = _unary(G.CEIL, "ceil", "Round toward +inf (integers unchanged).")
 trunc = _unary(G.TRUNC, "trunc", "Round toward 0 (integers unchanged).")

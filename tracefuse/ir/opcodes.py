@@ -42,6 +42,8 @@ class OpCode(Enum):
     ASINH = "asinh"
     ACOSH = "acosh"
     ATANH = "atanh"
+    ERF = "erf"  # 2/sqrt(pi) * integral_0^x exp(-t^2) dt, as scipy.special.erf
+    ERFC = "erfc"  # 1 - erf(x), accurate where it is tiny (x = 10: 2e-45)
     FLOOR = "floor"
     CEIL = "ceil"
     TRUNC = "trunc"
@@ -123,8 +125,8 @@ SOURCES = frozenset({G.CONSTANT, G.FULL, G.IOTA})
 UNARY = frozenset({
     G.NEGATIVE, G.ABS, G.SIGN, G.SQRT, G.SQUARE, G.RECIPROCAL, G.EXP, G.EXPM1, G.LOG, G.LOG1P,
     G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN, G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH,
-    G.ASINH, G.ACOSH, G.ATANH, G.FLOOR, G.CEIL, G.TRUNC, G.ROUND, G.ISNAN, G.ISINF, G.ISFINITE,
-    G.SIGNBIT, G.LOGICAL_NOT, G.BITWISE_INVERT, G.CAST, G.STOP_GRADIENT,
+    G.ASINH, G.ACOSH, G.ATANH, G.ERF, G.ERFC, G.FLOOR, G.CEIL, G.TRUNC, G.ROUND, G.ISNAN,
+    G.ISINF, G.ISFINITE, G.SIGNBIT, G.LOGICAL_NOT, G.BITWISE_INVERT, G.CAST, G.STOP_GRADIENT,
 })
 
 BINARY = frozenset({
@@ -181,8 +183,8 @@ PREDICATES = frozenset({
 # Costly scalar functions (a libm call or a polynomial): fusion recomputes them reluctantly.
 TRANSCENDENTAL = frozenset({
     G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN, G.ACOS,
-    G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.POW, G.ATAN2, G.HYPOT,
-    G.LOGADDEXP,
+    G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.ERF, G.ERFC, G.POW, G.ATAN2,
+    G.HYPOT, G.LOGADDEXP,
 })
 
 BY_NAME = {code.value: code for code in OpCode}

@@ -13,6 +13,9 @@ points, of NumPy's own functions).
 - `reference(op, dtype, *args)`: NumPy in float64 for float32 inputs, in long double for
   float64 inputs (exact to ~2**-64 with an 80-bit long double; where long double is plain
   double the float64 errors are measured against NumPy's float64 and so include its error).
+  NumPy has no erf/erfc: scipy.special in float64 for float32 inputs, mpmath (40 digits) for
+  float64 inputs, on 2**15 points drawn from the usual ones (mpmath is slow) plus the
+  specials and thresholds; their "NumPy" column is scipy.special's error.
 - `ulp_error(out, ref, dtype)`: |out - ref| in units of the dtype's ulp at ref (2**(e-p) for
   ref in [2**(e-1), 2**e), the smallest denormal at least); NaN vs NaN is 0, inf is scored as
   2**(emax+1), so a result that overflows where the exact value is just below the largest
@@ -40,6 +43,7 @@ _BOUNDS = {
     # max(x, y) + log1p(exp(-|x - y|)), NumPy's formula too: rounding x - y costs up to
     # |log1p term| * ulp(x - y) / 2, several ulps of the result; NumPy's error is the same.
     "logaddexp": (8, 4),
+    "erf": (1.5, 1.5), "erfc": (4.5, 3.5),
 }
 ULP_BOUND: dict[tuple[str, str], float] = {
     (op, dt): float(b[i]) for op, b in _BOUNDS.items()
@@ -49,13 +53,30 @@ ULP_BOUND: dict[tuple[str, str], float] = {
 NUMPY_NAME = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "atan2": "arctan2",
               "asinh": "arcsinh", "acosh": "arccosh", "atanh": "arctanh"}
 BINARY = set(vmath.BINARY_OPS)
+SPECIAL = ("erf", "erfc")  # no NumPy function: scipy.special and mpmath are the references
 LONGDOUBLE_OK = np.finfo(np.longdouble).nmant >= 60
 
 _KERNELS: dict = {}
 
 
 def numpy_fn(op: str):
+    if op in SPECIAL:
+        import scipy.special
+        return getattr(scipy.special, op)
     return getattr(np, NUMPY_NAME.get(op, op))
+
+
+def _mpmath_reference(op: str, x: np.ndarray) -> np.ndarray:
+    """erf/erfc of float64 x in mpmath (40 digits), as long doubles; |x| > 40 (inf too) as
+    +-40, where they are +-1, 0 or 2 to far below an ulp."""
+    import mpmath as mp
+    fn = getattr(mp, op)
+    out = np.full(x.shape, np.nan, dtype=np.longdouble)
+    with mp.workdps(40):
+        for i, v in enumerate(x.tolist()):
+            if v == v:
+                out[i] = np.longdouble(mp.nstr(fn(mp.mpf(max(min(v, 40.0), -40.0))), 30))
+    return out
 
 
 def _flag_kw(fastmath):
@@ -158,7 +179,10 @@ _RANGES = {  # dense uniform sweeps (lo, hi) per op, by dtype
     "asinh": [(-1e3, 1e3), (-3, 3)],
     "acosh": [(1, 1e3), (1, 3)],
     "atanh": [(-1, 1), (0.9, 1)],
+    "erf": {"float32": [(-11, 11), (-4, 4), (-1e-3, 1e-3)],
+            "float64": [(-28, 28), (-6, 6), (-1e-3, 1e-3)]},
 }
+_RANGES["erfc"] = _RANGES["erf"]
 for _a, _b in (("log2", "log"), ("log10", "log"), ("cosh", "sinh"), ("acos", "asin")):
     _RANGES[_a] = _RANGES[_b]
 
@@ -180,7 +204,11 @@ _THRESHOLDS = {  # values near which the result changes regime (overflow, underf
     "asinh": {"float32": [2.0, 2.0 ** 30], "float64": [2.0, 2.0 ** 60]},
     "acosh": {"float32": [1.0, 2.0, 2.0 ** 30], "float64": [1.0, 2.0, 2.0 ** 60]},
     "atanh": {"float32": [0.5, 1.0, -1.0], "float64": [0.5, 1.0, -1.0]},
+    # erf/erfc: their switches (1/2, 1), K = 3.75, where float32/float64 erfc underflows
+    "erf": {"float32": [0.5, -0.5, 1.0, -1.0, 3.75, 9.19, 10.05, 11.0],
+            "float64": [0.5, -0.5, 1.0, -1.0, 3.75, 26.55, 27.23, 28.0]},
 }
+_THRESHOLDS["erfc"] = _THRESHOLDS["erf"]
 for _a, _b in (("cosh", "sinh"), ("acos", "asin")):
     _THRESHOLDS[_a] = _THRESHOLDS[_b]
 
@@ -209,6 +237,11 @@ def points(op: str, dtype: str, n_range: int = 2 ** 18):
         parts.append(rng.uniform(-b, b, n_range).astype(dtype))
         x = np.concatenate(parts)
         return x[~(np.abs(x) > b)]  # beyond the bound: see test_vmath's large-argument test
+    if op in SPECIAL and dtype == "float64":  # mpmath's reference: 2**15 points
+        keep = [specials(dtype), parts[-1] if th else specials(dtype)]
+        x = np.concatenate(parts)
+        return np.concatenate(keep + [rng.choice(x[np.abs(x) < 30], 2 ** 15, replace=False),
+                                      rng.choice(x, 2 ** 10, replace=False)])
     return np.concatenate(parts)
 
 
@@ -234,6 +267,8 @@ def _pair_points(op: str, dtype: str):
 def reference(op: str, dtype: str, *args) -> np.ndarray:
     """op in a wider type: float64 for float32 args, long double for float64 args."""
     wide = np.float64 if np.dtype(dtype) == np.float32 else np.longdouble
+    if op in SPECIAL and wide is np.longdouble:
+        return _mpmath_reference(op, np.asarray(args[0]))
     with np.errstate(all="ignore"):
         return numpy_fn(op)(*[np.asarray(a).astype(wide) for a in args])
 

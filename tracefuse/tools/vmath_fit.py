@@ -8,7 +8,7 @@ prints, for each approximation in FITS and each dtype, the lowest degree whose m
 error (of the whole function, not of the fitted remainder) is below 2**-27 (float32) or 2**-56
 (float64), its coefficients rounded to the dtype, and the error after that rounding. The
 tables in vmath_core._COEFFS are this output. Each fit approximates a remainder g(z) by a
-polynomial in z (z = r for EXPM1, z = r**2 otherwise) on a Chebyshev-spaced grid, minimizing
+polynomial in z (z = r for EXPM1, z = (t - K)/(t + K) for ERFC, z = r**2 otherwise) on a Chebyshev-spaced grid, minimizing
 max |w(z) (g(z) - P(z))| where w turns the remainder's error into the function's relative error.
 """
 
@@ -92,7 +92,24 @@ def fits() -> dict:
         "ATAN": (*odd(mp.atan), _grid(0, (mp.mpf(7) / 16) ** 2 * mp.mpf("1.0002"))),
         "ASIN": (*odd(mp.asin), _grid(0, mp.mpf("0.25") * mp.mpf("1.0001"))),
         "TANH": (*odd(mp.tanh), _grid(0, mp.mpf("0.625") ** 2)),
+        # erf(t) = t + t * P(t^2), |t| < 1 (P(0) = 2/sqrt(pi) - 1)
+        "ERF": (lambda z: mp.erf(sq(z)) / sq(z) - 1, lambda z: sq(z) / mp.erf(sq(z)),
+                _grid(0, mp.mpf(1), 500)),
+        # erfc(t) = exp(-t^2) / (1 + 2t) * P(y), y = (t - K)/(t + K) in [-1, 1) for t >= 0
+        # (Shepherd & Laframboise's variable, K = ERFC_K = 3.75): one polynomial for all t >= 0
+        "ERFC": (_erfc_scaled, lambda y: 1 / _erfc_scaled(y), _grid(-1, 1, 600, eps=-2)),
     }
+
+
+ERFC_K = 3.75
+
+
+def _erfc_scaled(y):
+    """(1 + 2t) exp(t^2) erfc(t) at t = K (1 + y) / (1 - y); its limit 2/sqrt(pi) at y = 1."""
+    if y == 1:
+        return 2 / mp.sqrt(mp.pi)
+    t = ERFC_K * (1 + y) / (1 - y)
+    return (1 + 2 * t) * mp.exp(t * t) * mp.erfc(t)
 
 
 def main(names) -> None:

@@ -40,6 +40,11 @@ def _square(e: Emitter, v: Value) -> Value:
     return e.mul(v, v)
 
 
+def _erf_slope(e: Emitter, x: Value, sign: float) -> Value:
+    """d erf / dx = 2/sqrt(pi) exp(-x^2) (erfc: its negative)."""
+    return e.mul(e.scalar(sign * 2.0 / math.sqrt(math.pi)), e.op(G.EXP, e.neg(_square(e, x))))
+
+
 def _balanced(e: Emitter, x: Value, y: Value, z: Value) -> Value:
     """d max(x, y) / dx (and d min / dx): 1 where x alone is the result, 0.5 on a tie, else 0
     (JAX's convention); NaN results give 0. In the result's dtype: a mask of weak constants
@@ -125,6 +130,8 @@ PARTIALS: dict[OpCode, PartialsFn] = {
     G.ACOSH: _unary(lambda e, x, z: _inv_sqrt(
         e, e.mul(e.sub(x, e.scalar(1.0)), e.add(x, e.scalar(1.0))))),
     G.ATANH: _unary(lambda e, x, z: e.div(e.scalar(1.0), e.sub(e.scalar(1.0), _square(e, x)))),
+    G.ERF: _unary(lambda e, x, z: _erf_slope(e, x, 1.0)),
+    G.ERFC: _unary(lambda e, x, z: _erf_slope(e, x, -1.0)),
     G.ADD: lambda e, xs, z: (1, 1),
     G.SUBTRACT: lambda e, xs, z: (1, -1),
     G.MULTIPLY: lambda e, xs, z: (xs[1], xs[0]),

@@ -62,6 +62,7 @@ _F32 = {
     G.LOG2: "log2f", G.LOG10: "log10f", G.SIN: "sinf", G.COS: "cosf", G.TAN: "tanf",
     G.ASIN: "asinf", G.ACOS: "acosf", G.ATAN: "atanf", G.SINH: "sinhf", G.COSH: "coshf",
     G.TANH: "tanhf", G.ASINH: "asinhf", G.ACOSH: "acoshf", G.ATANH: "atanhf",
+    G.ERF: "erff", G.ERFC: "erfcf",
     G.FLOOR: "floorf", G.CEIL: "ceilf", G.TRUNC: "truncf", G.ROUND: "rintf", G.POW: "powf",
     G.ATAN2: "atan2f", G.HYPOT: "hypotf", G.COPYSIGN: "copysignf", G.NEXTAFTER: "nextafterf",
     G.LOGADDEXP: "tx_logaddexp", G.FLOOR_DIVIDE: "tx_floordiv", G.REMAINDER: "tx_mod",
@@ -361,8 +362,8 @@ CUDA_OPS: dict[OpCode, OpEntry] = {
     **{code: _libm(code, _integer_rounding) for code in (G.FLOOR, G.CEIL, G.TRUNC, G.ROUND)},
     **{code: _libm(code) for code in (
         G.SQRT, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN,
-        G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.ATAN2, G.HYPOT,
-        G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER)},
+        G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.ERF, G.ERFC,
+        G.ATAN2, G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER)},
     # reductions: the combine step acc = entry(acc, value)
     G.SUM: _arithmetic("+", "||"), G.PROD: _arithmetic("*", "&&"),
     G.ALL: "({0} && ({1} != 0))", G.ANY: "({0} || ({1} != 0))",

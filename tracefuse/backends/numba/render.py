@@ -31,6 +31,7 @@ _NP_FUNCS = {
     G.COS: "np.cos", G.TAN: "np.tan", G.ASIN: "np.arcsin", G.ACOS: "np.arccos",
     G.ATAN: "np.arctan", G.SINH: "np.sinh", G.COSH: "np.cosh", G.TANH: "np.tanh",
     G.ASINH: "np.arcsinh", G.ACOSH: "np.arccosh", G.ATANH: "np.arctanh",
+    G.ERF: "math.erf", G.ERFC: "math.erfc",  # NumPy has none; Numba compiles math's
     G.FLOOR: "np.floor", G.CEIL: "np.ceil", G.TRUNC: "np.trunc", G.ROUND: "np.rint",
     G.ISINF: "np.isinf", G.ISFINITE: "np.isfinite", G.SIGNBIT: "np.signbit",
     G.ATAN2: "np.arctan2", G.HYPOT: "np.hypot", G.LOGADDEXP: "np.logaddexp",
@@ -213,8 +214,8 @@ NUMBA_OPS: dict[OpCode, OpEntry] = {
     **{code: _libm(code, _integer_rounding) for code in (G.FLOOR, G.CEIL, G.TRUNC, G.ROUND)},
     **{code: _libm(code) for code in (
         G.SQRT, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN,
-        G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.ATAN2, G.HYPOT,
-        G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER)},
+        G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.ERF, G.ERFC,
+        G.ATAN2, G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER)},
     # reductions: the combine step acc = entry(acc, value)
     G.SUM: _sum, G.PROD: _prod, G.ALL: "{0} & ({1} != 0)", G.ANY: "{0} | ({1} != 0)",
     G.MAX: _nan_maxmin("nan_max", True), G.MIN: _nan_maxmin("nan_min", False),

@@ -12,7 +12,9 @@ the NaN/inf selects may be folded away: that is what the caller asked for.)
 
 This module owns: exp expm1 log log1p log2 log10 sinh cosh tanh asinh acosh atanh logaddexp
 (float32 and float64 each, float32 computed in float32), the `VMATH` table of every function
-by (IR op name, dtype name), `vmath_source_names()`, `vmath_version()`. trig.py owns sin
+by (IR op name, dtype name), `vmath_source_names()`, `vmath_version()`. special.py owns erf
+erfc (their references: scipy.special for float32, mpmath for float64; "NumPy" = scipy's
+error). trig.py owns sin
 cos tan (whose float32 versions reduce the argument in float64) asin acos atan atan2;
 core.py the intrinsics and constants; tools/vmath_fit.py the coefficient fits; tools/vmath_check.py
 the ulp measurement that the tests and docs use. docs/vmath.md: methods, limits, speed.
@@ -46,6 +48,8 @@ compiled with fastmath={"reassoc", "contract"}; "NumPy" = NumPy's own functions,
 | atanh | 1.75 | 1.75 | 1.32 | 2.5 | 1.90 | 1.90 | 0.51 | 2.5 |
 | atan2 | 1.46 | 1.46 | 3.19 | 2 | 1.61 | 1.61 | 0.78 | 2.5 |
 | logaddexp | 6.81 | 6.81 | 6.81 | 8 | 3.02 | 3.02 | 3.02 | 4 |
+| erf | 0.89 | 0.89 | 0.50 | 1.5 | 0.96 | 0.84 | 2.70 | 1.5 |
+| erfc | 3.80 | 3.58 | 0.50 | 4.5 | 2.67 | 2.63 | 6.4e12 | 3.5 |
 
 sin/cos/tan meet their bound for |x| <= 2**45 (TRIG_ACCURATE_MAX); beyond, the results are
 finite (sin/cos within [-1, 1]) but not accurate (trig.py). logaddexp's error is in ulps of
@@ -282,12 +286,13 @@ asinh_f32, asinh_f64 = _F32["asinh"], _F64["asinh"]
 acosh_f32, acosh_f64 = _F32["acosh"], _F64["acosh"]
 atanh_f32, atanh_f64 = _F32["atanh"], _F64["atanh"]
 logaddexp_f32, logaddexp_f64 = _F32["logaddexp"], _F64["logaddexp"]
+from .special import erf_f32, erf_f64, erfc_f32, erfc_f64  # noqa: E402,F401
 from .trig import (acos_f32, acos_f64, asin_f32, asin_f64, atan2_f32, atan2_f64,  # noqa: E402,F401
                    atan_f32, atan_f64, cos_f32, cos_f64, sin_f32, sin_f64, tan_f32, tan_f64)
 
 #: The IR ops (tracefuse.ir.OpCode values) with a vectorizable implementation here.
 UNARY_OPS = ("exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "asin",
-             "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh")
+             "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "erf", "erfc")
 BINARY_OPS = ("atan2", "logaddexp")
 @njit(**_JIT)
 def ipow_u64(a, b):
@@ -348,7 +353,7 @@ def vmath_version() -> str:
 
     h = hashlib.sha256()
     here = os.path.dirname(__file__)
-    for name in ("functions.py", "trig.py", "core.py"):
+    for name in ("functions.py", "trig.py", "special.py", "core.py"):
         with open(os.path.join(here, name), "rb") as f:
             h.update(f.read())
     for F in (np.float32, np.float64):  # the NaN signs asked of this machine's NumPy

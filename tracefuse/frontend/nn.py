@@ -32,52 +32,18 @@ from ..errors import DTypeError, user_location, with_location
 from ..ir import dtypes as dt
 from ..tracer.tracer import Tracer
 from .creation import arange, asarray
-from .elementwise import (abs, add, astype, divide, equal, exp, isfinite, isinf, less_equal, log,
-                          log1p, logical_and, maximum, multiply, negative, stop_gradient,
+from .elementwise import (abs, add, astype, divide, equal, erfc, exp, isfinite, isinf, less_equal,
+                          log, log1p, logical_and, maximum, multiply, negative, stop_gradient,
                           subtract, tanh, where)
 from .manipulation import expand_dims, reshape
 from .reductions import max, sum
 from .tensor import Tensor
-
-try:  # the erfc op (another change adds it to elementwise.py); until then, the series below
-    from .elementwise import erfc
-except ImportError:  # pragma: no cover - replaced by the op when it lands
-    erfc = None
 
 __all__ = ["gelu", "log_softmax", "logsumexp", "one_hot", "relu", "sigmoid", "silu", "softmax",
            "softmax_cross_entropy", "softplus", "sparse_softmax_cross_entropy"]
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 SQRT_HALF = math.sqrt(0.5)
-
-# erfc(z) for z >= 0 as t exp(-z^2 + P(4t - 2)), t = 2 / (2 + z), P a Chebyshev series summed by
-# Clenshaw's recurrence (Numerical Recipes, 3rd ed., section 6.2.2: relative error below 1.2e-16
-# for every z >= 0); erfc(-z) = 2 - erfc(z). Used only while the erfc op is missing.
-_ERFC_CHEBYSHEV = (
-    -1.3026537197817094, 6.4196979235649026e-1, 1.9476473204185836e-2, -9.561514786808631e-3,
-    -9.46595344482036e-4, 3.66839497852761e-4, 4.2523324806907e-5, -2.0278578112534e-5,
-    -1.624290004647e-6, 1.303655835580e-6, 1.5626441722e-8, -8.5238095915e-8, 6.529054439e-9,
-    5.059343495e-9, -9.91364156e-10, -2.27365122e-10, 9.6467911e-11, 2.394038e-12,
-    -6.886027e-12, 8.94487e-13, 3.13092e-13, -1.12708e-13, 3.81e-16, 7.106e-15, -1.523e-15,
-    -9.4e-17, 1.21e-16, -2.8e-17)
-
-
-def _erfc_series(x):
-    """erfc from the Chebyshev series above, built of array functions (fuses, differentiates)."""
-    z = abs(x)
-    t = divide(2.0, add(2.0, z))
-    ty = subtract(multiply(4.0, t), 2.0)
-    d, dd = 0.0, 0.0
-    for c in reversed(_ERFC_CHEBYSHEV[1:]):
-        d, dd = add(subtract(multiply(ty, d), dd), c), d
-    series = subtract(multiply(0.5, add(multiply(ty, d), _ERFC_CHEBYSHEV[0])), dd)
-    positive = multiply(t, exp(add(negative(multiply(z, z)), series)))
-    return where(less_equal(0.0, x), positive, subtract(2.0, positive))
-
-
-def _erfc(x):
-    return _erfc_series(x) if erfc is None else erfc(x)
-
 
 def _float_input(x: Any, fn: str):
     """x as an array of a floating dtype (a Python int or float becomes a float64 scalar, as in
@@ -134,7 +100,7 @@ def gelu(x, /, approximate: bool = False):
     if approximate:
         inner = multiply(SQRT_2_OVER_PI, add(x, multiply(0.044715, multiply(x, multiply(x, x)))))
         return multiply(multiply(0.5, x), add(1.0, tanh(inner)))
-    return multiply(multiply(0.5, x), _erfc(multiply(-SQRT_HALF, x)))
+    return multiply(multiply(0.5, x), erfc(multiply(-SQRT_HALF, x)))
 
 
 # --- the softmax family -----------------------------------------------------------------------

@@ -13,6 +13,8 @@ import inspect
 import os
 import warnings
 
+import math
+
 import numpy as np
 import pytest
 from oracle import assert_same, rand
@@ -123,7 +125,9 @@ def check_fused(cf, opt, variables, shapes):
         ops = {id(producer[id(written[id(s)])]) for s in state}
         assert len(ops) == 1, cf.ir("fused")
         assert producer[id(written[id(v)])].code is OpCode.KERNEL, cf.ir("fused")
-    assert len(kernels) <= len(set(shapes)) + 1, cf.ir("fused")
+    # kernels that write only empty arrays cost nothing and are not counted
+    working = [k for k in kernels if any(v.type.size for v in k.outputs)]
+    assert len(working) <= len({s for s in shapes if math.prod(s)}) + 1, cf.ir("fused")
     return kernels
 
 

@@ -368,3 +368,30 @@ def test_fuse_is_fuse_with_report_without_the_report():
     assert print_graph(again) == print_graph(fused)
     assert refusals == ("slice (" + refusals[0].split("(", 1)[1],)
     assert refusals[0].endswith("a slice of a value computed in this kernel needs it in memory")
+
+
+def test_updates_over_unrelated_shapes_stay_apart_and_share_a_scalar_from_memory():
+    """Two parameter updates of shapes (64, 256) and (256, 10) reading one scalar computed in
+    the function (an optimizer's learning-rate factor): each update is its own kernel over its
+    own loops (merged, the loops would nest over all four axes: 64*256*256*10 iterations), and
+    the scalar is computed once and read by both."""
+    def update(w1, g1, w2, g2, lr, t):
+        alpha = lr * tx.sqrt(1.0 - 0.999 ** t) / (1.0 - 0.9 ** t)
+        return w1 - alpha * g1, w2 - alpha * g2
+
+    rng = np.random.default_rng()
+    args = [rng.standard_normal(s).astype(np.float32) for s in [(64, 256)] * 2 + [(256, 10)] * 2]
+    args += [np.float32(0.01), np.float32(3.0)]
+    _, graph = fused_of(update, *args)
+    ks = kernels(graph)
+    spaces = sorted(tuple(k.attrs["space"]) for k in ks)
+    assert (64, 256) in spaces and (256, 10) in spaces, print_graph(graph)
+    assert all(len(s) <= 2 for s in spaces), print_graph(graph)
+    scalar = [k for k in ks if k.attrs["space"] == ()]
+    assert len(scalar) == 1, print_graph(graph)
+    readers = [k for k in ks if any(v in scalar[0].outputs for v in k.inputs)]
+    assert len(readers) == 2
+    out = tx.function(update, backend="cpu")(*args)
+    expected = update(*[tx.asarray(a) for a in args])
+    for o, e in zip(out, expected):
+        np.testing.assert_allclose(o.numpy(), e.numpy(), rtol=1e-6)

@@ -26,6 +26,14 @@ What joins a kernel without computing anything: views (`reshape`, `permute_dims`
 `broadcast_to`, `slice`) of values in memory fold into the kernel as the way it reads that
 input; scalar constants and `full`/`iota` are copied into each kernel that reads them.
 
+Unrelated loops. A kernel's loops nest over all its axes, so a join that would put values over
+unrelated iteration spaces in one kernel (neither space contains the other: two parameter
+updates of shapes (64, 256) and (256, 10)) is refused; the op joins the largest set of its
+operands' kernels that keeps one space (`legal_subset`), and reads the others from memory. A
+kernel of scalars whose values several ops read (an optimizer's learning-rate factor) is not
+merged into any of its readers that loop: it is computed once and read from memory
+(`unshared`).
+
 Multiple consumers. A value computed in a kernel and read outside it (by another kernel, a
 matmul, or as a graph output) is *materialized*: it becomes a result of its kernel. Fusion
 itself recomputes nothing across kernels; the `remat` pass before it copies cheap chains next
@@ -62,6 +70,8 @@ G = OpCode
 VIEWS = frozenset({G.RESHAPE, G.PERMUTE, G.BROADCAST_TO, G.SLICE})
 AXIS_REDUCTIONS = frozenset({G.SUM, G.PROD, G.MAX, G.MIN, G.ALL, G.ANY})
 FUSIBLE = ELEMENTWISE | AXIS_REDUCTIONS | RANDOM
+UNRELATED = ("would merge kernels over unrelated iteration spaces (the loops would run over the "
+             "axes of both, nested)")
 MAX_KERNEL_OPS = 128  # profitability: past this, a kernel's compile time outweighs its gain
 
 Map = tuple  # tuple[int | None, ...]: an iteration axis per dimension
@@ -189,12 +199,14 @@ class _Fuser:
         return [v for op in g.ops for v in op.inputs if self.group_of.get(v) is not g]
 
     # --- legality ---------------------------------------------------------------------------
-    def legal(self, op: Op) -> _Plan | str:
-        """How `op` joins the kernels of its operands, or why it cannot."""
+    def legal(self, op: Op, among: list[_Group] | None = None) -> _Plan | str:
+        """How `op` joins the kernels of its operands (or only those `among` them, reading the
+        others' values from memory), or why it cannot."""
         groups: list[_Group] = []
         for v in op.inputs:
             g = self.group_of.get(v)
-            if g is not None and all(g is not h for h in groups):
+            if g is not None and all(g is not h for h in groups) and (
+                    among is None or any(g is h for h in among)):
                 groups.append(g)
         ids = {id(g) for g in groups}
         outside = [v for v in op.inputs if id(self.group_of.get(v)) not in ids]
@@ -247,6 +259,13 @@ class _Fuser:
         for g in reducing:
             if {axes.find(a) for a in g.space} != space:
                 return "the reductions would run over a different iteration space"
+        own = {a for a in axes.root_map(result + operand_axes) if a is not None}
+        for g in groups:
+            theirs = {axes.find(a) for a in g.space}
+            if not (theirs <= own or own <= theirs):
+                # the loops nest over every axis of both: work over unrelated axes would repeat
+                # (two parameter updates of shapes (64, 256) and (256, 10) that read one scalar)
+                return UNRELATED
         empty = {a for a in space if axes.size[a] == 0 and a not in reduced}
         if empty and any(not empty & {a for a in axes.root_map(m) if a is not None}
                          for m in list(maps.values()) + [result]):
@@ -363,7 +382,9 @@ class _Fuser:
                 continue
             if code not in FUSIBLE and code not in VIEWS and op not in self.loops:
                 continue  # a library op or one not fused yet: stays as it is
-            plan = self.legal(op)
+            plan = self.legal(op, self.unshared(op))
+            if plan is UNRELATED:
+                plan = self.legal_subset(op) or plan
             if isinstance(plan, str):
                 self.note(op, plan)
                 if code in VIEWS:
@@ -380,6 +401,43 @@ class _Fuser:
         return (bool(readers) and op.output not in self.outputs
                 and all(u.code not in FUSIBLE and u.code not in VIEWS and u not in self.loops
                         for u in readers))
+
+    def unshared(self, op: Op) -> list[_Group] | None:
+        """The kernels `op` may join: all its operands' (None), but a kernel of scalars (no
+        loop) whose values other ops read too, when `op` has loops: computed once and read from
+        memory (a few bytes) by each, rather than merged into the first reader's kernel (the
+        learning-rate factor every parameter update of an optimizer reads)."""
+        if op.mapped.type.size <= 1:
+            return None
+        groups, shared = [], False
+        for v in op.inputs:
+            g = self.group_of.get(v)
+            if g is None or any(g is h for h in groups):
+                continue
+            if not g.space and any(u is not op and u not in g.ops
+                                   for w in g.maps for u in self.users.get(w, ())):
+                shared = True
+                continue
+            groups.append(g)
+        return groups if shared else None
+
+    def legal_subset(self, op: Op) -> _Plan | None:
+        """Where joining every operand's kernel would merge unrelated iteration spaces: join as
+        many of them as can be (the largest first; a scalar every parameter update reads stays
+        in memory, each update fuses with its own slots' kernel), or None."""
+        groups: list[_Group] = []
+        for v in op.inputs:
+            g = self.group_of.get(v)
+            if g is not None and all(g is not h for h in groups):
+                groups.append(g)
+        chosen: list[_Group] = []
+        plan = None
+        for g in sorted(groups, key=lambda g: -len(g.space)):
+            trial = self.legal(op, chosen + [g])
+            if not isinstance(trial, str):
+                chosen.append(g)
+                plan = trial
+        return plan
 
     def legal_alone(self, op: Op) -> _Plan:
         """The plan for `op` starting a kernel of its own (always legal)."""

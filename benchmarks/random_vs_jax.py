@@ -41,7 +41,6 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -235,30 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         print("random_vs_jax.py: jax is not installed (pip install jax); it is not a dependency "
               "of tracefuse", file=sys.stderr)
         return 2
-    names = [n for n in SPEC.names if not a.only or n in a.only]
-    rows, processes = [], []
-    for i, name in enumerate(names, 1):  # as vs_jax.main: the two processes of each workload
-        results = {}
-        for kind in vs_jax.KINDS:
-            print(f"[{i}/{len(names)}] {name}: {kind} and NumPy, in a fresh process",
-                  file=sys.stderr, flush=True)
-            results[kind] = vs_jax.run_child(SPEC, a, name, kind)
-            if "failed" in results[kind]:
-                print(f"!!! {name}, {kind} process FAILED: {results[kind]['failed']}",
-                      file=sys.stderr, flush=True)
-        processes += results.values()
-        row = vs_jax.combine(SPEC, W.get(name), results["tracefuse"], results["jax"], a)
+    doc = vs_jax.run_workloads(SPEC, a)
+    for row in doc["rows"]:
         row.pop("met", None)  # vs_jax judges "as fast as jax"; the targets are judged below
-        rows.append(row)
-    versions = {}
-    for d in processes:
-        versions.update(d.get("versions", {}))
-    doc = {"date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
-           "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
-           "versions": versions,
-           "options": {"backend": a.backend, "small": a.small, "repeats": a.repeats,
-                       "copy_gbs": a.copy_gbs, "read_gbs": a.read_gbs, "only": a.only},
-           "rows": rows, "processes": processes, "ok": not any(r["failed"] for r in rows)}
     status = 0 if doc["ok"] else 1
     extras = {}
     for kind in ("overhead-tracefuse", "overhead-jax", "write-floor"):
@@ -268,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"!!! {kind} FAILED: {extras[kind]['failed']}", file=sys.stderr, flush=True)
             status = 1
     doc["extras"] = extras
-    doc["targets"] = targets({r["name"]: r for r in rows}, extras, a.small)
+    doc["targets"] = targets({r["name"]: r for r in doc["rows"]}, extras, a.small)
     doc["ok"] = status == 0
     print(vs_jax.render(SPEC, doc) + "\n" + render_extra(doc), end="")
     if a.json_path:

@@ -274,6 +274,18 @@ def main(spec: Spec, argv: list[str] | None = None) -> int:
               "not a dependency of tracefuse", file=sys.stderr)
         return 2
 
+    doc = run_workloads(spec, a)
+    print(render(spec, doc), end="")
+    if a.json_path:
+        with open(a.json_path, "w") as f:
+            json.dump(doc, f, indent=1, default=str)
+        print(f"\nwrote {a.json_path}")
+    return 0 if doc["ok"] else 1
+
+
+def run_workloads(spec: Spec, a: argparse.Namespace) -> dict:
+    """The two fresh processes of each workload `a` selects, combined into rows: the document
+    `render` prints and `--json` writes (`ok`: no row failed)."""
     names = [n for n in spec.names if not a.only or n in a.only]
     rows, processes = [], []
     for i, name in enumerate(names, 1):
@@ -298,9 +310,4 @@ def main(spec: Spec, argv: list[str] | None = None) -> int:
            "options": {"backend": a.backend, "small": a.small, "repeats": a.repeats,
                        "copy_gbs": a.copy_gbs, "read_gbs": a.read_gbs, "only": a.only},
            "rows": rows, "processes": processes, "ok": not any(r["failed"] for r in rows)}
-    print(render(spec, doc), end="")
-    if a.json_path:
-        with open(a.json_path, "w") as f:
-            json.dump(doc, f, indent=1, default=str)
-        print(f"\nwrote {a.json_path}")
-    return 0 if doc["ok"] else 1
+    return doc

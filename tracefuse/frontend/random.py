@@ -45,10 +45,11 @@ from ..tracer.tracer import Tracer
 from .creation import asarray
 from .dispatch import bind
 from .elementwise import (add, astype, bitwise_and, bitwise_left_shift, bitwise_or,
-                          bitwise_right_shift, cos, greater, less, log1p, minimum, multiply,
+                          bitwise_right_shift, cos, greater, less, log1p, multiply,
                           negative, nextafter, remainder, sqrt, subtract, where)
 from .manipulation import getitem, stack
 from .tensor import Tensor
+from .variable import Variable
 
 G = OpCode
 MASK32 = 0xFFFFFFFF
@@ -300,8 +301,6 @@ class Generator:
     supported yet: the Variable cannot be assigned there."""
 
     def __init__(self, key: Any, position: int = 0):
-        from .variable import Variable
-
         _check_key(key, "Generator")
         self.key = key
         self.state = Variable(np.uint64(position), name="generator_position", trainable=False)

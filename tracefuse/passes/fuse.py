@@ -192,6 +192,15 @@ class _Fuser:
                 stack.extend(op.inputs)
         return seen_groups
 
+    def operand_groups(self, op: Op) -> list[_Group]:
+        """The kernels computing `op`'s operands, each once, in operand order."""
+        groups: list[_Group] = []
+        for v in op.inputs:
+            g = self.group_of.get(v)
+            if g is not None and all(g is not h for h in groups):
+                groups.append(g)
+        return groups
+
     def groups_of(self, values) -> list[_Group]:
         return [self.group_of[v] for v in values if v in self.group_of]
 
@@ -202,12 +211,8 @@ class _Fuser:
     def legal(self, op: Op, among: list[_Group] | None = None) -> _Plan | str:
         """How `op` joins the kernels of its operands (or only those `among` them, reading the
         others' values from memory), or why it cannot."""
-        groups: list[_Group] = []
-        for v in op.inputs:
-            g = self.group_of.get(v)
-            if g is not None and all(g is not h for h in groups) and (
-                    among is None or any(g is h for h in among)):
-                groups.append(g)
+        groups = [g for g in self.operand_groups(op)
+                  if among is None or any(g is h for h in among)]
         ids = {id(g) for g in groups}
         outside = [v for v in op.inputs if id(self.group_of.get(v)) not in ids]
         if ids & self.value_deps(outside):
@@ -409,30 +414,18 @@ class _Fuser:
         learning-rate factor every parameter update of an optimizer reads)."""
         if op.mapped.type.size <= 1:
             return None
-        groups, shared = [], False
-        for v in op.inputs:
-            g = self.group_of.get(v)
-            if g is None or any(g is h for h in groups):
-                continue
-            if not g.space and any(u is not op and u not in g.ops
-                                   for w in g.maps for u in self.users.get(w, ())):
-                shared = True
-                continue
-            groups.append(g)
-        return groups if shared else None
+        groups = self.operand_groups(op)
+        kept = [g for g in groups if g.space or not any(
+            u is not op and u not in g.ops for w in g.maps for u in self.users.get(w, ()))]
+        return kept if len(kept) < len(groups) else None
 
     def legal_subset(self, op: Op) -> _Plan | None:
         """Where joining every operand's kernel would merge unrelated iteration spaces: join as
         many of them as can be (the largest first; a scalar every parameter update reads stays
         in memory, each update fuses with its own slots' kernel), or None."""
-        groups: list[_Group] = []
-        for v in op.inputs:
-            g = self.group_of.get(v)
-            if g is not None and all(g is not h for h in groups):
-                groups.append(g)
         chosen: list[_Group] = []
         plan = None
-        for g in sorted(groups, key=lambda g: -len(g.space)):
+        for g in sorted(self.operand_groups(op), key=lambda g: -len(g.space)):
             trial = self.legal(op, chosen + [g])
             if not isinstance(trial, str):
                 chosen.append(g)

@@ -20,7 +20,7 @@ from numba import njit
 from ...ir.philox import M0, M1, MASK, W0, W1
 
 _M0, _M1, _W0, _W1 = (np.uint32(v) for v in (M0, M1, W0, W1))
-_MASK, _S32, _S2, _ONE, _TWO, _THREE = (np.uint64(v) for v in (MASK, 32, 2, 1, 2, 3))
+_MASK, _S32, _ONE, _TWO, _THREE = (np.uint64(v) for v in (MASK, 32, 1, 2, 3))
 
 
 @njit(inline="always")
@@ -53,7 +53,7 @@ def philox_block(k0, k1, block):
 def philox_bits(k0, k1, n):
     """Word `n % 4` of the block `n // 4` (`philox_block`), as a uint32."""
     n = np.uint64(n)
-    c0, c1, c2, c3 = philox_block(k0, k1, n >> _S2)
+    c0, c1, c2, c3 = philox_block(k0, k1, n >> _TWO)
     w = n & _THREE
     return c0 if w == np.uint64(0) else (c1 if w == _ONE else (c2 if w == _TWO else c3))
 

@@ -282,8 +282,8 @@ class NumbaRenderer(Renderer):
     def __init__(self, use_vmath: bool = True) -> None:
         super().__init__()
         self.vmath = _vmath_table() if use_vmath else {}
-        self.lanes: dict[int, str] = {}
-        self.renamed: dict[int, str] = {}
+        self.lanes: dict[int, str] = {}  # random node -> its word in this lane (groups)
+        self.renamed: dict[int, str] = {}  # axis -> the name of its index, where not i<axis>
         self.imports: set[str] = set()
         self.intrinsics: set[str] = set()
         self.philox = False  # the kernel calls numba/philox.py's philox_bits
@@ -342,8 +342,6 @@ class NumbaRenderer(Renderer):
 
     # --- column reductions ------------------------------------------------------------------------
     def render(self, k: LoopKernel, name: str, parallel: bool) -> str:
-        self.lanes: dict[int, str] = {}  # random node -> its word in this lane (groups)
-        self.renamed: dict[int, str] = {}  # axis -> the name of its index, where not i<axis>
         if column_order(k):
             return self.render_columns(k, name, parallel)
         loop = blocked_loop(k)

@@ -58,6 +58,7 @@ the larger of max(x, y) and the log1p term (see vmath_check); NumPy's formula ha
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -345,9 +346,11 @@ def vmath_import_source(keys) -> str:
     return f"from {__name__} import {', '.join(names)}" if names else ""
 
 
+@functools.lru_cache(maxsize=None)
 def vmath_version() -> str:
     """A hash of the sources of these functions. Numba's on-disk cache of a kernel that inlines
-    them does not notice when they change: put this in the kernel cache key."""
+    them does not notice when they change: put this in the kernel cache key. Computed once per
+    process (every plan a backend loads asks for it)."""
     import hashlib
     import os
 

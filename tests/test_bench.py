@@ -9,6 +9,7 @@ random draws' distribution checks, which also reject wrong draws); it never asse
 
 import json
 
+import numpy as np
 import pytest
 
 from tracefuse.__main__ import main
@@ -249,3 +250,79 @@ def test_random_workload_checks_reject_wrong_draws(rng):
                   mask.numpy(x)):
         c = runner.check(wrong.astype(np.float32), ref, drop, (key, x))
         assert not c["ok"] and c["why"].startswith("distribution: "), c
+
+
+def test_bench_small_training_step_workloads(tmp_path, capsys):
+    """Issue 17: the pure Adam steps; every one of their 19 outputs checked against NumPy."""
+    out = tmp_path / "bench.json"
+    status = main(["bench", "--small", "--only", "train", "--repeats", "2", "--progress",
+                   "none", "--no-peers", "--no-fresh-process", "--json", str(out)])
+    text = capsys.readouterr().out
+    assert status == 0, text
+    assert "MISMATCH" not in text and "ERROR" not in text
+    results = json.loads(out.read_text())["results"]
+    assert [r["name"] for r in results] == ["train_digits", "train_mlp1024"]
+    for r in results:
+        tf = r["impls"]["tracefuse"]
+        for key in ("first result", "result after timing", "held first result", "new shape"):
+            leaves = tf["checks"][key]["leaves"]
+            assert len(leaves) == 1 + 3 * 6 and all(c["ok"] for c in leaves), (key, leaves)
+
+
+def _stateful_adam_step(inputs):
+    """The same step the stateful way: Variables, a tape, tx.optimizers.Adam with its slots
+    and iteration count set to the workload's."""
+    import tracefuse as tx
+    from tracefuse.tools.bench import training_workloads as T
+
+    n = (len(inputs) - 3) // 3
+    params = [tx.Variable(p) for p in inputs[:n]]
+    x, labels, t = inputs[3 * n:]
+    opt = tx.optimizers.Adam(learning_rate=T.LR, beta_1=T.BETA_1, beta_2=T.BETA_2,
+                             epsilon=T.EPSILON)
+    opt.build(params)
+    for var, m, v in zip(params, inputs[n:2 * n], inputs[2 * n:3 * n]):
+        opt.slots(var)["momentum"].assign(m)
+        opt.slots(var)["velocity"].assign(v)
+    opt.iterations.assign(np.int64(t))
+
+    def step(x, labels):
+        with tx.GradientTape() as tape:
+            loss = T._loss_tx(tuple(params), x, labels)
+        opt.apply_gradients(zip(tape.gradient(loss, params), params))
+        return loss
+
+    loss = tx.function(step, backend="cpu")(x, labels)
+    return ((np.asarray(loss),) + tuple(p.numpy() for p in params)
+            + tuple(opt.slots(p)["momentum"].numpy() for p in params)
+            + tuple(opt.slots(p)["velocity"].numpy() for p in params))
+
+
+@pytest.mark.parametrize("name", ["train_digits", "train_mlp1024"])
+def test_training_workload_reference_is_adam_and_exact_at_the_kinks(name):
+    """The hand-written NumPy step is what tx.optimizers.Adam does with a tape, on fresh inputs
+    at a size of its own; and the drawn inputs make every relu input exact in float32 and
+    nonzero (float32 and float64 agree bit for bit), as `make_train_step` claims."""
+    from tracefuse.tools.bench import workloads
+
+    w = workloads.get(name)
+    rng = np.random.default_rng()
+    d = {"batch": 9, "widths": (17, 33, 21, 6)}
+    inputs = w.make(rng, d)
+    ref = w.numpy(*inputs)
+    got = _stateful_adam_step(inputs)
+    assert len(got) == len(ref) == 19
+    for i, (g, r) in enumerate(zip(got, ref)):
+        assert g.dtype == r.dtype == np.float32 and g.shape == r.shape, i
+        np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-6 * np.abs(r).max(), err_msg=str(i))
+    assert not np.allclose(ref[1], inputs[0])  # the step moved the weights
+
+    n = 6
+    for size in ("small", "full"):
+        inputs = w.inputs(size)
+        h32, h64 = inputs[3 * n], inputs[3 * n].astype(np.float64)
+        for i in range(0, n - 2, 2):
+            z32 = h32 @ inputs[i] + inputs[i + 1]
+            z64 = h64 @ inputs[i].astype(np.float64) + inputs[i + 1]
+            assert np.array_equal(z32, z64) and (z32 != 0).all(), (size, i)
+            h32, h64 = np.maximum(z32, 0), np.maximum(z64, 0)

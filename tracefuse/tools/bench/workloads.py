@@ -10,7 +10,10 @@ The random-number workloads of issue 16 (`uniform_50m`, `dropout`, and `dropout_
 kernel with the draw replaced by a comparison of x: the reference of the "< 1.3x" target):
 `tx.random` against `np.random.default_rng(key)` and `jax.random`; their values differ by
 design, so they are checked by distribution (`distribution` below);
-`benchmarks/random_vs_jax.py` judges them.
+`benchmarks/random_vs_jax.py` judges them (`random_workloads.py`). The training steps of
+issue 17 (`train_digits`, `train_mlp1024`: one Adam step of an MLP classifier as a pure
+function, `training_workloads.py`); `benchmarks/training_vs_jax.py` judges them in their
+stateful form. `Workload` and `Target` live in `base.py`.
 
 Each `Workload` owns:
 
@@ -53,89 +56,21 @@ passed in as float32 variables.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 import tracefuse as tx
 
-SEED = 20240604
-SIZES = ("full", "small", "alt_full", "alt_small")
+from .base import SEED, SIZES, Target, Workload, _grid, _normal, bytes_moved, leaves
+from .random_workloads import (_make_key_like, _make_key_x, check_dropout, check_uniform,
+                               dropout_jax, dropout_mask_jax, dropout_mask_np, dropout_mask_tx,
+                               dropout_np, dropout_tx, uniform_jax, uniform_np, uniform_tx)
+from .training_workloads import (TRAIN_DIGITS, TRAIN_MLP1024, make_train_step, train_step_jax,
+                                 train_step_np, train_step_tx)
 
+__all__ = ["SEED", "SIZES", "Target", "Workload", "WORKLOADS", "BY_NAME", "bytes_moved",
+           "get", "leaves", "select"]
 
-@dataclass(frozen=True)
-class Target:
-    """A target of issue 4: a minimum speedup over NumPy, a minimum % of the bandwidth floor,
-    and/or a maximum time per call."""
-
-    text: str
-    min_ratio: float | None = None
-    min_floor_pct: float | None = None
-    max_time_s: float | None = None
-
-    def met(self, ratio: float | None, floor_pct: float | None,
-            time_s: float | None) -> bool | None:
-        checks = []
-        if self.min_ratio is not None:
-            checks.append(ratio is not None and ratio >= self.min_ratio)
-        if self.min_floor_pct is not None:
-            checks.append(floor_pct is not None and floor_pct >= self.min_floor_pct)
-        if self.max_time_s is not None:
-            checks.append(time_s is not None and time_s <= self.max_time_s)
-        return all(checks) if checks else None
-
-
-@dataclass(frozen=True)
-class Workload:
-    name: str
-    title: str
-    dims: dict[str, dict[str, int]]
-    make: Callable[[np.random.Generator, dict[str, int]], tuple[np.ndarray, ...]]
-    numpy: Callable[..., Any]
-    tx_fn: Callable[..., Any]
-    target: Target
-    floor: str | None = "copy"
-    numexpr: Callable[[Any], Callable[..., Any]] | None = None
-    jax: Callable[[Any], Callable[..., Any]] | None = None
-    rtol: float = 1e-4
-    atol_scale: float = 1e-6
-    max_mismatch_frac: float = 0.0  # elements allowed outside the tolerance (mandelbrot)
-    distribution: Callable[[np.ndarray, tuple], list[str]] | None = None  # random draws
-    per_call_us: bool = False  # report this workload's times in microseconds
-    notes: tuple[str, ...] = field(default=())
-
-    def inputs(self, size: str = "full", seed: int = SEED) -> tuple[np.ndarray, ...]:
-        return self.make(np.random.default_rng(seed), self.dims[size])
-
-    def compile(self, backend: str = "cpu") -> tx.Function:
-        return tx.function(self.tx_fn, backend=backend)
-
-    def describe(self, size: str) -> str:
-        return ", ".join(f"{k}={v}" for k, v in self.dims[size].items())
-
-
-def leaves(result: Any) -> list[Any]:
-    """The arrays of a result: itself, or the items of a tuple / list of arrays (a gradient with
-    respect to several arguments)."""
-    return list(result) if isinstance(result, (tuple, list)) else [result]
-
-
-def bytes_moved(inputs: tuple[np.ndarray, ...], output: Any) -> int:
-    """The minimum memory traffic of one call: every input read once, the output (every array of
-    a tuple output) written once."""
-    return int(sum(np.asarray(a).nbytes for a in inputs)
-               + sum(np.asarray(a).nbytes for a in leaves(output)))
-
-
-def _normal(rng: np.random.Generator, shape, dtype=np.float32, scale: float = 1.0) -> np.ndarray:
-    x = rng.standard_normal(shape, dtype=np.float64) * scale
-    x[x == 0] = 1.0  # never zero (standard_normal almost never gives 0; make it never)
-    return x.astype(dtype)
-
-
-# --- gelu (tanh form, x**3) --------------------------------------------------------------
 def gelu_np(x):
     return 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))
 
@@ -432,13 +367,6 @@ def mlp_grad_jax(jnp):
     return jax.grad(loss, argnums=(0, 1, 2, 3))
 
 
-def _grid(rng, shape, step: float, scale: float = 1.0) -> np.ndarray:
-    """Normal values rounded to multiples of `step` (a power of two), zeros replaced by `step`."""
-    q = np.round(rng.standard_normal(shape) * (scale / step))
-    q[q == 0] = 1.0
-    return (q * step).astype(np.float32)
-
-
 def _make_mlp_grad(rng, d):
     """x on a grid of 1/8, W1 on a grid of 1/256, b1 on the odd multiples of 1/4096: every
     product and partial sum of x @ W1 + b1 is a multiple of 1/4096 far below 2**24 of them, so
@@ -607,119 +535,8 @@ def _make_recurrence(rng, d):
 
 
 # --- random numbers (issue 16): tx.random against np.random.default_rng and jax.random ------
-# The key is an input (uint32[2]), so a new key does not retrace; NumPy seeds default_rng with
-# it on every call (as `default_rng(seed).random(n, dtype=np.float32)`: a few microseconds),
-# JAX takes it as a raw threefry key. The values differ between the three by design.
-DROP_P = 0.1
-
-
-def uniform_np(key, like):
-    return np.random.default_rng(key).random(like.shape, dtype=np.float32)
-
-
-def uniform_tx(key, like):
-    return tx.random.uniform(key, like.shape)
-
-
-def uniform_jax(jnp):
-    import jax
-
-    def uniform(key, like):
-        return jax.random.uniform(key, like.shape, dtype=jnp.float32)
-    return uniform
-
-
-def dropout_np(key, x):
-    return np.where(np.random.default_rng(key).random(x.shape, dtype=np.float32) > DROP_P,
-                    x / (1 - DROP_P), 0)
-
-
-def dropout_tx(key, x):
-    return tx.where(tx.random.uniform(key, x.shape) > DROP_P, x / (1 - DROP_P), 0)
-
-
-def dropout_jax(jnp):
-    import jax
-
-    def dropout(key, x):
-        return jnp.where(jax.random.uniform(key, x.shape, dtype=jnp.float32) > DROP_P,
-                         x / (1 - DROP_P), 0)
-    return dropout
-
-
-def dropout_mask_np(x):
-    return np.where(x > DROP_P, x / (1 - DROP_P), 0)
-
-
-def dropout_mask_tx(x):
-    return tx.where(x > DROP_P, x / (1 - DROP_P), 0)
-
-
-def dropout_mask_jax(jnp):
-    def dropout_mask(x):
-        return jnp.where(x > DROP_P, x / (1 - DROP_P), 0)
-    return dropout_mask
-
-
-def _key(rng) -> np.ndarray:
-    return rng.integers(0, 2**32, 2, dtype=np.uint32)
-
-
-def _make_key_like(rng, d):
-    """A key and an array of the draw's shape (ones, never read: it gives the shape, as
-    `uniform(key, x.shape)` in user code; NumPy and JAX read it no more than tracefuse)."""
-    return _key(rng), np.ones(d["n"], np.float32)
-
-
-def _make_key_x(rng, d):
-    return _key(rng), _normal(rng, (d["rows"], d["cols"]))
-
-
-def _within(name: str, value: float, want: float, sigma: float, k: float = 5.0) -> list[str]:
-    if abs(value - want) <= k * sigma:
-        return []
-    return [f"{name} {value:.6g} is not {want:.6g} within {k:g} sigma ({k * sigma:.3g})"]
-
-
-def check_uniform(got: np.ndarray, inputs: tuple) -> list[str]:
-    """float32 draws of U[0, 1): finite, in [0, 1), mean 1/2 and variance 1/12 within 5 sigma,
-    and each of 16 equal bins holding n/16 within 5 sigma (a constant, a stale buffer, a
-    half-written output or a wrong scale fail)."""
-    n = got.size
-    if n == 0:
-        return []
-    u = got.astype(np.float64).ravel()
-    if not np.isfinite(u).all() or u.min() < 0.0 or u.max() >= 1.0:
-        return [f"values outside [0, 1): min {u.min():.6g}, max {u.max():.6g}"]
-    problems = _within("mean", float(u.mean()), 0.5, math.sqrt(1 / 12 / n))
-    problems += _within("variance", float(u.var()), 1 / 12, math.sqrt((1 / 80 - 1 / 144) / n))
-    counts = np.bincount(np.minimum((u * 16).astype(np.int64), 15), minlength=16)
-    sigma = math.sqrt(n * (1 / 16) * (15 / 16))
-    worst = int(np.argmax(np.abs(counts - n / 16)))
-    problems += _within(f"count of bin {worst} of 16", float(counts[worst]), n / 16, sigma)
-    return problems
-
-
-def check_dropout(got: np.ndarray, inputs: tuple) -> list[str]:
-    """Every element is 0 or x / (1 - p) (to rtol 1e-6: x is never 0, so a kept element is
-    never 0), and the dropped fraction is p within 5 sigma, among x > 0 and among x < 0 alike
-    (a mask that depends on x, as dropout_mask's, fails)."""
-    x = np.asarray(inputs[1])
-    if got.size == 0:
-        return []
-    kept = got != 0
-    want = (x / np.float32(1 - DROP_P))[kept]
-    problems = []
-    if not np.allclose(got[kept], want, rtol=1e-6, atol=0):
-        problems.append(f"kept elements are not x / {1 - DROP_P:g}: max |err| "
-                        f"{float(np.max(np.abs(got[kept] - want))):.3g}")
-    for name, part in (("x > 0", x > 0), ("x < 0", x < 0)):
-        m = int(part.sum())
-        if m:
-            dropped = 1.0 - float(kept[part].mean())
-            problems += _within(f"dropped fraction where {name}", dropped, DROP_P,
-                                math.sqrt(DROP_P * (1 - DROP_P) / m))
-    return problems
+STATEFUL_NOTE = ("benchmarks/training_vs_jax.py times the stateful form (Variables, "
+                 "tx.optimizers.Adam) against jax.jit + optax and judges the target")
 
 
 def _f64(make):
@@ -846,6 +663,18 @@ WORKLOADS: tuple[Workload, ...] = (
               "alt_full": {"rows": 8000, "cols": 6001}, "alt_small": {"rows": 33, "cols": 17}},
              _make_rows, dropout_mask_np, dropout_mask_tx, Target("reference of dropout"),
              jax=dropout_mask_jax),
+    Workload("train_digits", "one Adam training step of the digits MLP (examples/train_mlp.py) "
+             "as a pure function: 64-256-256-10, batch 64, softmax cross-entropy, float32",
+             TRAIN_DIGITS, make_train_step, train_step_np, train_step_tx,
+             Target("as fast as jax.jit + optax"), floor=None, jax=train_step_jax,
+             atol_scale=1e-5,
+             notes=(STATEFUL_NOTE,)),
+    Workload("train_mlp1024", "one Adam training step of a 3-layer 1024-wide MLP as a pure "
+             "function: 1024-1024-1024-10, batch 256, softmax cross-entropy, float32",
+             TRAIN_MLP1024, make_train_step, train_step_np, train_step_tx,
+             Target("as fast as jax.jit + optax"), floor=None, jax=train_step_jax,
+             atol_scale=1e-5,
+             notes=(STATEFUL_NOTE,)),
 )
 
 BY_NAME = {w.name: w for w in WORKLOADS}

@@ -36,6 +36,8 @@ from .frontend import (  # noqa: F401 - re-exported through __all__
     sin, sinh, sqrt, square, squeeze, stack, std, stop_gradient, subtract, sum, swapaxes, tan, tanh,
     true_divide,
     trunc, var, vecdot, where, zeros, zeros_like)
+from .frontend import (  # noqa: F401 - re-exported through __all__
+    argsort, cumulative_prod, cumulative_sum, sort, take_along_axis)
 from .frontend.standard import missing_name_message as _missing_name_message
 from .frontend.tape import GradientTape
 from .frontend.tensor import Tensor

@@ -77,6 +77,10 @@ class ShapeError(TracefuseError, ValueError):
     """Shapes that do not fit an op: broadcast mismatch, bad axis, bad reshape."""
 
 
+class AxisError(ShapeError, IndexError):
+    """An axis out of range for the array's rank (an IndexError, as NumPy's AxisError)."""
+
+
 class DTypeError(TracefuseError, TypeError):
     """A dtype an op does not accept, or an input that is not an array of a supported dtype."""
 

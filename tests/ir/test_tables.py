@@ -124,6 +124,7 @@ def test_groups_partition_the_vocabulary():
         "FUSED": opcodes.FUSED,
         "REGIONS": opcodes.REGIONS,
         "RANDOM": opcodes.RANDOM,
+        "LIBRARY_CALLS": opcodes.LIBRARY_CALLS,
     }
     for (a, sa), (b, sb) in itertools.combinations(groups.items(), 2):
         assert not sa & sb, f"{a} and {b} overlap: {sorted(c.value for c in sa & sb)}"
@@ -161,3 +162,15 @@ def test_arity_agrees_with_groups():
         elif code in opcodes.SOURCES:
             assert (lo, hi) == (0, 0), code
     assert verifier.ARITY[OpCode.CONCAT] == (1, None)
+
+
+def test_every_library_function_has_every_rule():
+    """The library tables (ir/library, transforms/library_rules.py) cover the same names:
+    a rule or an explicit Unsupported(reason) for each function."""
+    from tracefuse.ir.library import FUNCTIONS
+    from tracefuse.transforms import library_rules
+
+    for name, table in library_rules.TABLES.items():
+        assert set(table) == set(FUNCTIONS), (name, sorted(set(FUNCTIONS) ^ set(table)))
+    for fn in FUNCTIONS.values():
+        assert fn.doc and fn.arity[0] >= 0, fn.name

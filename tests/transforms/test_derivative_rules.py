@@ -429,7 +429,8 @@ UNSUPPORTED = {G.KERNEL: "kernels are made by fusion, after every transform has 
                         "tests/transforms/test_control_flow_rules.py"}
 # control flow: checked against finite differences at the graph level
 TESTED_ELSEWHERE = {G.COND: "tests/transforms/test_control_flow_rules.py",
-                    G.SCAN: "tests/transforms/test_control_flow_rules.py"}
+                    G.SCAN: "tests/transforms/test_control_flow_rules.py",
+                    G.CALL: "tests/transforms/test_library_rules.py, function by function"}
 
 
 def test_every_opcode_is_covered(rng):

@@ -164,6 +164,7 @@ COMMON_OPS: dict[OpCode, OpEntry] = {
     G.ARGMIN: Unsupported(_LIBRARY.format("argmin")),
     G.MATMUL: Unsupported("matmul runs as a BLAS/cuBLAS library call in the execution plan, "
                           "not inside a kernel"),
+    G.CALL: Unsupported(_LIBRARY.format("a library function (sort, linalg, fft ...)")),
     G.KERNEL: Unsupported("a kernel is what the renderer renders: the ops of its body have "
                           "entries, a kernel inside a kernel does not occur"),
     **{code: Unsupported("a control-flow op runs as a step of the execution plan that runs its "

@@ -29,6 +29,7 @@ from .manipulation import (broadcast_arrays, broadcast_to, concat, expand_dims, 
                            matrix_transpose, moveaxis, permute_dims, reshape, squeeze, stack,
                            swapaxes)
 from .reductions import all, any, argmax, argmin, max, mean, min, prod, std, sum, var
+from .sorting import argsort, cumulative_prod, cumulative_sum, sort, take_along_axis
 
 __all__ = [
     # creation
@@ -53,6 +54,8 @@ __all__ = [
     "all", "any", "argmax", "argmin", "max", "mean", "min", "prod", "std", "sum", "var",
     # linear algebra
     "matmul", "vecdot",
+    # sorting, running sums, gathers (library calls)
+    "argsort", "cumulative_prod", "cumulative_sum", "sort", "take_along_axis",
     # manipulation and indexing
     "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "getitem",
     "matrix_transpose", "moveaxis", "permute_dims", "reshape", "squeeze", "stack", "swapaxes",

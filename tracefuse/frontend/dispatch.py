@@ -14,7 +14,8 @@ from . import device as _device
 from . import tape as _tape
 from . import tensor as _tensor
 from ..errors import DTypeError, ShapeError, user_location, with_location
-from ..ir import EMPTY_ATTRS, OpCode, TensorType, evaluate, infer_type
+from ..ir import EMPTY_ATTRS, Attrs, OpCode, TensorType, evaluate, infer_type
+from ..ir.rules import infer_types
 from ..ir.convert import to_array
 from ..ir.dtypes import as_dtype
 from ..ir.rules import weak_int_overflow
@@ -32,6 +33,34 @@ def bind(code: OpCode, args: Sequence[Any], attrs: Mapping = EMPTY_ATTRS):
     if builder is not None:
         return builder.bind(code, args, attrs)
     return eager_bind(code, args, attrs)
+
+
+def call(fn: str, args: Sequence[Any], **params: Any) -> list:
+    """Library function `fn` (ir/library) on `args` with static `params`: one Tensor (eager) or
+    Tracer (traced) per result, as `bind` does for one op."""
+    attrs = Attrs({"fn": fn, **params})
+    builder = current_builder()
+    for a in args:
+        if isinstance(a, Tracer):
+            inner = builder is not None and builder.parent is not None
+            return (builder if inner else a._builder).bind_call(args, attrs)
+    if builder is not None:
+        return builder.bind_call(args, attrs)
+    try:
+        operands = [eager_operand(a) for a in args]
+        types = [t for _, t in operands]
+        outs = infer_types(OpCode.CALL, types, attrs)
+    except (ShapeError, DTypeError, IndexError) as e:
+        raise type(e)(with_location(str(e), user_location())) from None
+    arrays = _device.same_device([a for a, _ in operands])
+    try:
+        results = [_tensor.Tensor._wrap(r) for r in evaluate(OpCode.CALL, arrays, types, attrs,
+                                                             None)]
+    except IndexError as e:  # an index out of range, found when the function ran
+        raise IndexError(with_location(str(e), user_location())) from None
+    if _tape.recording_tapes():
+        _tape.record(OpCode.CALL, args, types, attrs, results, outs)
+    return results
 
 
 def eager_operand(x: Any) -> tuple[Any, TensorType]:

@@ -57,7 +57,7 @@ def recording_tapes() -> Sequence["GradientTape"]:
 def record(code: OpCode, args: Sequence[Any], types: Sequence[TensorType], attrs: Mapping,
            result: Any, out_type: TensorType) -> None:
     """An eager op just ran (`result = code(args)`): each recording tape that tracks one of
-    `args` keeps it."""
+    `args` keeps it. A library call passes a list of results and a tuple of their types."""
     for tape in recording_tapes():
         tape._record(code, args, types, attrs, result, out_type)
 
@@ -229,8 +229,11 @@ class GradientTape:
                 v = Value(t)
                 self._arrays[v] = _array_of(a, t)
                 inputs.append(v)
-        out = self._track(result, out_type)
-        self._ops.append(Op(code, tuple(inputs), attrs, (out,), user_location()))
+        if isinstance(out_type, tuple):  # a library call's several results
+            outs = tuple(self._track(r, t) for r, t in zip(result, out_type))
+        else:
+            outs = (self._track(result, out_type),)
+        self._ops.append(Op(code, tuple(inputs), attrs, outs, user_location()))
 
     def _record_graph(self, graph: Graph, args: Sequence[Any], results: Sequence[Any]) -> None:
         tracked = [self._value_of(a) for a in args]
@@ -432,6 +435,13 @@ def _run_eagerly(graph, inputs: Sequence[Any]) -> list[Any]:
         args = [env[v] for v in op.inputs]
         arrays = [a._array for a in args]
         types = [v.type for v in op.inputs]
+        if op.code is OpCode.CALL:  # a library call: a list, one array per result
+            outs = [_tensor.Tensor._wrap(r) for r in evaluate(op.code, arrays, types, op.attrs,
+                                                              None)]
+            if recording_tapes():
+                record(op.code, args, types, op.attrs, outs, tuple(v.type for v in op.outputs))
+            env.update(zip(op.outputs, outs))
+            continue
         out = _tensor.Tensor._wrap(evaluate(op.code, arrays, types, op.attrs, op.output.type))
         if recording_tapes():
             record(op.code, args, types, op.attrs, out, op.output.type)

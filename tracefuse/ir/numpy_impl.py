@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 
 from . import dtypes as dt
-from . import philox
+from . import library, philox
 from .convert import is_gpu_array
 from .opcodes import OpCode
 from .rules import operand_dtype
@@ -300,11 +300,17 @@ def _random_bits(args, in_types, attrs, out):
     return philox.random_bits(k0, k1, offset, attrs["shape"], xp)
 
 
+def _call(args, in_types, attrs, out):
+    # a list: one array per result of the library function
+    return library.run(args, in_types, attrs)
+
+
 # ops whose implementation returns a list, one array per result
-MULTI_RESULT = frozenset({G.KERNEL, G.COND, G.WHILE, G.SCAN})
+MULTI_RESULT = frozenset({G.KERNEL, G.COND, G.WHILE, G.SCAN, G.CALL})
 
 NUMPY_IMPL: dict[OpCode, Impl] = {
     G.KERNEL: _kernel,
+    G.CALL: _call,
     G.COND: _cond,
     G.WHILE: _while,
     G.SCAN: _scan,

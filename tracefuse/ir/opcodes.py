@@ -109,6 +109,10 @@ class OpCode(Enum):
     # broadcasting to attrs `shape`; uint32 Philox bits, each element from its own counter
     # (ir/philox.py)
     RANDOM_BITS = "random_bits"
+    # library functions: `fn` names one of ir/library's FUNCTIONS (sort, cumulative_sum,
+    # linalg.solve, fft.fft ...), the other attributes are its parameters; one or several
+    # results, typed by the function's rule; run as a library step, never fused
+    CALL = "call"
     # fusion: a kernel runs its body graph (attrs: body, kind, name, and its loop layout: space,
     # reduced, maps, reads; docs/ir.md); one result per body output
     KERNEL = "kernel"
@@ -150,6 +154,9 @@ REDUCE = frozenset({G.SUM, G.PROD, G.MAX, G.MIN, G.ALL, G.ANY, G.ARGMAX, G.ARGMI
 
 # Ops that only move or replicate elements: each output element is some input element.
 MOVEMENT = frozenset({G.RESHAPE, G.PERMUTE, G.BROADCAST_TO, G.SLICE, G.CONCAT})
+
+# Library calls (ir/library): run by the array library between kernels, never fused.
+LIBRARY_CALLS = frozenset({G.CALL})
 
 # Ops that hold a body graph: made by the fuse pass, run by a backend as one kernel.
 FUSED = frozenset({G.KERNEL})

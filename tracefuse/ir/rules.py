@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import DTypeError, Loc, ShapeError, with_location
 from . import dtypes as dt
 from .dtypes import DType
+from . import library
 from .opcodes import BINARY, TERNARY, UNARY, OpCode
 from .types import TensorType
 
@@ -222,6 +223,11 @@ def _region_rule(values: Sequence[Any], attrs: Mapping) -> Any:
                      "(see verifier.py)")
 
 
+def _call_rule(values: Sequence[Any], attrs: Mapping) -> Any:
+    raise ShapeError("a call's result types come from its library function's rule "
+                     "(ir/library, `infer_types`)")
+
+
 def _random_bits_shape(shapes: Sequence[Shape], attrs: Mapping) -> Shape:
     target = tuple(attrs["shape"])
     for shape in shapes:
@@ -251,6 +257,7 @@ SHAPE_RULES: dict[OpCode, Callable[[Sequence[Shape], Mapping], Shape]] = {
     G.CONCAT: _concat_shape,
     G.MATMUL: _matmul_shape,
     G.RANDOM_BITS: _random_bits_shape,
+    G.CALL: _call_rule,
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -419,6 +426,7 @@ DTYPE_RULES: dict[OpCode, Callable[[Sequence[DW], Mapping], DW]] = {
     G.CONCAT: _promote_dtype,
     G.MATMUL: _matmul_dtype,
     G.RANDOM_BITS: _random_bits_dtype,
+    G.CALL: _call_rule,
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -428,6 +436,12 @@ def infer_type(
     code: OpCode, in_types: Sequence[TensorType], attrs: Mapping[str, Any], loc: Loc | None = None
 ) -> TensorType:
     """The result type of `code` on operands of `in_types`; errors name the op and `loc`."""
+    if code is G.CALL:
+        types = infer_types(code, in_types, attrs, loc)
+        if len(types) != 1:
+            raise ShapeError(with_location(
+                f"{attrs.get('fn')} has {len(types)} results: use infer_types", loc))
+        return types[0]
     try:
         shape = SHAPE_RULES[code]([t.shape for t in in_types], attrs)
         dtype, weak = DTYPE_RULES[code]([(t.dtype, t.weak) for t in in_types], attrs)
@@ -435,3 +449,15 @@ def infer_type(
         # the rules' messages do not name the op: it is named here, once
         raise type(e)(with_location(f"{code.value}: {e}", loc)) from None
     return TensorType(shape, dtype, weak)
+
+
+def infer_types(code: OpCode, in_types: Sequence[TensorType], attrs: Mapping[str, Any],
+                loc: Loc | None = None) -> tuple[TensorType, ...]:
+    """The result types of a `call` (one or several: its library function's rule); errors name
+    the function and `loc`."""
+    if code is not G.CALL:
+        return (infer_type(code, in_types, attrs, loc),)
+    try:
+        return library.result_types(in_types, attrs)
+    except (ShapeError, DTypeError) as e:
+        raise type(e)(with_location(f"{attrs.get('fn')}: {e}", loc)) from None

@@ -27,7 +27,7 @@ from . import dtypes as dt
 from .opcodes import (BINARY, ELEMENTWISE, GRAPH_ATTRS, MOVEMENT, REDUCE, REGIONS, TERNARY,
                       UNARY, OpCode)
 from .printer import KERNEL_LAYOUT_ATTRS, Namer, format_attr, format_op
-from .rules import infer_type
+from .rules import infer_type, infer_types
 from .types import Literal, TensorType
 
 G = OpCode
@@ -46,6 +46,7 @@ ARITY: dict[OpCode, tuple[int, int | None]] = {
     **{code: (1, 1) for code in MOVEMENT - {G.CONCAT}},
     G.CONCAT: (1, UNBOUNDED),
     G.MATMUL: (2, 2),
+    G.CALL: (0, UNBOUNDED),  # the library function's own arity is checked by its rule
     G.KERNEL: (0, UNBOUNDED),
     G.COND: (1, UNBOUNDED),
     G.WHILE: (0, UNBOUNDED),
@@ -75,6 +76,7 @@ REQUIRED_ATTRS: dict[OpCode, tuple[str, ...]] = {
     G.PERMUTE: ("axes",),
     G.SLICE: ("starts", "sizes", "steps"),
     G.CONCAT: ("axis",),
+    G.CALL: ("fn",),
     G.KERNEL: ("body", "kind", "name") + KERNEL_LAYOUT_ATTRS,
     G.COND: ("branches",),
     G.WHILE: ("cond", "body", "num_carries"),
@@ -106,6 +108,7 @@ _ATTR_KINDS: dict[str, tuple[Any, str]] = {
     "starts": (_is_ints, "a tuple of ints"),
     "sizes": (_is_ints, "a tuple of ints"),
     "steps": (_is_ints, "a tuple of ints"),
+    "fn": (lambda x: isinstance(x, str), "a library function's name (a string)"),
 }
 _AXIS_KIND = (_is_int, "an int")
 _ARG_AXIS_KIND = (lambda x: x is None or _is_int(x), "an int or none")
@@ -116,6 +119,8 @@ _VALUE_KIND = {
 
 
 def _attr_kind(code: OpCode, name: str):
+    if code is G.CALL:  # the parameters are the library function's rule to check
+        return _ATTR_KINDS["fn"] if name == "fn" else None
     if name == "axis":
         return _ARG_AXIS_KIND if code in (G.ARGMAX, G.ARGMIN) else _AXIS_KIND
     if name == "value":
@@ -148,7 +153,7 @@ def check_op(op: Op) -> tuple[str, str] | None:
         return _check_kernel(op)
     if code in REGION_CHECKS:
         return _check_region(op)
-    if len(op.outputs) != 1:
+    if len(op.outputs) != 1 and code is not G.CALL:
         return "outputs", f"{code.value} has exactly one result, got {len(op.outputs)}"
     attrs: Mapping[str, Any] = op.attrs
     missing = [name for name in REQUIRED_ATTRS[code] if name not in attrs]
@@ -170,12 +175,14 @@ def check_op(op: Op) -> tuple[str, str] | None:
             return "attrs", (f"attribute {name!r} of {code.value} must be {kind[1]}, "
                              f"got {_show(value)}")
     try:
-        expected = infer_type(code, [v.type for v in op.inputs], attrs)
+        expected = infer_types(code, [v.type for v in op.inputs], attrs)
     except (ShapeError, DTypeError) as e:
         return "type", f"the type rule rejects it: {e}"
     except Exception as e:  # a rule tripped over malformed attributes
         return "type", f"the type rule failed: {type(e).__name__}: {e}"
-    got = op.outputs[0].type
+    got = tuple(v.type for v in op.outputs)
+    if len(expected) == 1 and len(got) == 1:
+        expected, got = expected[0], got[0]
     if got != expected:
         return "type", (f"result type differs from what {code.value} computes: "
                         f"expected {expected}, got {got}")

@@ -166,7 +166,7 @@ def _fold(op: Op, known: _Known) -> Op | None:
 
 
 def _foldable(op: Op, known: _Known) -> bool:
-    return (op.code in NUMPY_IMPL and op.code not in (G.CONSTANT, G.FULL, G.IOTA)
+    return (op.code in NUMPY_IMPL and op.code not in (G.CONSTANT, G.FULL, G.IOTA, G.CALL)
             and len(op.outputs) == 1 and all(v in known for v in op.inputs)
             and not has_graph_attr(op))
 

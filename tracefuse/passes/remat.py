@@ -29,7 +29,7 @@ from .regions import in_regions
 G = OpCode
 MAX_CHAIN_OPS = 16  # a longer chain is not "cheap" to recompute
 # ops that run outside kernels
-LIBRARY = frozenset({G.MATMUL, G.CONCAT, G.ARGMAX, G.ARGMIN}) | REGIONS
+LIBRARY = frozenset({G.MATMUL, G.CONCAT, G.ARGMAX, G.ARGMIN, G.CALL}) | REGIONS
 CHEAP = ELEMENTWISE - TRANSCENDENTAL
 
 

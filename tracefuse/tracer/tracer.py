@@ -39,7 +39,7 @@ from ..errors import (ConcretizationError, DTypeError, concretization_error, use
                       with_location)
 from ..ir import Attrs, Graph, Literal, Op, OpCode, TensorType, Value, infer_type
 from ..ir.convert import to_array
-from ..ir.rules import weak_int_limit, weak_int_overflow
+from ..ir.rules import infer_types, weak_int_limit, weak_int_overflow
 from ..ir.verifier import verify
 
 
@@ -315,6 +315,14 @@ class GraphBuilder:
         out_type = infer_type(code, [v.type for v in values], attrs, loc)
         self._check_weak_ints(code, values, out_type, loc)
         return Tracer(self, self._append(code, values, attrs, out_type, loc))
+
+    def bind_call(self, args: Sequence[Any], attrs: Mapping) -> list[Tracer]:
+        """A library call (`attrs["fn"]`, ir/library) on user values: one Tracer per result."""
+        self._check_active()
+        loc = user_location()
+        values = tuple(self.lift(a) for a in args)
+        types = infer_types(OpCode.CALL, [v.type for v in values], attrs, loc)
+        return [Tracer(self, v) for v in self.emit_many(OpCode.CALL, values, attrs, loc, types)]
 
     def _check_weak_ints(self, code: OpCode, values: tuple[Value, ...], out: TensorType,
                          loc) -> None:

@@ -21,7 +21,9 @@ from collections.abc import Sequence
 from .. import config
 from ..errors import UNKNOWN_LOC, with_location
 from ..ir import Graph, Op, TensorType, Value
+from ..ir import OpCode
 from ..ir.opcodes import REGIONS, Unsupported
+from . import library_rules
 from ..tracer.tracer import GraphBuilder
 from .emit import Emitter
 from .graphs import copy_op
@@ -35,9 +37,12 @@ class NonDifferentiableError(TypeError):
 
 def _rule(table: dict, op: Op, mode: str):
     rule = table[op.code]
+    if op.code is OpCode.CALL:
+        rule = library_rules.rule_of(rule, op)
     if isinstance(rule, Unsupported):
         raise NonDifferentiableError(with_location(
-            f"{op.code.value} cannot be differentiated in {mode} mode: {rule.reason}", op.loc))
+            f"{library_rules.op_name(op)} cannot be differentiated in {mode} mode: "
+            f"{rule.reason}", op.loc))
     return rule
 
 
@@ -77,6 +82,17 @@ def emit_jvp(builder: GraphBuilder, graph: Graph, primals: Sequence[Value],
                 copy_op(builder, op, env)
             continue
         copy_op(builder, op, env)
+        if op.code is OpCode.CALL:  # one tangent per result (several results, some integer)
+            ts = [tan.get(v) for v in op.inputs]
+            if any(t is not None for t in ts):
+                e = Emitter(builder, op.loc)
+                outs = [env[v] for v in op.outputs]
+                touts = _rule(JVP_RULES, op, "forward")(e, op, [env[v] for v in op.inputs], ts,
+                                                        outs)
+                tan.update({o: _fit(e, t, env[o].type.strong())
+                            for o, t in zip(op.outputs, touts)
+                            if t is not None and o.type.dtype.is_float})
+            continue
         if not tan or not op.output.type.dtype.is_float:
             continue
         ts = [tan.get(v) for v in op.inputs]
@@ -125,6 +141,18 @@ def emit_vjp(builder: GraphBuilder, ops: Sequence[Op], env: dict[Value, Value],
             rule = _rule(VJP_RULES, op, "reverse")
             results = rule(builder, op, [env[v] for v in op.inputs],
                            [env[v] for v in op.outputs], cts, wants, emit_vjp=emit_vjp)
+            for v, want, r in zip(op.inputs, wants, results):
+                if want and r is not None:
+                    accumulate(e, v, r)
+            continue
+        if op.code is OpCode.CALL:  # several results: a cotangent (or None) each
+            cts = [ct.get(v) for v in op.outputs]
+            wants = [v in active for v in op.inputs]
+            if all(c is None for c in cts) or not any(wants):
+                continue
+            e = Emitter(builder, op.loc)
+            results = _rule(VJP_RULES, op, "reverse")(
+                e, op, [env[v] for v in op.inputs], [env[v] for v in op.outputs], cts, wants)
             for v, want, r in zip(op.inputs, wants, results):
                 if want and r is not None:
                     accumulate(e, v, r)

@@ -20,6 +20,7 @@ from ..ir import Graph, OpCode, TensorType, Value
 from ..ir.opcodes import BINARY, REDUCE, REGIONS, TERNARY, UNARY, Unsupported
 from ..tracer.tracer import GraphBuilder
 from . import control_flow_rules as cf
+from . import library_rules
 from .emit import Emitter
 from .graphs import copy_op
 
@@ -132,6 +133,8 @@ BATCH_RULES: dict[OpCode, object] = {
                           "vmap the function before it is compiled"),
     # control flow: `rule(e, op, xs, batched, size, emit_batched=...)` -> (results, batched)
     G.COND: cf.cond_batch, G.WHILE: cf.while_batch, G.SCAN: cf.scan_batch,
+    # library calls: a table of rules by function name (transforms/library_rules.py)
+    G.CALL: library_rules.BATCH,
 }
 
 
@@ -147,9 +150,17 @@ def emit_batched(builder: GraphBuilder, graph: Graph, args: Sequence[Value],
             copy_op(builder, op, env)
             continue
         rule = BATCH_RULES[op.code]
+        if op.code is G.CALL:
+            rule = library_rules.rule_of(rule, op)
         if isinstance(rule, Unsupported):
             raise UnbatchableError(with_location(
-                f"{op.code.value} cannot be batched by vmap: {rule.reason}", op.loc))
+                f"{library_rules.op_name(op)} cannot be batched by vmap: {rule.reason}",
+                op.loc))
+        if op.code is G.CALL:
+            outs = rule(Emitter(builder, op.loc), op, [env[v] for v in op.inputs], flags, size)
+            env.update(zip(op.outputs, outs))
+            is_batched.update(op.outputs)
+            continue
         if op.code in REGIONS:
             outs, oflags = rule(Emitter(builder, op.loc), op, [env[v] for v in op.inputs],
                                 flags, size, emit_batched=emit_batched)

@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import Loc
 from ..ir import Attrs, Literal, OpCode, TensorType, Value
 from ..ir.dtypes import DType
+from ..ir.rules import infer_types
 from ..tracer.tracer import GraphBuilder
 
 G = OpCode
@@ -37,6 +38,24 @@ class Emitter:
 
     def op(self, code: OpCode, *inputs: Value, **attrs: Any) -> Value:
         return self.builder.emit(code, inputs, Attrs(attrs), self.loc)
+
+    def call(self, fn: str, *inputs: Value, **params: Any) -> list[Value]:
+        """A library call (ir/library): one value per result of function `fn`."""
+        attrs = Attrs({"fn": fn, **params})
+        types = infer_types(G.CALL, [v.type for v in inputs], attrs, self.loc)
+        return self.builder.emit_many(G.CALL, inputs, attrs, self.loc, types)
+
+    def slice_axis(self, x: Value, axis: int, start: int, size: int, step: int = 1) -> Value:
+        """`size` elements of `x` along `axis` from `start` by `step` (which may be -1)."""
+        shape = x.type.shape
+        starts = tuple(start if i == axis else 0 for i in range(len(shape)))
+        sizes = tuple(size if i == axis else d for i, d in enumerate(shape))
+        steps = tuple(step if i == axis else 1 for i in range(len(shape)))
+        return self.op(G.SLICE, x, starts=starts, sizes=sizes, steps=steps)
+
+    def flip(self, x: Value, axis: int) -> Value:
+        n = x.type.shape[axis]
+        return x if n <= 1 else self.slice_axis(x, axis, n - 1, n, -1)
 
     # --- sources ------------------------------------------------------------------------------
     def scalar(self, value: Any, dtype: DType | None = None) -> Value:

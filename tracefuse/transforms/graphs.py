@@ -14,7 +14,8 @@ from ..errors import DTypeError, user_location, with_location
 from ..ir import Graph, Op, TensorType, Value
 from ..ir.convert import to_array
 from ..ir.dtypes import as_dtype
-from ..ir.opcodes import REGIONS
+from ..ir.opcodes import REGIONS, OpCode
+from ..ir.rules import infer_types
 from ..tracer import pytree
 from ..tracer.tracer import GraphBuilder, Tracer, current_builder, tracing
 
@@ -70,6 +71,13 @@ def copy_op(builder: GraphBuilder, op: Op, env: dict[Value, Value]) -> None:
     retyped by the op's rules, so a weak operand that became strong propagates; an op with
     several results, typed by its regions, keeps its result types)."""
     inputs = [env[v] for v in op.inputs]
+    if op.code is OpCode.CALL:  # retyped by its function's rule, as any other op
+        same = all(new.type == old.type for new, old in zip(inputs, op.inputs))
+        types = ([v.type for v in op.outputs] if same else
+                 infer_types(op.code, [v.type for v in inputs], op.attrs, op.loc))
+        outs = builder.emit_many(op.code, inputs, op.attrs, op.loc, types)
+        env.update(zip(op.outputs, outs))
+        return
     if len(op.outputs) != 1 or op.code in REGIONS:
         outs = builder.emit_many(op.code, inputs, op.attrs, op.loc, [v.type for v in op.outputs])
         env.update(zip(op.outputs, outs))

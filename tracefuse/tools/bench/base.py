@@ -1,5 +1,5 @@
 """What a benchmark workload is (`Workload`, its `Target`) and the helpers every table of
-workloads draws its inputs with: `_normal` (never zero) and `_grid` (values on a power-of-two
+workloads draws its inputs with: `normal` (never zero) and `grid` (values on a power-of-two
 grid, for sums a float32 kernel computes exactly in any order). The workloads themselves and
 the conventions they follow are described in `workloads.py`.
 """
@@ -82,14 +82,14 @@ def bytes_moved(inputs: tuple[np.ndarray, ...], output: Any) -> int:
                + sum(np.asarray(a).nbytes for a in leaves(output)))
 
 
-def _normal(rng: np.random.Generator, shape, dtype=np.float32, scale: float = 1.0) -> np.ndarray:
+def normal(rng: np.random.Generator, shape, dtype=np.float32, scale: float = 1.0) -> np.ndarray:
     x = rng.standard_normal(shape, dtype=np.float64) * scale
     x[x == 0] = 1.0  # never zero (standard_normal almost never gives 0; make it never)
     return x.astype(dtype)
 
 
 # --- gelu (tanh form, x**3) --------------------------------------------------------------
-def _grid(rng, shape, step: float, scale: float = 1.0) -> np.ndarray:
+def grid(rng, shape, step: float, scale: float = 1.0) -> np.ndarray:
     """Normal values rounded to multiples of `step` (a power of two), zeros replaced by `step`."""
     q = np.round(rng.standard_normal(shape) * (scale / step))
     q[q == 0] = 1.0

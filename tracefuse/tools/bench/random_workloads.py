@@ -11,7 +11,7 @@ import numpy as np
 
 import tracefuse as tx
 
-from .base import _normal
+from .base import normal
 
 # The key is an input (uint32[2]), so a new key does not retrace; NumPy seeds default_rng with
 # it on every call (as `default_rng(seed).random(n, dtype=np.float32)`: a few microseconds),
@@ -71,14 +71,14 @@ def _key(rng) -> np.ndarray:
     return rng.integers(0, 2**32, 2, dtype=np.uint32)
 
 
-def _make_key_like(rng, d):
+def make_key_like(rng, d):
     """A key and an array of the draw's shape (ones, never read: it gives the shape, as
     `uniform(key, x.shape)` in user code; NumPy and JAX read it no more than tracefuse)."""
     return _key(rng), np.ones(d["n"], np.float32)
 
 
-def _make_key_x(rng, d):
-    return _key(rng), _normal(rng, (d["rows"], d["cols"]))
+def make_key_x(rng, d):
+    return _key(rng), normal(rng, (d["rows"], d["cols"]))
 
 
 def _within(name: str, value: float, want: float, sigma: float, k: float = 5.0) -> list[str]:

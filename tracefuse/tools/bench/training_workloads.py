@@ -26,7 +26,7 @@ import numpy as np
 
 import tracefuse as tx
 
-from .base import _grid, _normal
+from .base import grid, normal
 
 LR, BETA_1, BETA_2, EPSILON = 1e-3, 0.9, 0.999, 1e-7
 STEPS_TAKEN = 1000  # t: the optimizer's iteration count before this step
@@ -63,17 +63,17 @@ def make_train_step(rng, d):
     for i, (k, n) in enumerate(zip(widths[:-1], widths[1:])):
         hidden = i < len(widths) - 2
         if not hidden:
-            params += [_normal(rng, (k, n), scale=1 / math.sqrt(k)), _normal(rng, n, scale=0.1)]
+            params += [normal(rng, (k, n), scale=1 / math.sqrt(k)), normal(rng, n, scale=0.1)]
         elif i == 0:
-            params += [_grid(rng, (k, n), 1 / 256, scale=1 / math.sqrt(k)),
+            params += [grid(rng, (k, n), 1 / 256, scale=1 / math.sqrt(k)),
                        _odd_multiples(rng, n, 12)]
         else:
-            params += [_grid(rng, (k, n), 1 / 256, scale=1 / math.sqrt(k)),
+            params += [grid(rng, (k, n), 1 / 256, scale=1 / math.sqrt(k)),
                        _odd_multiples(rng, n, 21)]
-    m = [_normal(rng, p.shape, scale=1e-3) for p in params]
-    v = [(np.square(_normal(rng, p.shape, scale=1e-3)) + 1e-8).astype(np.float32)
+    m = [normal(rng, p.shape, scale=1e-3) for p in params]
+    v = [(np.square(normal(rng, p.shape, scale=1e-3)) + 1e-8).astype(np.float32)
          for p in params]
-    x = _grid(rng, (batch, widths[0]), 1 / 8)
+    x = grid(rng, (batch, widths[0]), 1 / 8)
     labels = rng.integers(0, widths[-1], batch, dtype=np.int32)
     return (*params, *m, *v, x, labels, np.int32(STEPS_TAKEN))
 

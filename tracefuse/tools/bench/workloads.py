@@ -61,8 +61,8 @@ import numpy as np
 
 import tracefuse as tx
 
-from .base import SEED, SIZES, Target, Workload, _grid, _normal, bytes_moved, leaves
-from .random_workloads import (_make_key_like, _make_key_x, check_dropout, check_uniform,
+from .base import SEED, SIZES, Target, Workload, grid, normal, bytes_moved, leaves
+from .random_workloads import (make_key_like, make_key_x, check_dropout, check_uniform,
                                dropout_jax, dropout_mask_jax, dropout_mask_np, dropout_mask_tx,
                                dropout_np, dropout_tx, uniform_jax, uniform_np, uniform_tx)
 from .training_workloads import (TRAIN_DIGITS, TRAIN_MLP1024, make_train_step, train_step_jax,
@@ -96,7 +96,7 @@ def gelu_jax(jnp):
 
 
 def _make_1d(rng, d, dtype=np.float32):
-    return (_normal(rng, d["n"], dtype),)
+    return (normal(rng, d["n"], dtype),)
 
 
 # --- the 10-op elementwise chain ----------------------------------------------------------
@@ -124,7 +124,7 @@ def chain_jax(jnp):
 
 
 def _make_chain(rng, d):
-    return _normal(rng, (d["rows"], d["cols"])), _normal(rng, (d["rows"], d["cols"]))
+    return normal(rng, (d["rows"], d["cols"])), normal(rng, (d["rows"], d["cols"]))
 
 
 # --- row softmax ----------------------------------------------------------------------------
@@ -155,7 +155,7 @@ def softmax_jax(jnp):
 
 
 def _make_rows(rng, d):
-    return (_normal(rng, (d["rows"], d["cols"])),)
+    return (normal(rng, (d["rows"], d["cols"])),)
 
 
 # --- layernorm over the last axis, with gamma and beta ---------------------------------
@@ -200,7 +200,7 @@ def layernorm_jax(jnp):
 
 
 def _make_layernorm(rng, d):
-    return (_normal(rng, (d["rows"], d["cols"])), _normal(rng, d["cols"]), _normal(rng, d["cols"]))
+    return (normal(rng, (d["rows"], d["cols"])), normal(rng, d["cols"]), normal(rng, d["cols"]))
 
 
 # --- sum(x*x) ---------------------------------------------------------------------------------
@@ -247,7 +247,7 @@ def absdiff_jax(jnp):
 
 
 def _make_absdiff(rng, d):
-    return _normal(rng, d["n"]), _normal(rng, d["m"])
+    return normal(rng, d["n"]), normal(rng, d["m"])
 
 
 # --- MLP relu(x@W1+b1)@W2+b2 -----------------------------------------------------------------
@@ -277,8 +277,8 @@ def mlp_jax(jnp):
 
 def _make_mlp(rng, d):
     n, k, h, m = d["batch"], d["d_in"], d["hidden"], d["d_out"]
-    return (_normal(rng, (n, k)), _normal(rng, (k, h), scale=1 / math.sqrt(k)), _normal(rng, h),
-            _normal(rng, (h, m), scale=1 / math.sqrt(h)), _normal(rng, m))
+    return (normal(rng, (n, k)), normal(rng, (k, h), scale=1 / math.sqrt(k)), normal(rng, h),
+            normal(rng, (h, m), scale=1 / math.sqrt(h)), normal(rng, m))
 
 
 # --- gradients (issue 14): tracefuse's tx.grad / tx.vmap against hand-written NumPy --------
@@ -340,7 +340,7 @@ def xent_grad_jax(jnp):
 
 def _make_xent(rng, d):
     labels = rng.integers(0, d["cols"], d["rows"], dtype=np.int32)
-    return _normal(rng, (d["rows"], d["cols"])), labels
+    return normal(rng, (d["rows"], d["cols"])), labels
 
 
 def mlp_grad_np(w1, b1, w2, b2, x, y):
@@ -376,9 +376,9 @@ def _make_mlp_grad(rng, d):
     gradient is off by 0.5 % (JAX at 1000x1000 did)."""
     n, k, h, m = d["batch"], d["d_in"], d["hidden"], d["d_out"]
     b1 = ((np.round(rng.standard_normal(h) * 2048) + 0.5) / 2048).astype(np.float32)
-    return (_grid(rng, (k, h), 1 / 256, scale=1 / math.sqrt(k)), b1,
-            _normal(rng, (h, m), scale=1 / math.sqrt(h)), _normal(rng, m),
-            _grid(rng, (n, k), 1 / 8), _normal(rng, (n, m)))
+    return (grid(rng, (k, h), 1 / 256, scale=1 / math.sqrt(k)), b1,
+            normal(rng, (h, m), scale=1 / math.sqrt(h)), normal(rng, m),
+            grid(rng, (n, k), 1 / 8), normal(rng, (n, m)))
 
 
 def per_example_grad_np(w, b, X, y):
@@ -403,8 +403,8 @@ def per_example_grad_jax(jnp):
 
 def _make_linear(rng, d):
     n, k = d["n"], d["features"]
-    b = _normal(rng, 1).reshape(())  # a 0-d float32 array
-    return _normal(rng, k, scale=1 / math.sqrt(k)), b, _normal(rng, (n, k)), _normal(rng, n)
+    b = normal(rng, 1).reshape(())  # a 0-d float32 array
+    return normal(rng, k, scale=1 / math.sqrt(k)), b, normal(rng, (n, k)), normal(rng, n)
 
 
 # --- control flow (issue 15): tx.fori_loop / tx.while_loop / tx.scan against NumPy loops ----
@@ -530,8 +530,8 @@ def _make_recurrence(rng, d):
     """h0 (hidden,), xs (steps, hidden), W and U (hidden, hidden) scaled by 0.5 / sqrt(hidden)
     (a contraction: rounding differences do not grow over the steps), b (hidden,)."""
     k, s = d["hidden"], 0.5 / math.sqrt(d["hidden"])
-    return (_normal(rng, k), _normal(rng, (d["steps"], k)), _normal(rng, (k, k), scale=s),
-            _normal(rng, (k, k), scale=s), _normal(rng, k, scale=0.1))
+    return (normal(rng, k), normal(rng, (d["steps"], k)), normal(rng, (k, k), scale=s),
+            normal(rng, (k, k), scale=s), normal(rng, k, scale=0.1))
 
 
 # --- random numbers (issue 16): tx.random against np.random.default_rng and jax.random ------
@@ -646,7 +646,7 @@ WORKLOADS: tuple[Workload, ...] = (
              "default_rng(key).random(dtype=float32))",
              {"full": {"n": 50_000_000}, "small": {"n": 4096},
               "alt_full": {"n": 45_000_001}, "alt_small": {"n": 777}},
-             _make_key_like, uniform_np, uniform_tx,
+             make_key_like, uniform_np, uniform_tx,
              Target(">= 50% write floor, faster than numpy and jax"), floor=None,
              jax=uniform_jax, distribution=check_uniform,
              notes=(("write-only: the runner's floors are copy and read, so none is reported "
@@ -655,7 +655,7 @@ WORKLOADS: tuple[Workload, ...] = (
              "float32",
              {"full": {"rows": 8192, "cols": 6144}, "small": {"rows": 64, "cols": 48},
               "alt_full": {"rows": 8000, "cols": 6001}, "alt_small": {"rows": 33, "cols": 17}},
-             _make_key_x, dropout_np, dropout_tx, Target("< 1.3x dropout_mask"),
+             make_key_x, dropout_np, dropout_tx, Target("< 1.3x dropout_mask"),
              jax=dropout_jax, distribution=check_dropout),
     Workload("dropout_mask", "dropout's kernel without the draw: where(x > 0.1, x / 0.9, 0), "
              "x 8192x6144 float32",

@@ -39,21 +39,25 @@ def _argsort_types(ts, p):
     return (TensorType(t.shape, dt.DEFAULT_INDEX),)
 
 
+def _kind(xp, stable: bool) -> dict:
+    """NumPy's `kind` for a stable sort; CuPy's sorts are stable and take no other kind."""
+    return {"kind": "stable"} if stable and xp.__name__ == "numpy" else {}
+
+
 def _argsort(xp, x, axis, descending, stable):
-    kind = "stable" if stable or descending else None
     if not descending:
-        return xp.argsort(x, axis=axis, kind=kind)
+        return xp.argsort(x, axis=axis, **_kind(xp, stable))
     n = x.shape[axis]
     flipped = xp.flip(x, axis=axis)
-    return (n - 1) - xp.flip(xp.argsort(flipped, axis=axis, kind="stable"), axis=axis)
+    return (n - 1) - xp.flip(xp.argsort(flipped, axis=axis, **_kind(xp, True)), axis=axis)
 
 
 def _sort_impl(xp, arrays, p, outs):
     (x,) = arrays
     axis = p["axis"] % x.ndim
     if p["descending"]:
-        return [xp.flip(xp.sort(x, axis=axis, kind="stable"), axis=axis)]
-    return [xp.sort(x, axis=axis, kind="stable" if p["stable"] else None)]
+        return [xp.flip(xp.sort(x, axis=axis, **_kind(xp, True)), axis=axis)]
+    return [xp.sort(x, axis=axis, **_kind(xp, p["stable"]))]
 
 
 def _argsort_impl(xp, arrays, p, outs):

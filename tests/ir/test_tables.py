@@ -165,10 +165,10 @@ def test_arity_agrees_with_groups():
 
 
 def test_every_library_function_has_every_rule():
-    """The library tables (ir/library, transforms/library_rules.py) cover the same names:
+    """The library tables (ir/library, transforms/library) cover the same names:
     a rule or an explicit Unsupported(reason) for each function."""
     from tracefuse.ir.library import FUNCTIONS
-    from tracefuse.transforms import library_rules
+    from tracefuse.transforms import library as library_rules
 
     for name, table in library_rules.TABLES.items():
         assert set(table) == set(FUNCTIONS), (name, sorted(set(FUNCTIONS) ^ set(table)))

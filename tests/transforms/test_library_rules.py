@@ -1,4 +1,4 @@
-"""The derivative and batching rules of the library functions (transforms/library_rules.py):
+"""The derivative and batching rules of the library functions (transforms/library):
 JVP and VJP against central finite differences (the harness of test_derivative_rules.py), vmap
 against a Python loop, an eager GradientTape through a call, and coverage: every function with
 a rule has a case here, every function without one raises NonDifferentiableError naming it."""
@@ -13,7 +13,7 @@ from test_derivative_rules import U, case, check_case, fd_jacobian, noncontiguou
 import tracefuse as tx
 from tracefuse.ir.library import FUNCTIONS
 from tracefuse.ir.opcodes import Unsupported
-from tracefuse.transforms import library_rules
+from tracefuse.transforms import library as library_rules
 from tracefuse.transforms.autodiff import NonDifferentiableError
 
 

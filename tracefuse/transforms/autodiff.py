@@ -23,7 +23,7 @@ from ..errors import UNKNOWN_LOC, with_location
 from ..ir import Graph, Op, TensorType, Value
 from ..ir import OpCode
 from ..ir.opcodes import REGIONS, Unsupported
-from . import library_rules
+from . import library as library_rules  # the rules of library calls
 from ..tracer.tracer import GraphBuilder
 from .emit import Emitter
 from .graphs import copy_op

@@ -20,7 +20,7 @@ from ..ir import Graph, OpCode, TensorType, Value
 from ..ir.opcodes import BINARY, REDUCE, REGIONS, TERNARY, UNARY, Unsupported
 from ..tracer.tracer import GraphBuilder
 from . import control_flow_rules as cf
-from . import library_rules
+from . import library as library_rules  # the rules of library calls
 from .emit import Emitter
 from .graphs import copy_op
 
@@ -133,7 +133,7 @@ BATCH_RULES: dict[OpCode, object] = {
                           "vmap the function before it is compiled"),
     # control flow: `rule(e, op, xs, batched, size, emit_batched=...)` -> (results, batched)
     G.COND: cf.cond_batch, G.WHILE: cf.while_batch, G.SCAN: cf.scan_batch,
-    # library calls: a table of rules by function name (transforms/library_rules.py)
+    # library calls: a table of rules by function name (transforms/library)
     G.CALL: library_rules.BATCH,
 }
 

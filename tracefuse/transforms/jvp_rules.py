@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from ..ir import Op, OpCode, Value
 from ..ir.opcodes import PREDICATES, Unsupported
 from . import control_flow_rules as cf
-from . import library_rules
+from . import library as library_rules  # the rules of library calls
 from . import reduction_math as rm
 from .derivatives import PARTIALS, clip_partials, scale
 from .emit import Emitter
@@ -124,6 +124,6 @@ JVP_RULES: dict[OpCode, JvpRule | Unsupported] = {
     # control flow: rules of another signature, `rule(builder, op, xs, ts, emit_jvp=...)` ->
     # (results, their tangents): they emit the op and its derivative together
     G.COND: cf.cond_jvp, G.WHILE: cf.while_jvp, G.SCAN: cf.scan_jvp,
-    # library calls: a table of rules by function name (transforms/library_rules.py)
+    # library calls: a table of rules by function name (transforms/library)
     G.CALL: library_rules.JVP,
 }

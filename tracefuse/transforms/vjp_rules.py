@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from ..ir import Op, OpCode, Value
 from ..ir.opcodes import PREDICATES, Unsupported
 from . import control_flow_rules as cf
-from . import library_rules
+from . import library as library_rules  # the rules of library calls
 from . import reduction_math as rm
 from .derivatives import PARTIALS, clip_partials, scale
 from .emit import Emitter
@@ -168,7 +168,7 @@ VJP_RULES: dict[OpCode, VjpRule | Unsupported] = {
     # control flow: `rule(builder, op, xs, outs, cts, wants, emit_vjp=...)` -> a cotangent per
     # operand (cts: one per result, None where zero)
     G.COND: cf.cond_vjp, G.SCAN: cf.scan_vjp,
-    # library calls: a table of rules by function name (transforms/library_rules.py)
+    # library calls: a table of rules by function name (transforms/library)
     G.CALL: library_rules.VJP,
     G.WHILE: Unsupported("reverse-mode differentiation of while_loop needs its trip count, "
                          "which is only known when it runs: use tx.fori_loop with Python int "

@@ -8,7 +8,7 @@ it for the other ops: `types` (operand types and parameters -> the result types;
 several results, as `linalg.qr`) and `impl` (the NumPy implementation, which is the oracle,
 written against an array module `xp` so that it runs on CuPy arrays too: the `gpu` backend
 runs library calls through CuPy, cuSOLVER and cuFFT behind it). Derivative and batching rules
-live with the other transform rules (transforms/library_rules.py), keyed by the same names; a
+live with the other transform rules (transforms/library), keyed by the same names; a
 test checks that every table covers every function.
 
 A call is never fused: the execution plan runs it as a library step between kernels (NumPy's

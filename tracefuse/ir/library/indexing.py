@@ -2,7 +2,7 @@
 function) and `scatter_add_along_axis`, its transpose (what the derivative of a gather
 emits: `zeros(shape)` with `updates` added at `indices` along `axis`, repeated indices adding
 up). Types and NumPy implementations; derivative and batching rules in
-transforms/library_rules.py.
+transforms/library.
 
 Indices: negative ones count from the end, as NumPy. An index out of range raises IndexError
 when the call runs on NumPy (eagerly, and in compiled code on cpu: the library step raises);

@@ -1,7 +1,7 @@
 """Library functions that sort and accumulate along an axis: `sort`, `argsort`
 (`descending`, `stable`, as the array API standard) and `cumulative_sum`, `cumulative_prod`
 (`include_initial`, `dtype`). Types and NumPy implementations; their derivative and batching
-rules are in transforms/library_rules.py.
+rules are in transforms/library.
 
 Semantics, as NumPy and the standard: NaN sorts last ascending (and first descending, the
 reverse of the ascending order); a stable descending sort keeps equal elements in their

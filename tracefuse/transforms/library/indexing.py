@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...ir.library import full_params
 from .common import all_batched, axis_of, same_call
 
+
 # --- gathers and scatters -------------------------------------------------------------------
 def _gather_jvp(e, op, xs, ts, outs):
     x, idx = xs

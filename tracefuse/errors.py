@@ -77,6 +77,11 @@ class ShapeError(TracefuseError, ValueError):
     """Shapes that do not fit an op: broadcast mismatch, bad axis, bad reshape."""
 
 
+class AxisError(ShapeError, IndexError):
+    """An axis out of range for the array's dimensions: a ShapeError (ValueError) that is also
+    an IndexError, as NumPy's AxisError is (the array API asks for IndexError)."""
+
+
 class DTypeError(TracefuseError, TypeError):
     """A dtype an op does not accept, or an input that is not an array of a supported dtype."""
 

@@ -14,10 +14,10 @@ import operator
 from typing import Any
 
 from .dispatch import bind, type_of
-from ..errors import ShapeError, user_location, with_location
+from ..errors import AxisError, ShapeError, user_location, with_location
 from .elementwise import astype
 from ..ir import Attrs, OpCode
-from ..ir.rules import broadcast_shapes, normalize_axes, normalize_axis
+from ..ir.rules import broadcast_shapes, normalize_axis
 from . import tensor as _tensor
 from ..tracer.tracer import Tracer
 
@@ -29,10 +29,26 @@ def _shape_error(message: str) -> ShapeError:
 
 
 def _axis(axis: int, ndim: int) -> int:
+    """`axis` in [0, ndim); out of range: AxisError (a ShapeError and an IndexError, as NumPy)."""
+    if isinstance(axis, int) and not isinstance(axis, bool) and not -ndim <= axis < ndim:
+        raise AxisError(with_location(
+            f"axis {axis} is out of bounds for an array of {ndim} dimensions", user_location()))
     try:
         return normalize_axis(axis, ndim)
     except ShapeError as e:
         raise _shape_error(str(e)) from None
+
+
+def _axes(axis, ndim: int) -> tuple[int, ...]:
+    """`axis` (an int, a sequence or None: all) as sorted non-negative axes, each checked as
+    `_axis` does; a repeated axis is a ShapeError."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    norm = [_axis(a, ndim) for a in axes]
+    if len(set(norm)) != len(norm):
+        raise _shape_error(f"repeated axis in {axes}")
+    return tuple(sorted(norm))
 
 
 def _copy_if_same(x, t):
@@ -77,10 +93,17 @@ def matrix_transpose(x, /):
 
 
 def moveaxis(x, source, destination, /):
-    """x with axis `source` moved to position `destination` (ints or sequences)."""
+    """x with axis `source` moved to position `destination` (ints or sequences of one length,
+    without repeats); the other axes keep their order."""
     n = type_of(x).ndim
     src = [_axis(a, n) for a in ((source,) if isinstance(source, int) else source)]
     dst = [_axis(a, n) for a in ((destination,) if isinstance(destination, int) else destination)]
+    if len(src) != len(dst):
+        raise _shape_error(f"moveaxis: source {source} and destination {destination} must have "
+                           "the same number of axes")
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise _shape_error(f"moveaxis: repeated axis in source {source} or destination "
+                           f"{destination}")
     order = [a for a in range(n) if a not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -96,13 +119,12 @@ def swapaxes(x, axis1, axis2, /):
 
 
 def expand_dims(x, /, axis=0):
-    """x with new axes of size 1 inserted at `axis` (an int or a tuple, positions in the result)."""
+    """x with new axes of size 1 inserted at `axis` (an int or, as in the 2024.12 standard, a
+    tuple: positions in the result). Out of range: AxisError, an IndexError."""
     t = type_of(x)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     ndim = t.ndim + len(axes)
-    norm = sorted(_axis(a, ndim) for a in axes)
-    if len(set(norm)) != len(norm):
-        raise _shape_error(f"expand_dims: repeated axis in {axes}")
+    norm = _axes(axes, ndim)
     dims = iter(t.shape)
     shape = tuple(1 if i in norm else next(dims) for i in range(ndim))
     return bind(G.RESHAPE, (x,), Attrs(shape=shape))
@@ -114,10 +136,7 @@ def squeeze(x, /, axis=None):
     if axis is None:
         axes = tuple(i for i, d in enumerate(t.shape) if d == 1)
     else:
-        try:
-            axes = normalize_axes(axis, t.ndim)
-        except ShapeError as e:
-            raise _shape_error(str(e)) from None
+        axes = _axes(axis, t.ndim)
         for a in axes:
             if t.shape[a] != 1:
                 raise _shape_error(f"squeeze: axis {a} has size {t.shape[a]}, not 1 (shape {t.shape})")
@@ -179,10 +198,7 @@ def _slice_op(x, t, starts, sizes, steps):
 def flip(x, /, *, axis=None):
     """x with the order of elements reversed along `axis` (None: every axis)."""
     t = type_of(x)
-    try:
-        axes = normalize_axes(axis, t.ndim)
-    except ShapeError as e:
-        raise _shape_error(str(e)) from None
+    axes = _axes(axis, t.ndim)
     starts, sizes, steps = [], [], []
     for i, d in enumerate(t.shape):
         reverse = i in axes and d > 0

@@ -123,9 +123,10 @@ def test_roll_errors():
     raises_at_line(TypeError, lambda: tx.roll(x, 1.5, axis=0))
 
 
-# --- moveaxis --------------------------------------------------------------------------------------
+# --- moveaxis -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("source,destination", [
-    (0, -1), (-1, 0), ((0, 1), (2, 0)), ((0, 2), (-1, -2)), ([], []), (1, 1), ((0, 1, 2), (2, 1, 0)),
+    (0, -1), (-1, 0), ((0, 1), (2, 0)), ((0, 2), (-1, -2)), ([], []), (1, 1),
+    ((0, 1, 2), (2, 1, 0)),
 ], ids=str)
 def test_moveaxis(source, destination, rng):
     x = rand(rng, (2, 3, 4), "int16")
@@ -142,7 +143,7 @@ def test_moveaxis_errors():
     raises_at_line(ValueError, lambda: tx.moveaxis(x, (0, 1), (2, -1)))
 
 
-# --- unstack ---------------------------------------------------------------------------------------
+# --- unstack --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape,axis", [((3, 4), 0), ((3, 4), 1), ((3, 4), -1), ((2, 3, 4), -2),
                                         ((1,), 0), ((5,), 0)], ids=str)
 @pytest.mark.parametrize("dtype", ["bool", "uint8", "float32"])
@@ -196,7 +197,7 @@ def test_diff_errors():
     raises_at_line(IndexError, lambda: tx.diff(np.ones((2, 3)), axis=2))
 
 
-# --- meshgrid --------------------------------------------------------------------------------------
+# --- meshgrid -------------------------------------------------------------------------------------
 @pytest.mark.parametrize("indexing", ["xy", "ij"])
 @pytest.mark.parametrize("sizes", [(3,), (3, 4), (2, 3, 4), (0, 3), (1, 5, 1)], ids=str)
 def test_meshgrid(sizes, indexing, rng):
@@ -217,7 +218,7 @@ def test_meshgrid_list_flattening_and_errors(rng):
     raises_at_line(ValueError, lambda: tx.meshgrid(b, indexing="yx"))
 
 
-# --- tril, triu ------------------------------------------------------------------------------------
+# --- tril, triu -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("fn", ["tril", "triu"])
 @pytest.mark.parametrize("shape", [(4, 4), (3, 5), (5, 2), (2, 3, 4), (0, 3), (3, 0), (1, 1), (4,)],
                          ids=str)
@@ -239,7 +240,7 @@ def test_tril_of_0d():
     raises_at_line(ValueError, lambda: tx.tril(np.float32(1)))
 
 
-# --- pad -------------------------------------------------------------------------------------------
+# --- pad ------------------------------------------------------------------------------------------
 PADS = [1, (2, 3), ((1, 2), (0, 3)), ((0, 0), (4, 1)), 0, ((3,), (1,))]
 
 
@@ -271,13 +272,15 @@ def test_pad_constant_values(rng):
         check(lambda a: tx.pad(a, ((1, 2), (2, 1)), constant_values=values),
               lambda a: np.pad(a, ((1, 2), (2, 1)), constant_values=values), x)
     i = rand(rng, (3,), "int16")
-    check(lambda a: tx.pad(a, 2, constant_values=7.9), lambda a: np.pad(a, 2, constant_values=7.9), i)
+    check(lambda a: tx.pad(a, 2, constant_values=7.9),
+          lambda a: np.pad(a, 2, constant_values=7.9), i)
 
 
 def test_pad_empty_and_0d(rng):
     e = rand(rng, (0, 3), "float32")
     check(lambda a: tx.pad(a, 1), lambda a: np.pad(a, 1), e)
-    check(lambda a: tx.pad(a, ((0, 0), (1, 1)), "edge"), lambda a: np.pad(a, ((0, 0), (1, 1)), "edge"), e)
+    check(lambda a: tx.pad(a, ((0, 0), (1, 1)), "edge"),
+          lambda a: np.pad(a, ((0, 0), (1, 1)), "edge"), e)
     s = rand(rng, (), "float64")
     check(lambda a: tx.pad(a, 2), lambda a: np.pad(a, 2), s)
     with pytest.raises(ValueError):
@@ -293,7 +296,7 @@ def test_pad_errors():
     raises_at_line(TypeError, lambda: tx.pad(x, 1.5))
 
 
-# --- tensordot, vecdot --------------------------------------------------------------------------------
+# --- tensordot, vecdot ----------------------------------------------------------------------------
 TENSORDOTS = [
     ((3, 4), (4, 5), 1), ((2, 3, 4), (3, 4, 5), 2), ((3, 4), (5, 6), 0), ((), (3,), 0),
     ((2, 3, 4), (4, 3, 2), ([1, 2], [1, 0])), ((2, 3, 4), (4, 3), ((-1, -2), (0, 1))),
@@ -340,17 +343,19 @@ def test_vecdot_errors():
     raises_at_line(ValueError, lambda: tx.vecdot(np.ones((2, 3)), np.ones((4, 3))))
 
 
-# --- einsum --------------------------------------------------------------------------------------------
+# --- einsum ---------------------------------------------------------------------------------------
 EINSUMS = [
     ("ij,jk->ik", [(3, 4), (4, 5)]), ("ij,jk", [(3, 4), (4, 5)]), ("ii->i", [(4, 4)]),
     ("ii", [(4, 4)]), ("ij->ji", [(3, 4)]), ("ij->", [(3, 4)]), ("ij->j", [(3, 4)]),
     ("i,i", [(5,), (5,)]), ("i,j->ij", [(3,), (4,)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
-    ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)]), ("ijk,kl,lm->im", [(2, 3, 4), (4, 5), (5, 2)]),
+    ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 2)]),
+    ("ijk,kl,lm->im", [(2, 3, 4), (4, 5), (5, 2)]),
     ("Ba,bA", [(2, 3), (4, 5)]), ("iij->j", [(3, 3, 4)]), ("i,i,i->", [(4,), (4,), (4,)]),
     ("ij,ij->ij", [(3, 4), (3, 4)]), ("...i,...i", [(2, 1, 3), (4, 3)]), ("i->", [(0,)]),
     ("ij,jk->ik", [(3, 0), (0, 2)]), ("iji->ij", [(3, 2, 3)]), ("i,i->i", [(3,), (1,)]),
     ("ab,cd,bc->ad", [(2, 3), (4, 5), (3, 4)]), ("...", [(2, 3)]), ("i...->...", [(3, 2, 2)]),
-    ("ij, jk -> ki", [(2, 3), (3, 2)]), ("", [()]), (",->", [(), ()]), ("ijk,ijk->", [(2, 3, 4)] * 2),
+    ("ij, jk -> ki", [(2, 3), (3, 2)]), ("", [()]), (",->", [(), ()]),
+    ("ijk,ijk->", [(2, 3, 4)] * 2),
 ]
 
 
@@ -382,7 +387,7 @@ def test_einsum_errors():
     raises_at_line(TypeError, lambda: tx.einsum(a, [0, 1]))
 
 
-# --- count_nonzero, clip, expand_dims ---------------------------------------------------------------
+# --- count_nonzero, clip, expand_dims -------------------------------------------------------------
 @pytest.mark.parametrize("shape,axis,keepdims", [
     ((3, 4), None, False), ((3, 4), 0, False), ((3, 4), -1, True), ((2, 3, 4), (0, 2), False),
     ((), None, False), ((0, 3), 0, False), ((0, 3), None, True), ((7,), 0, True),
@@ -498,16 +503,19 @@ def test_jvp_of_einsum_and_pad(rng):
     np.testing.assert_allclose(t.numpy(), np.pad(v, 1, "symmetric") * 2.0, rtol=1e-12)
 
 
-# --- vmap ------------------------------------------------------------------------------------------------
+# --- vmap -----------------------------------------------------------------------------------------
 VMAPS = [
     ("roll", lambda a: tx.roll(a, 2, axis=-1), lambda a: np.roll(a, 2, axis=-1)),
     ("tril", lambda a: tx.tril(a), lambda a: np.tril(a)),
-    ("pad", lambda a: tx.pad(a, ((1, 0), (0, 2)), "wrap"), lambda a: np.pad(a, ((1, 0), (0, 2)), "wrap")),
+    ("pad", lambda a: tx.pad(a, ((1, 0), (0, 2)), "wrap"),
+     lambda a: np.pad(a, ((1, 0), (0, 2)), "wrap")),
     ("diff", lambda a: tx.diff(a, axis=0), lambda a: np.diff(a, axis=0)),
     ("tile", lambda a: tx.tile(a, (2, 2)), lambda a: np.tile(a, (2, 2))),
-    ("repeat", lambda a: tx.repeat(a, [1, 2, 0, 1], axis=1), lambda a: np.repeat(a, [1, 2, 0, 1], axis=1)),
+    ("repeat", lambda a: tx.repeat(a, [1, 2, 0, 1], axis=1),
+     lambda a: np.repeat(a, [1, 2, 0, 1], axis=1)),
     ("einsum", lambda a: tx.einsum("ij,kj->ik", a, a), lambda a: np.einsum("ij,kj->ik", a, a)),
-    ("tensordot", lambda a: tx.tensordot(a, a, axes=([1], [1])), lambda a: np.tensordot(a, a, axes=([1], [1]))),
+    ("tensordot", lambda a: tx.tensordot(a, a, axes=([1], [1])),
+     lambda a: np.tensordot(a, a, axes=([1], [1]))),
     ("count_nonzero", lambda a: tx.count_nonzero(a > 0, axis=0),
      lambda a: np.count_nonzero(a > 0, axis=0)),
 ]
@@ -527,7 +535,7 @@ def test_vmap_matches_a_loop(name, tx_fn, np_fn, rng):
         np.testing.assert_allclose(got.numpy(), expected, rtol=1e-5, atol=atol)
 
 
-# --- the Numba backend, a few -------------------------------------------------------------------------
+# --- the Numba backend, a few ---------------------------------------------------------------------
 def test_on_the_cpu_backend(rng):
     x = rand(rng, (3, 4), "float32", special=True)
     y = rand(rng, (4, 5), "float32")

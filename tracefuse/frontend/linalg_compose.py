@@ -23,7 +23,8 @@ from collections.abc import Sequence
 from .dispatch import type_of
 from .elementwise import multiply
 from .linear_algebra import matmul
-from .manipulation import _axis, _shape_error, _slice_op, broadcast_to, permute_dims, reshape
+from .axes import check_axis, shape_error, slice_op
+from .manipulation import broadcast_to, permute_dims, reshape
 from .reductions import sum as _sum
 from ..errors import user_location, with_location
 
@@ -39,7 +40,7 @@ def _tensordot_axes(axes, n1: int, n2: int) -> tuple[list[int], list[int]]:
         if count < 0:
             raise _value_error(f"tensordot: axes must be non-negative, got {count}")
         if count > min(n1, n2):
-            raise _shape_error(f"tensordot: cannot contract {count} axes of arrays of "
+            raise shape_error(f"tensordot: cannot contract {count} axes of arrays of "
                                f"{n1} and {n2} dimensions")
         return list(range(n1 - count, n1)), list(range(count))
     if len(axes) != 2:
@@ -47,8 +48,8 @@ def _tensordot_axes(axes, n1: int, n2: int) -> tuple[list[int], list[int]]:
     pair = [[a] if isinstance(a, int) else list(a) for a in axes]
     if len(pair[0]) != len(pair[1]):
         raise _value_error(f"tensordot: axes {axes!r} name different numbers of axes")
-    a1 = [_axis(a, n1) for a in pair[0]]
-    a2 = [_axis(a, n2) for a in pair[1]]
+    a1 = [check_axis(a, n1) for a in pair[0]]
+    a2 = [check_axis(a, n2) for a in pair[1]]
     if len(set(a1)) != len(a1) or len(set(a2)) != len(a2):
         raise _value_error(f"tensordot: repeated axis in {axes!r}")
     return a1, a2
@@ -62,7 +63,7 @@ def tensordot(x1, x2, /, *, axes=2):
     a1, a2 = _tensordot_axes(axes, len(s1), len(s2))
     for i, j in zip(a1, a2):
         if s1[i] != s2[j]:
-            raise _shape_error(f"tensordot: contracted axes differ in size: axis {i} of {s1} "
+            raise shape_error(f"tensordot: contracted axes differ in size: axis {i} of {s1} "
                                f"and axis {j} of {s2}")
     free1 = [i for i in range(len(s1)) if i not in a1]
     free2 = [j for j in range(len(s2)) if j not in a2]
@@ -74,7 +75,7 @@ def tensordot(x1, x2, /, *, axes=2):
     return reshape(matmul(left, right), tuple(s1[i] for i in free1) + tuple(s2[j] for j in free2))
 
 
-# --- einsum ------------------------------------------------------------------------------------------
+# --- einsum ---------------------------------------------------------------------------------------
 def _parse_term(term: str, ndim: int, ellipsis_labels: Sequence[str], where: str) -> list[str]:
     """The labels of one operand's axes: its letters, "..." as the last ellipsis labels."""
     if term.count("...") > 1 or "." in term.replace("...", ""):
@@ -141,7 +142,7 @@ def _diagonal(x, labels: list[str]):
         merged = reshape(permute_dims(x, rest + same), tuple(shape[i] for i in rest) + (d ** k,))
         t = type_of(merged)
         step = sum(d ** p for p in range(k)) if d else 1
-        x = _slice_op(merged, t, [0] * t.ndim, [shape[i] for i in rest] + [d],
+        x = slice_op(merged, t, [0] * t.ndim, [shape[i] for i in rest] + [d],
                       [1] * (t.ndim - 1) + [step])
         labels = [labels[i] for i in rest] + [label]
     return x, labels
@@ -199,7 +200,7 @@ def einsum(subscripts: str, /, *operands):
     for x, ls in zip(operands, labels):
         for c, d in zip(ls, type_of(x).shape):
             if sizes.get(c, 1) != 1 and d not in (1, sizes[c]):
-                raise _shape_error(f"einsum: {subscripts!r}: subscript {c!r} has sizes "
+                raise shape_error(f"einsum: {subscripts!r}: subscript {c!r} has sizes "
                                    f"{sizes[c]} and {d}")
             sizes[c] = d if sizes.get(c, 1) == 1 else sizes[c]
     xs = []

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from .dispatch import bind, type_of
 from .elementwise import multiply
-from .manipulation import _axis, moveaxis
+from .axes import check_axis
+from .manipulation import moveaxis
 from .reductions import sum
 from ..errors import ShapeError, user_location, with_location
 from ..ir import OpCode
@@ -26,7 +27,7 @@ def vecdot(x1, x2, /, *, axis=-1):
     a negative `axis`, counted from the end of both; a non-negative one names each operand's
     own axis, as NumPy's gufunc does. Out of range: AxisError (an IndexError)."""
     s1, s2 = type_of(x1).shape, type_of(x2).shape
-    a1, a2 = _axis(axis, len(s1)), _axis(axis, len(s2))
+    a1, a2 = check_axis(axis, len(s1)), check_axis(axis, len(s2))
     if s1[a1] != s2[a2]:
         raise ShapeError(with_location(
             f"vecdot: the contracted axis {axis} differs: shapes {s1} and {s2}", user_location()))

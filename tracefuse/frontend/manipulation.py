@@ -13,49 +13,14 @@ import math
 import operator
 from typing import Any
 
+from .axes import (check_axes as _axes, check_axis as _axis, same_or_tensor as _copy_if_same,
+                   shape_error as _shape_error, slice_op as _slice_op)  # this module's old names
 from .dispatch import bind, type_of
-from ..errors import AxisError, ShapeError, user_location, with_location
-from .elementwise import astype
+from ..errors import ShapeError, user_location, with_location
 from ..ir import Attrs, OpCode
-from ..ir.rules import broadcast_shapes, normalize_axis
-from . import tensor as _tensor
-from ..tracer.tracer import Tracer
+from ..ir.rules import broadcast_shapes
 
 G = OpCode
-
-
-def _shape_error(message: str) -> ShapeError:
-    return ShapeError(with_location(message, user_location()))
-
-
-def _axis(axis: int, ndim: int) -> int:
-    """`axis` in [0, ndim); out of range: AxisError (a ShapeError and an IndexError, as NumPy)."""
-    if isinstance(axis, int) and not isinstance(axis, bool) and not -ndim <= axis < ndim:
-        raise AxisError(with_location(
-            f"axis {axis} is out of bounds for an array of {ndim} dimensions", user_location()))
-    try:
-        return normalize_axis(axis, ndim)
-    except ShapeError as e:
-        raise _shape_error(str(e)) from None
-
-
-def _axes(axis, ndim: int) -> tuple[int, ...]:
-    """`axis` (an int, a sequence or None: all) as sorted non-negative axes, each checked as
-    `_axis` does; a repeated axis is a ShapeError."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    norm = [_axis(a, ndim) for a in axes]
-    if len(set(norm)) != len(norm):
-        raise _shape_error(f"repeated axis in {axes}")
-    return tuple(sorted(norm))
-
-
-def _copy_if_same(x, t):
-    """x itself when it is already a Tensor or Tracer (they are immutable), else as a Tensor."""
-    if isinstance(x, (_tensor.Tensor, Tracer)):
-        return x
-    return astype(x, t.dtype)
 
 
 def reshape(x, /, shape, *, copy=None):
@@ -187,12 +152,6 @@ def stack(arrays, /, *, axis: int = 0):
     ndim = len(shapes.pop()) + 1
     axis = _axis(axis, ndim)
     return bind(G.CONCAT, tuple(expand_dims(a, axis) for a in arrays), Attrs(axis=axis))
-
-
-def _slice_op(x, t, starts, sizes, steps):
-    if all(s == 0 and n == d and st == 1 for s, n, st, d in zip(starts, sizes, steps, t.shape)):
-        return x
-    return bind(G.SLICE, (x,), Attrs(starts=tuple(starts), sizes=tuple(sizes), steps=tuple(steps)))
 
 
 def flip(x, /, *, axis=None):

@@ -27,8 +27,8 @@ from . import device as _device
 from .creation import full
 from .dispatch import bind, type_of
 from .elementwise import astype, greater_equal, less_equal, not_equal, subtract, where
-from .manipulation import (_axes, _axis, _copy_if_same, _shape_error, _slice_op, broadcast_to,
-                           concat, reshape)
+from .axes import check_axes, check_axis, same_or_tensor, shape_error, slice_axis
+from .manipulation import broadcast_to, concat, reshape
 from .reductions import sum as _sum
 from ..errors import ConcretizationError, user_location, with_location
 from ..ir import Attrs, OpCode
@@ -40,14 +40,6 @@ G = OpCode
 
 def _value_error(message: str) -> ValueError:
     return ValueError(with_location(message, user_location()))
-
-
-def _slice_axis(x, axis: int, start: int, size: int, step: int = 1):
-    """x[..., start : start + size * step : step, ...] along `axis` (size may be 0)."""
-    t = type_of(x)
-    starts, sizes, steps = [0] * t.ndim, list(t.shape), [1] * t.ndim
-    starts[axis], sizes[axis], steps[axis] = (start if size else 0), size, (step if size else 1)
-    return _slice_op(x, t, starts, sizes, steps)
 
 
 def _repeat_each(x, axis: int, count: int):
@@ -62,7 +54,7 @@ def _repeat_each(x, axis: int, count: int):
 
 def _as_result(out, x):
     """The function's result: a Tensor or Tracer even when no op was needed."""
-    return _copy_if_same(out, type_of(x)) if out is x else out
+    return same_or_tensor(out, type_of(x)) if out is x else out
 
 
 # --- tile, repeat ---------------------------------------------------------------------------------
@@ -118,7 +110,7 @@ def repeat(x, repeats, /, *, axis=None):
         x = reshape(x, (-1,))
         axis = 0
     t = type_of(x)
-    axis = _axis(axis, t.ndim)
+    axis = check_axis(axis, t.ndim)
     counts = _static_repeats(repeats, t.shape[axis])
     if isinstance(counts, int):
         return _as_result(_repeat_each(x, axis, counts), x)
@@ -128,15 +120,15 @@ def repeat(x, repeats, /, *, axis=None):
         while stop < len(counts) and counts[stop] == counts[start]:
             stop += 1
         if counts[start]:
-            pieces.append(_repeat_each(_slice_axis(x, axis, start, stop - start), axis,
+            pieces.append(_repeat_each(slice_axis(x, axis, start, stop - start), axis,
                                        counts[start]))
         start = stop
     if not pieces:
-        return _as_result(_slice_axis(x, axis, 0, 0), x)
+        return _as_result(slice_axis(x, axis, 0, 0), x)
     return _as_result(pieces[0] if len(pieces) == 1 else concat(pieces, axis=axis), x)
 
 
-# --- roll, unstack, diff ----------------------------------------------------------------------------
+# --- roll, unstack, diff --------------------------------------------------------------------------
 def _ints(value, name: str) -> tuple[int, ...]:
     try:
         if isinstance(value, (tuple, list)):
@@ -160,23 +152,23 @@ def roll(x, /, shift, *, axis=None):
     n = max(len(shifts), len(axes))
     total = {}
     for s, a in zip(shifts * (n // len(shifts)), axes * (n // len(axes))):
-        a = _axis(a, t.ndim)
+        a = check_axis(a, t.ndim)
         total[a] = total.get(a, 0) + s
     out = x
     for a, s in total.items():
         d = t.shape[a]
         s = s % d if d else 0
         if s:
-            out = concat([_slice_axis(out, a, d - s, s), _slice_axis(out, a, 0, d - s)], axis=a)
+            out = concat([slice_axis(out, a, d - s, s), slice_axis(out, a, 0, d - s)], axis=a)
     return _as_result(out, x)
 
 
 def unstack(x, /, *, axis=0):
     """The slices of x along `axis`, as a tuple of arrays of one dimension less."""
     t = type_of(x)
-    axis = _axis(axis, t.ndim)
+    axis = check_axis(axis, t.ndim)
     shape = t.shape[:axis] + t.shape[axis + 1:]
-    return tuple(reshape(_slice_axis(x, axis, i, 1), shape) for i in range(t.shape[axis]))
+    return tuple(reshape(slice_axis(x, axis, i, 1), shape) for i in range(t.shape[axis]))
 
 
 def _diff_operand(value, t, axis: int):
@@ -194,11 +186,11 @@ def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
     x[i + 1] != x[i], as NumPy); `prepend` / `append` are joined to x first."""
     t = type_of(x)
     if t.ndim == 0:
-        raise _shape_error("diff needs an array of at least 1 dimension, got a 0-d one")
+        raise shape_error("diff needs an array of at least 1 dimension, got a 0-d one")
     n = operator.index(n)
     if n < 0:
         raise _value_error(f"diff: the order n must be non-negative, got {n}")
-    axis = _axis(axis, t.ndim)
+    axis = check_axis(axis, t.ndim)
     parts = [_diff_operand(prepend, t, axis)] if prepend is not None else []
     parts.append(x)
     if append is not None:
@@ -207,11 +199,11 @@ def diff(x, /, *, axis=-1, n=1, prepend=None, append=None):
     step = not_equal if type_of(out).dtype.is_bool else subtract
     for _ in range(n):
         size = max(type_of(out).shape[axis] - 1, 0)
-        out = step(_slice_axis(out, axis, 1, size), _slice_axis(out, axis, 0, size))
+        out = step(slice_axis(out, axis, 1, size), slice_axis(out, axis, 0, size))
     return _as_result(out, x)
 
 
-# --- meshgrid, tril, triu ----------------------------------------------------------------------------
+# --- meshgrid, tril, triu -------------------------------------------------------------------------
 def meshgrid(*arrays, indexing: str = "xy"):
     """Coordinate grids from 1-D arrays (others are flattened, as NumPy): a list with one array
     per input, each of the shape (len(a0), len(a1), ...); indexing="xy" (the default) swaps the
@@ -238,7 +230,7 @@ def meshgrid(*arrays, indexing: str = "xy"):
 def _triangle(x, k, lower: bool):
     t = type_of(x)
     if t.ndim == 0:
-        raise _shape_error(f"{'tril' if lower else 'triu'} needs at least 2 dimensions, got 0")
+        raise shape_error(f"{'tril' if lower else 'triu'} needs at least 2 dimensions, got 0")
     if t.ndim == 1:  # NumPy takes a vector as the rows of a square matrix
         x = broadcast_to(x, t.shape * 2)
         t = type_of(x)
@@ -263,7 +255,7 @@ def triu(x, /, *, k=0):
     return _triangle(x, k, False)
 
 
-# --- pad -------------------------------------------------------------------------------------------------
+# --- pad ------------------------------------------------------------------------------------------
 PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
 
 
@@ -311,12 +303,12 @@ def _take_runs(x, axis: int, index: list[int]) -> list:
         while j < len(index) and index[j] - index[j - 1] == step:
             j += 1
         if step == 0:
-            one = _slice_axis(x, axis, index[i], 1)
+            one = slice_axis(x, axis, index[i], 1)
             shape = list(type_of(one).shape)
             shape[axis] = j - i
             pieces.append(broadcast_to(one, tuple(shape)))
         else:
-            pieces.append(_slice_axis(x, axis, index[i], j - i, step))
+            pieces.append(slice_axis(x, axis, index[i], j - i, step))
         i = j
     return pieces
 
@@ -362,9 +354,9 @@ def pad(x, pad_width, mode: str = "constant", *, constant_values=0):
     return _as_result(out, x)
 
 
-# --- count_nonzero -----------------------------------------------------------------------------------
+# --- count_nonzero --------------------------------------------------------------------------------
 def count_nonzero(x, /, *, axis=None, keepdims=False):
     """How many elements of x over `axis` (None: all) are not zero (NaN counts), as int64."""
-    axes = _axes(axis, type_of(x).ndim)
+    axes = check_axes(axis, type_of(x).ndim)
     return _sum(astype(x, dt.bool_), axis=axes, keepdims=keepdims, dtype=dt.int64)
 

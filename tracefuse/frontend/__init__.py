@@ -3,9 +3,10 @@ runs an op at once or records it into the trace in progress.
 
 Modules, bottom to top: `device` (where arrays live), `tensor` (Tensor), `dispatch` (bind),
 `elementwise` (math, comparisons, `where`, `clip`, `astype`), `reductions` (sums, extrema,
-statistics), `axes` (axis checks and slices the next four share), `manipulation` (shapes and
-indexing), `manipulation_more` (`tile`, `repeat`, `roll`, `pad` ... composed of the movement
-ops), `linear_algebra` (`matmul`, `vecdot`), `linalg_compose` (`tensordot`, `einsum`), `creation`, `dtypes` (the data type functions); `standard` lists the names of the array API
+statistics), `creation`, `axes` (axis checks and slices the next four share), `manipulation`
+(shapes and indexing), `manipulation_more` (`tile`, `repeat`, `roll`, `pad` ... composed of the
+movement ops), `linear_algebra` (`matmul`, `vecdot`), `linalg_compose` (`tensordot`, `einsum`),
+`dtypes` (the data type functions); `standard` lists the names of the array API
 standard. No module here imports one above it.
 
 This package's namespace is the table of functions the operators of Tensor and Tracer call

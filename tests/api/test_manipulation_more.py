@@ -236,6 +236,14 @@ def test_tril_triu_dtypes(fn, dtype, rng):
         check(lambda a: getattr(tx, fn)(a, k=-1), lambda a: getattr(np, fn)(a, k=-1), arr)
 
 
+@pytest.mark.parametrize("fn", ["tril", "triu"])
+def test_tril_triu_mask_computed_in_the_kernel(fn, rng):
+    x = rand(rng, (3, 9, 11), "float32")  # a mask over 64 elements is not folded to a constant
+    check(lambda a: getattr(tx, fn)(a * 2, k=2) + 1, lambda a: getattr(np, fn)(a * 2, k=2) + 1, x)
+    check(lambda a: getattr(tx, fn)(a, k=-3), lambda a: getattr(np, fn)(a, k=-3), x,
+          modes=("cpu",))
+
+
 def test_tril_of_0d():
     raises_at_line(ValueError, lambda: tx.tril(np.float32(1)))
 
@@ -384,6 +392,8 @@ def test_einsum_errors():
     raises_at_line(ValueError, lambda: tx.einsum("ij->ii", a))
     raises_at_line(ValueError, lambda: tx.einsum("i1", a))
     raises_at_line(ValueError, lambda: tx.einsum("...j->j", np.ones((2, 3))))
+    raises_at_line(ValueError, lambda: tx.einsum("ii", np.ones((1, 3))))
+    raises_at_line(ValueError, lambda: tx.einsum("ij,jk", a, np.ones((4, 2))))
     raises_at_line(TypeError, lambda: tx.einsum(a, [0, 1]))
 
 

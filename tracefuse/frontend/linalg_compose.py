@@ -139,6 +139,9 @@ def _diagonal(x, labels: list[str]):
         rest = [i for i, c in enumerate(labels) if c != label]
         shape = type_of(x).shape
         d, k = shape[same[0]], len(same)
+        if any(shape[i] != d for i in same):
+            raise _value_error(f"einsum: subscript {label!r} repeats within an operand over axes "
+                               f"of different sizes {[shape[i] for i in same]}")
         merged = reshape(permute_dims(x, rest + same), tuple(shape[i] for i in rest) + (d ** k,))
         t = type_of(merged)
         step = sum(d ** p for p in range(k)) if d else 1

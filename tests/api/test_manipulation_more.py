@@ -505,6 +505,17 @@ def test_gradient_against_finite_differences(name, tx_fn, np_fn, shapes, compile
         np.testing.assert_allclose(g.numpy(), want, rtol=1e-6, atol=1e-7, err_msg=f"{name}[{i}]")
 
 
+def test_gradient_tape_records_the_composed_ops(rng):
+    x = tx.asarray(rand(rng, (3, 4), "float64"))
+    w = rng.standard_normal((5, 8))
+    with tx.GradientTape() as tape:
+        tape.watch(x)
+        y = tx.sum(tx.pad(tx.roll(x, 1, axis=1), ((1, 1), (2, 2)), "symmetric") * w)
+    want = fd_gradient(lambda a: np.pad(np.roll(a, 1, axis=1), ((1, 1), (2, 2)), "symmetric"),
+                       [x.numpy()], 0, w)
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), want, rtol=1e-6, atol=1e-7)
+
+
 def test_jvp_of_einsum_and_pad(rng):
     a, v = rand(rng, (3, 3), "float64"), rand(rng, (3, 3), "float64")
     _, t = tx.jvp(lambda x: tx.einsum("ij,jk->ik", x, x), (a,), (v,))

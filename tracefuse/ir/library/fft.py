@@ -123,7 +123,9 @@ def plan(name: str, kind: str, t: TensorType, p: dict, nd: bool
         else:
             if len(s) != len(axes):
                 raise ShapeError(f"{name}: s {s} and axes {axes_p} must have the same length")
-            ns = tuple(None if v == -1 else _size_param(name, v, "each entry of s") for v in s)
+            # -1: the axis' length, as NumPy (for the real axis of irfftn too, not 2 (m - 1))
+            ns = tuple(t.shape[a] if v == -1 else _size_param(name, v, "each entry of s")
+                       for a, v in zip(axes, s))
         if kind != C2C and not axes:
             raise ShapeError(f"{name} needs at least one axis to transform, got axes=()")
     sizes = []

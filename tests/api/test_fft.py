@@ -283,3 +283,10 @@ def test_calls_print_parse_and_fuse_around(rng):
     assert "s=(3, -1)" in nd_text or "s=(3,-1)" in nd_text, nd_text
     assert print_graph(parse_graph(nd_text)) == nd_text
     assert 'fn="fft.rfft"' in cf.ir()  # a library step between the kernels
+
+
+def test_the_namespace_is_the_standards_fft_extension():
+    names = {"fft", "ifft", "fftn", "ifftn", "rfft", "irfft", "rfftn", "irfftn", "hfft", "ihfft",
+             "fftfreq", "rfftfreq", "fftshift", "ifftshift"}
+    assert set(tx.fft.__all__) == names and "fft" in tx.__all__
+    assert all(callable(getattr(tx.fft, n)) and hasattr(np.fft, n) for n in names)

@@ -9,8 +9,22 @@ convention) and batched by `tx.vmap`. The implementation is `tracefuse/frontend/
 user guide's section "FFT (tx.fft)" says what each returns.
 """
 
-from .frontend.fft import (fft, fftfreq, fftn, fftshift, hfft, ifft, ifftn, ifftshift, ihfft,
-                           irfft, irfftn, rfft, rfftfreq, rfftn)
+from .frontend.fft import (
+                           fft,
+                           fftfreq,
+                           fftn,
+                           fftshift,
+                           hfft,
+                           ifft,
+                           ifftn,
+                           ifftshift,
+                           ihfft,
+                           irfft,
+                           irfftn,
+                           rfft,
+                           rfftfreq,
+                           rfftn,
+)
 
 __all__ = ["fft", "ifft", "fftn", "ifftn", "rfft", "irfft", "rfftn", "irfftn", "hfft", "ihfft",
            "fftfreq", "rfftfreq", "fftshift", "ifftshift"]

@@ -47,6 +47,11 @@ def check_fft(tx_fn, np_fn, x, modes=MODES):
         assert_fft(oracle.run(mode, tx_fn, x), want, f"{mode}")
 
 
+def both(name, **kw):
+    """tx.fft.<name> and numpy.fft.<name>, with the same keywords."""
+    return (lambda a: getattr(tx.fft, name)(a, **kw)), (lambda a: getattr(np.fft, name)(a, **kw))
+
+
 def crand(rng, shape, dtype):
     """Random values of `dtype`, complex ones with both parts random."""
     d = np.dtype(dtype)
@@ -69,7 +74,7 @@ def test_fftfreq_and_rfftfreq_match_numpy(n, d, dtype):
         got = tx_fn(n, d=d, **kw)
         oracle.assert_same(got, want, rtol=0, what="eager")
         for backend in ("numpy", "gpu-sim"):  # traced: an iota times 1 / (n d)
-            f = tx.function(lambda: tx_fn(n, d=d, **kw), backend=backend)
+            f = tx.function(lambda f=tx_fn, kw=kw: f(n, d=d, **kw), backend=backend)
             oracle.assert_same(f(), want, rtol=0, what=backend)
 
 
@@ -139,8 +144,7 @@ def test_transforms_say_they_need_complex_dtypes():
 def test_fft_and_ifft_match_numpy(name, dtype, n, axis, rng):
     x = crand(rng, (4, 6), dtype)
     for norm in NORMS:
-        check_fft(lambda a: getattr(tx.fft, name)(a, n=n, axis=axis, norm=norm),
-                  lambda a: getattr(np.fft, name)(a, n=n, axis=axis, norm=norm), x)
+        check_fft(*both(name, n=n, axis=axis, norm=norm), x)
 
 
 @needs_complex
@@ -151,8 +155,7 @@ def test_fft_and_ifft_match_numpy(name, dtype, n, axis, rng):
 def test_fftn_and_ifftn_match_numpy(name, s, axes, dtype, rng):
     x = crand(rng, (3, 4, 2), dtype)
     for norm in NORMS:
-        check_fft(lambda a: getattr(tx.fft, name)(a, s=s, axes=axes, norm=norm),
-                  lambda a: getattr(np.fft, name)(a, s=s, axes=axes, norm=norm), x)
+        check_fft(*both(name, s=s, axes=axes, norm=norm), x)
 
 
 @needs_complex
@@ -171,8 +174,7 @@ def test_rfft_and_ihfft_match_numpy(dtype, n, axis, rng):
     x = crand(rng, (5, 6), dtype)
     for norm in NORMS:
         for name in ("rfft", "ihfft"):
-            check_fft(lambda a: getattr(tx.fft, name)(a, n=n, axis=axis, norm=norm),
-                      lambda a: getattr(np.fft, name)(a, n=n, axis=axis, norm=norm), x)
+            check_fft(*both(name, n=n, axis=axis, norm=norm), x)
 
 
 @needs_complex
@@ -182,8 +184,7 @@ def test_irfft_and_hfft_match_numpy(dtype, n, axis, rng):
     x = crand(rng, (5, 4), dtype)
     for norm in NORMS:
         for name in ("irfft", "hfft"):
-            check_fft(lambda a: getattr(tx.fft, name)(a, n=n, axis=axis, norm=norm),
-                      lambda a: getattr(np.fft, name)(a, n=n, axis=axis, norm=norm), x)
+            check_fft(*both(name, n=n, axis=axis, norm=norm), x)
 
 
 @needs_complex
@@ -193,10 +194,8 @@ def test_rfftn_and_irfftn_match_numpy(s, axes, rng):
     x = crand(rng, (3, 4, 5), "float32")
     z = crand(rng, (3, 4, 5), "complex128")
     for norm in NORMS:
-        check_fft(lambda a: tx.fft.rfftn(a, s=s, axes=axes, norm=norm),
-                  lambda a: np.fft.rfftn(a, s=s, axes=axes, norm=norm), x)
-        check_fft(lambda a: tx.fft.irfftn(a, s=s, axes=axes, norm=norm),
-                  lambda a: np.fft.irfftn(a, s=s, axes=axes, norm=norm), z)
+        check_fft(*both("rfftn", s=s, axes=axes, norm=norm), x)
+        check_fft(*both("irfftn", s=s, axes=axes, norm=norm), z)
 
 
 @needs_complex
@@ -213,8 +212,7 @@ def test_round_trips(rng):
 def test_empty_arrays(rng):
     # an empty batch: an empty result
     for name in ("fft", "rfft", "ifft"):
-        check_fft(lambda a: getattr(tx.fft, name)(a), lambda a: getattr(np.fft, name)(a),
-                  np.zeros((0, 4)))
+        check_fft(getattr(tx.fft, name), getattr(np.fft, name), np.zeros((0, 4)))
     check_fft(lambda a: tx.fft.irfft(a, axis=0), lambda a: np.fft.irfft(a, axis=0),
               np.zeros((3, 0), np.complex64))
     # an empty axis padded by n: the transform of zeros

@@ -107,7 +107,7 @@ def test_vmap_of_1d_transforms_matches_a_loop(name, rng):
     f = getattr(F, name)
     for kw in ({}, {"n": 6, "axis": 0, "norm": "ortho"}, {"n": 3, "axis": -1}):
         for in_axes in (0, 1, 2):
-            got = tx.vmap(lambda a: f(a, **kw), in_axes=in_axes)(x).numpy()
+            got = tx.vmap(lambda a, kw=kw: f(a, **kw), in_axes=in_axes)(x).numpy()
             loop = np.stack([getattr(np.fft, name)(np.take(x, i, axis=in_axes), **kw)
                              for i in range(x.shape[in_axes])])
             np.testing.assert_allclose(got, loop, atol=1e-12)

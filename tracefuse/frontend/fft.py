@@ -193,10 +193,9 @@ def _shift(name: str, x: Any, axes: Any, inverse: bool):
         if n <= 1 or k % n == 0:
             continue
 
-        def part(lo, hi, a=a):
-            return getitem(x, (slice(None),) * a + (slice(lo, hi),))
-
-        x = concat([part(n - k, n), part(0, n - k)], axis=a)
+        lead = (slice(None),) * a
+        x = concat([getitem(x, (*lead, slice(n - k, n))), getitem(x, (*lead, slice(0, n - k)))],
+                   axis=a)
     return x
 
 

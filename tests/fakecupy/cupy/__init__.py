@@ -999,4 +999,4 @@ class RawKernel:
         return self._fn(grid, block, args, **kwargs)
 
 
-from . import fft  # noqa: E402 - cupy.fft (cuFFT): after the helpers it wraps NumPy with
+from . import fft  # noqa: F401 - cupy.fft (cuFFT), after the helpers it is made with

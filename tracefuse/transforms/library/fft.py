@@ -99,7 +99,7 @@ def _jvp(e, op, xs, ts, outs):
 def _batch(e, op, xs, batched, size):
     (x,) = all_batched(e, xs, batched, size)
     inner = TensorType(x.type.shape[1:], x.type.dtype)
-    kind, nd, axes, sizes, norm = _plan(op, inner)
+    _, nd, axes, sizes, norm = _plan(op, inner)
     moved = [a + 1 for a in axes]
     if nd:
         return e.call(op.attrs["fn"], x, s=tuple(sizes), axes=tuple(moved), norm=norm)

@@ -78,3 +78,8 @@ def test_control_flow_on_the_gpu_backend():
 def test_variables_on_the_gpu_backend():
     # Variables read from and written back to CuPy buffers, host Variables kept on the host
     _pytest("tests/api/test_variables.py")
+
+
+def test_fft_on_the_gpu_backend():
+    # library calls on CuPy arrays: cupy.fft's API (the fake wraps pocketfft as cuFFT's stand-in)
+    _pytest("tests/api/test_fft.py", "-x")

@@ -997,3 +997,6 @@ class RawKernel:
 
     def __call__(self, grid, block, args, **kwargs):
         return self._fn(grid, block, args, **kwargs)
+
+
+from . import fft  # noqa: F401 - cupy.fft (cuFFT), after the helpers it is made with

@@ -46,7 +46,7 @@ LAYERS: dict[str, set[str]] = {
 BACKEND_TARGETS = ("tracefuse.backends.numpy", "tracefuse.backends.numba",
                    "tracefuse.backends.cuda", "tracefuse.backends.vmath")
 BACKEND_TARGET_USES = {"tracefuse.backends.numba": {"tracefuse.backends.vmath"}}
-PUBLIC_SUBMODULES = {"config", "autograph", "random", "nn", "optimizers", "train"}  # later: linalg, fft
+PUBLIC_SUBMODULES = {"config", "autograph", "random", "nn", "optimizers", "train", "linalg"}  # later: fft
 
 
 def module_files() -> dict[str, str]:

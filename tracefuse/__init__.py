@@ -12,7 +12,7 @@ of the namespace a user browses.
 
 import sys as _sys
 
-from . import autograph, config, nn, optimizers, random, train
+from . import autograph, config, linalg, nn, optimizers, random, train
 from . import frontend as _frontend
 from .compiler.function import (ConcreteFunction, Function, Lowered, TensorSpec, function, jit,
                                 resolve_backend as _resolve_backend)
@@ -58,7 +58,7 @@ __array_api_version__ = "2023.12"
 __all__ = [
     # compiling
     "function", "jit", "Function", "ConcreteFunction", "Lowered", "TensorSpec", "config",
-    "autograph", "random", "nn",
+    "autograph", "random", "nn", "linalg",
     # training
     "optimizers", "train",
     # transforms

@@ -17,9 +17,9 @@ Signatures (a call may have several results):
 from __future__ import annotations
 
 from ...ir.opcodes import Unsupported
-from . import indexing, sorting
+from . import indexing, linalg, sorting
 
-FAMILIES = (sorting, indexing)
+FAMILIES = (sorting, indexing, linalg)
 
 JVP = {k: v for m in FAMILIES for k, v in m.JVP.items()}
 VJP = {k: v for m in FAMILIES for k, v in m.VJP.items()}

@@ -65,12 +65,12 @@ def test_factorizations_match_numpy(shape, dtype, rng):
     x = oracle.rand(rng, shape, dtype, low=-1, high=1)
     tol = 200 * EPS[dtype]
     for mode in ("reduced", "complete"):
-        oracle.check(lambda a: tuple(L.qr(a, mode=mode)),
-                     lambda a: tuple(np.linalg.qr(a, mode=mode)), x, rtol=tol, atol=tol,
+        oracle.check(lambda a, mode=mode: tuple(L.qr(a, mode=mode)),
+                     lambda a, mode=mode: tuple(np.linalg.qr(a, mode=mode)), x, rtol=tol, atol=tol,
                      modes=MODES)
     for full in (True, False):
-        oracle.check(lambda a: tuple(L.svd(a, full_matrices=full)),
-                     lambda a: tuple(np.linalg.svd(a, full_matrices=full)), x, rtol=tol,
+        oracle.check(lambda a, full=full: tuple(L.svd(a, full_matrices=full)),
+                     lambda a, full=full: tuple(np.linalg.svd(a, full_matrices=full)), x, rtol=tol,
                      atol=tol, modes=MODES)
     oracle.check(L.svdvals, np.linalg.svdvals, x, rtol=tol, atol=tol, modes=MODES)
     oracle.check(L.pinv, np.linalg.pinv, x, rtol=tol * 10, atol=tol * 10, modes=MODES)
@@ -159,13 +159,14 @@ def test_norms_match_numpy(dtype, rng):
     tol = 100 * EPS[dtype]
     for ord in ("fro", "nuc", 1, -1, 2, -2, math.inf, -math.inf):
         for keepdims in (False, True):
-            oracle.check(lambda a: L.matrix_norm(a, ord=ord, keepdims=keepdims),
-                         lambda a: np.linalg.matrix_norm(a, ord=ord, keepdims=keepdims), x,
+            oracle.check(lambda a, o=ord, k=keepdims: L.matrix_norm(a, ord=o, keepdims=k),
+                         lambda a, o=ord, k=keepdims: np.linalg.matrix_norm(a, ord=o, keepdims=k), x,
                          rtol=tol)
     for ord in (2, 1, 0, math.inf, -math.inf, 3, -1.5, 0.5):
         for axis in (None, -1, (0, 2)):
-            oracle.check(lambda a: L.vector_norm(a, axis=axis, ord=ord, keepdims=True),
-                         lambda a: np.linalg.vector_norm(a, axis=axis, ord=ord, keepdims=True),
+            oracle.check(lambda a, x=axis, o=ord: L.vector_norm(a, axis=x, ord=o, keepdims=True),
+                         lambda a, x=axis, o=ord: np.linalg.vector_norm(a, axis=x, ord=o,
+                                                                       keepdims=True),
                          x, rtol=tol)
     x.flat[3] = 0.0
     oracle.check(lambda a: L.vector_norm(a, ord=0, axis=1),
@@ -175,8 +176,8 @@ def test_norms_match_numpy(dtype, rng):
 def test_vector_norm_of_specials():
     x = np.array([[1.0, np.inf, -2.0], [np.nan, 1.0, 0.0], [-0.0, 0.0, -0.0]])
     for ord in (2, 1, math.inf):
-        oracle.check(lambda a: L.vector_norm(a, axis=1, ord=ord),
-                     lambda a: np.linalg.vector_norm(a, axis=1, ord=ord), x)
+        oracle.check(lambda a, o=ord: L.vector_norm(a, axis=1, ord=o),
+                     lambda a, o=ord: np.linalg.vector_norm(a, axis=1, ord=o), x)
 
 
 @pytest.mark.parametrize("shape", [(3, 4), (2, 4, 3), (5, 5), (0, 2, 2), (1, 1)])
@@ -203,8 +204,8 @@ def test_products_match_numpy(rng):
     oracle.check(L.outer, np.linalg.outer, v, w)
     x, y = oracle.rand(rng, (2, 3, 4), "float64"), oracle.rand(rng, (4, 3, 5), "float64")
     for axes in (0, 1, ([1, 2], [1, 0]), ([-1], [0])):
-        oracle.check(lambda p, q: L.tensordot(p, q, axes=axes),
-                     lambda p, q: np.linalg.tensordot(p, q, axes=axes), x, y)
+        oracle.check(lambda p, q, ax=axes: L.tensordot(p, q, axes=ax),
+                     lambda p, q, ax=axes: np.linalg.tensordot(p, q, axes=ax), x, y)
     oracle.check(L.vecdot, np.linalg.vecdot, x, x[::-1])
     oracle.check(L.matmul, np.linalg.matmul, x, y[:, :, 0].copy())
     oracle.check(L.matrix_transpose, np.linalg.matrix_transpose, x)

@@ -38,6 +38,31 @@ def _sym(x):
     return x + L.matrix_transpose(x)
 
 
+# sign-invariant functions of eigenvectors and singular vectors (each vector's sign is free)
+def _eigh_vectors(r):
+    return r.eigenvectors ** 2 * r.eigenvalues[..., None, :]
+
+
+def _svd_squares(r):
+    return r.U ** 2 + r.Vh ** 2
+
+
+def _svd_mixed(r):
+    return (r.U * r.S[..., None, :]) @ r.Vh ** 2 + r.U ** 2
+
+
+def _svd_first_pair(r):
+    return r.U[..., :1] * r.Vh[..., :1, :]  # u_1 v_1^T: the signs cancel
+
+
+def _qr_first(r):
+    return r.Q * 2.0 + r.R[..., :1, :]
+
+
+def _qr_cubed(r):
+    return r.Q ** 3 @ r.R
+
+
 CASES = [
     case("inv", lambda a: L.inv(a), wellcond(3, 3)),
     case("inv_stack", lambda a: L.inv(a) ** 2, wellcond(2, 3, 3)),
@@ -50,19 +75,16 @@ CASES = [
     case("cholesky", lambda x: L.cholesky(_spd(x)), U(3, 3)),
     case("cholesky_upper_stack", lambda x: L.cholesky(_spd(x), upper=True), U(2, 3, 3)),
     case("eigh_values", lambda x: L.eigvalsh(_sym(x)), U(4, 4)),
-    case("eigh_vectors", lambda x: (lambda r: r.eigenvectors ** 2 * r.eigenvalues[..., None, :])(
-        L.eigh(_sym(x))), U(2, 3, 3)),
+    case("eigh_vectors", lambda x: _eigh_vectors(L.eigh(_sym(x))), U(2, 3, 3)),
     case("svd_values_tall", lambda x: L.svdvals(x), U(4, 3)),
     case("svd_values_full_wide", lambda x: L.svd(x).S, U(2, 3)),
-    case("svd_vectors_square", lambda x: (lambda r: r.U ** 2 + r.Vh ** 2)(L.svd(x)), U(3, 3)),
-    case("svd_vectors_tall", lambda x: (lambda r: (r.U * r.S[..., None, :]) @ r.Vh ** 2
-                                        + r.U ** 2)(
-        L.svd(x, full_matrices=False)), U(4, 3)),
-    case("svd_vectors_wide_stack", lambda x: (lambda r: r.U[..., :1] * r.Vh[..., :1, :])(
-        L.svd(x, full_matrices=False)), U(2, 2, 4)),
-    case("qr_tall", lambda x: (lambda r: r.Q * 2.0 + r.R[..., :1, :])(L.qr(x)), U(4, 3)),
+    case("svd_vectors_square", lambda x: _svd_squares(L.svd(x)), U(3, 3)),
+    case("svd_vectors_tall", lambda x: _svd_mixed(L.svd(x, full_matrices=False)), U(4, 3)),
+    case("svd_vectors_wide_stack", lambda x: _svd_first_pair(L.svd(x, full_matrices=False)),
+         U(2, 2, 4)),
+    case("qr_tall", lambda x: _qr_first(L.qr(x)), U(4, 3)),
     case("qr_square_stack", lambda x: L.qr(x).Q @ L.qr(x).R ** 2, U(2, 3, 3)),
-    case("qr_wide", lambda x: (lambda r: r.Q ** 3 @ r.R)(L.qr(x)), U(3, 5)),
+    case("qr_wide", lambda x: _qr_cubed(L.qr(x)), U(3, 5)),
     case("qr_complete_wide", lambda x: L.qr(x, mode="complete").R, U(2, 4)),
     # composed functions: their derivatives come from the ops they are made of
     case("pinv", lambda x: L.pinv(x), U(4, 3)),

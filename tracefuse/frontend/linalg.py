@@ -23,17 +23,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import ShapeError, user_location, with_location
+from ..ir import dtypes as dt
+from ..ir.library.linalg import real_dtype
 from . import elementwise as ew
 from . import reductions as red
 from .creation import eye
 from .dispatch import call, type_of
 from .dtypes import finfo, result_type
 from .linear_algebra import matmul, vecdot
-from .manipulation import (broadcast_to, expand_dims, matrix_transpose, permute_dims, reshape,
-                           stack)
-from ..errors import ShapeError, user_location, with_location
-from ..ir import dtypes as dt
-from ..ir.library.linalg import real_dtype
+from .manipulation import broadcast_to, expand_dims, matrix_transpose, permute_dims, reshape, stack
 
 __all__ = ["EighResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cross", "det",
            "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power",
@@ -125,7 +124,7 @@ def solve(x1, x2, /):
     a, b = _inexact(x1), _inexact(x2)
     common = result_type(a, b)
     a, b = ew.astype(a, common, copy=False), ew.astype(b, common, copy=False)
-    m, _ = _matrices("solve", a, square=True)
+    _matrices("solve", a, square=True)
     ta, tb = type_of(a), type_of(b)
     vector = tb.ndim == 1
     if tb.ndim == 0:

@@ -95,7 +95,7 @@ def _qr_types(ts, p):
 
 def _eigh_types(ts, p):
     (t,) = ts
-    m, _ = _matrix(t)
+    _matrix(t)
     return TensorType(t.shape[:-1], real_dtype(t.dtype)), t.strong()
 
 

@@ -27,15 +27,17 @@ from .frontend import (  # noqa: F401 - re-exported through __all__
     arctanh, argmax, argmin, asarray, asin, asinh, astype, atan, atan2, atanh, bitwise_and,
     bitwise_invert, bitwise_left_shift, bitwise_or, bitwise_right_shift, bitwise_xor,
     broadcast_arrays, broadcast_to, can_cast, ceil, clip, concat, constant, copysign, cos, cosh,
-    divide, empty, empty_like, equal, erf, erfc, exp, expand_dims, expm1, eye, finfo, flip, floor,
+    count_nonzero, diff, divide, einsum, empty, empty_like, equal, erf, erfc, exp, expand_dims,
+    expm1, eye, finfo, flip, floor,
     floor_divide, full, full_like, greater, greater_equal, hypot, iinfo, invert, isdtype, isfinite,
     isinf, isnan, less, less_equal, linspace, log, log1p, log2, log10, logaddexp, logical_and,
-    logical_not, logical_or, logical_xor, matmul, matrix_transpose, max, maximum, mean, min,
-    minimum, moveaxis, multiply, negative, nextafter, not_equal, ones, ones_like, permute_dims,
-    positive, pow, power, prod, reciprocal, remainder, reshape, result_type, round, sign, signbit,
+    logical_not, logical_or, logical_xor, matmul, matrix_transpose, max, maximum, mean, meshgrid,
+    min, minimum, moveaxis, multiply, negative, nextafter, not_equal, ones, ones_like, pad,
+    permute_dims, positive, pow, power, prod, reciprocal, remainder, repeat, reshape, result_type,
+    roll, round, sign, signbit,
     sin, sinh, sqrt, square, squeeze, stack, std, stop_gradient, subtract, sum, swapaxes, tan, tanh,
-    true_divide,
-    trunc, var, vecdot, where, zeros, zeros_like)
+    tensordot, tile, tril, triu, true_divide,
+    trunc, unstack, var, vecdot, where, zeros, zeros_like)
 from .frontend import (  # noqa: F401 - re-exported through __all__
     argsort, cumulative_prod, cumulative_sum, sort, take_along_axis)
 from .frontend.standard import missing_name_message as _missing_name_message

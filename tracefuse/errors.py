@@ -78,7 +78,8 @@ class ShapeError(TracefuseError, ValueError):
 
 
 class AxisError(ShapeError, IndexError):
-    """An axis out of range for the array's rank (an IndexError, as NumPy's AxisError)."""
+    """An axis out of range for the array's dimensions: a ShapeError (ValueError) that is also
+    an IndexError, as NumPy's AxisError is (the array API asks for IndexError)."""
 
 
 class DTypeError(TracefuseError, TypeError):

@@ -3,8 +3,10 @@ runs an op at once or records it into the trace in progress.
 
 Modules, bottom to top: `device` (where arrays live), `tensor` (Tensor), `dispatch` (bind),
 `elementwise` (math, comparisons, `where`, `clip`, `astype`), `reductions` (sums, extrema,
-statistics), `manipulation` (shapes and indexing), `linear_algebra` (`matmul`, `vecdot`),
-`creation`, `dtypes` (the data type functions); `standard` lists the names of the array API
+statistics), `creation`, `axes` (axis checks and slices the next four share), `manipulation`
+(shapes and indexing), `manipulation_more` (`tile`, `repeat`, `roll`, `pad` ... composed of the
+movement ops), `linear_algebra` (`matmul`, `vecdot`), `linalg_compose` (`tensordot`, `einsum`),
+`dtypes` (the data type functions); `standard` lists the names of the array API
 standard. No module here imports one above it.
 
 This package's namespace is the table of functions the operators of Tensor and Tracer call
@@ -24,10 +26,13 @@ from .elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, arcsin
                           minimum, multiply, negative, nextafter, not_equal, positive, pow, power,
                           reciprocal, remainder, round, sign, signbit, sin, sinh, sqrt, square,
                           stop_gradient, subtract, tan, tanh, true_divide, trunc, where)
+from .linalg_compose import einsum, tensordot
 from .linear_algebra import matmul, vecdot
 from .manipulation import (broadcast_arrays, broadcast_to, concat, expand_dims, flip, getitem,
                            matrix_transpose, moveaxis, permute_dims, reshape, squeeze, stack,
                            swapaxes)
+from .manipulation_more import (count_nonzero, diff, meshgrid, pad, repeat, roll, tile, tril, triu,
+                                unstack)
 from .reductions import all, any, argmax, argmin, max, mean, min, prod, std, sum, var
 from .sorting import argsort, cumulative_prod, cumulative_sum, sort, take_along_axis
 
@@ -53,10 +58,13 @@ __all__ = [
     # reductions and statistics
     "all", "any", "argmax", "argmin", "max", "mean", "min", "prod", "std", "sum", "var",
     # linear algebra
-    "matmul", "vecdot",
+    "einsum", "matmul", "tensordot", "vecdot",
     # sorting, running sums, gathers (library calls)
     "argsort", "cumulative_prod", "cumulative_sum", "sort", "take_along_axis",
     # manipulation and indexing
     "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "getitem",
     "matrix_transpose", "moveaxis", "permute_dims", "reshape", "squeeze", "stack", "swapaxes",
+    "diff", "meshgrid", "pad", "repeat", "roll", "tile", "tril", "triu", "unstack",
+    # searching
+    "count_nonzero",
 ]

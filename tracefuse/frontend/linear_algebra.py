@@ -1,4 +1,5 @@
-"""Linear algebra of the array API's main namespace: `matmul` and `vecdot`.
+"""Linear algebra of the array API's main namespace: `matmul` and `vecdot` (`tensordot` and
+`einsum`: linalg_compose.py).
 
 `matmul` is one op; `vecdot` is a multiply and a sum over the contracted axis (moved last).
 """
@@ -7,11 +8,11 @@ from __future__ import annotations
 
 from .dispatch import bind, type_of
 from .elementwise import multiply
+from .axes import check_axis
 from .manipulation import moveaxis
 from .reductions import sum
 from ..errors import ShapeError, user_location, with_location
 from ..ir import OpCode
-from ..ir.rules import normalize_axis
 
 G = OpCode
 
@@ -22,12 +23,11 @@ def matmul(x1, x2, /):
 
 
 def vecdot(x1, x2, /, *, axis=-1):
-    """Dot product of vectors along `axis` (broadcasting the other axes)."""
+    """Dot product of vectors along `axis` (broadcasting the other axes). The standard asks for
+    a negative `axis`, counted from the end of both; a non-negative one names each operand's
+    own axis, as NumPy's gufunc does. Out of range: AxisError (an IndexError)."""
     s1, s2 = type_of(x1).shape, type_of(x2).shape
-    try:
-        a1, a2 = normalize_axis(axis, len(s1)), normalize_axis(axis, len(s2))
-    except ShapeError as e:
-        raise ShapeError(with_location(f"vecdot: {e}", user_location())) from None
+    a1, a2 = check_axis(axis, len(s1)), check_axis(axis, len(s2))
     if s1[a1] != s2[a2]:
         raise ShapeError(with_location(
             f"vecdot: the contracted axis {axis} differs: shapes {s1} and {s2}", user_location()))

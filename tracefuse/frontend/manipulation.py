@@ -13,33 +13,14 @@ import math
 import operator
 from typing import Any
 
+from .axes import (check_axes as _axes, check_axis as _axis, same_or_tensor as _copy_if_same,
+                   shape_error as _shape_error, slice_op as _slice_op)  # this module's old names
 from .dispatch import bind, type_of
 from ..errors import ShapeError, user_location, with_location
-from .elementwise import astype
 from ..ir import Attrs, OpCode
-from ..ir.rules import broadcast_shapes, normalize_axes, normalize_axis
-from . import tensor as _tensor
-from ..tracer.tracer import Tracer
+from ..ir.rules import broadcast_shapes
 
 G = OpCode
-
-
-def _shape_error(message: str) -> ShapeError:
-    return ShapeError(with_location(message, user_location()))
-
-
-def _axis(axis: int, ndim: int) -> int:
-    try:
-        return normalize_axis(axis, ndim)
-    except ShapeError as e:
-        raise _shape_error(str(e)) from None
-
-
-def _copy_if_same(x, t):
-    """x itself when it is already a Tensor or Tracer (they are immutable), else as a Tensor."""
-    if isinstance(x, (_tensor.Tensor, Tracer)):
-        return x
-    return astype(x, t.dtype)
 
 
 def reshape(x, /, shape, *, copy=None):
@@ -77,10 +58,17 @@ def matrix_transpose(x, /):
 
 
 def moveaxis(x, source, destination, /):
-    """x with axis `source` moved to position `destination` (ints or sequences)."""
+    """x with axis `source` moved to position `destination` (ints or sequences of one length,
+    without repeats); the other axes keep their order."""
     n = type_of(x).ndim
     src = [_axis(a, n) for a in ((source,) if isinstance(source, int) else source)]
     dst = [_axis(a, n) for a in ((destination,) if isinstance(destination, int) else destination)]
+    if len(src) != len(dst):
+        raise _shape_error(f"moveaxis: source {source} and destination {destination} must have "
+                           "the same number of axes")
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise _shape_error(f"moveaxis: repeated axis in source {source} or destination "
+                           f"{destination}")
     order = [a for a in range(n) if a not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -96,13 +84,12 @@ def swapaxes(x, axis1, axis2, /):
 
 
 def expand_dims(x, /, axis=0):
-    """x with new axes of size 1 inserted at `axis` (an int or a tuple, positions in the result)."""
+    """x with new axes of size 1 inserted at `axis` (an int or, as in the 2024.12 standard, a
+    tuple: positions in the result). Out of range: AxisError, an IndexError."""
     t = type_of(x)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     ndim = t.ndim + len(axes)
-    norm = sorted(_axis(a, ndim) for a in axes)
-    if len(set(norm)) != len(norm):
-        raise _shape_error(f"expand_dims: repeated axis in {axes}")
+    norm = _axes(axes, ndim)
     dims = iter(t.shape)
     shape = tuple(1 if i in norm else next(dims) for i in range(ndim))
     return bind(G.RESHAPE, (x,), Attrs(shape=shape))
@@ -114,10 +101,7 @@ def squeeze(x, /, axis=None):
     if axis is None:
         axes = tuple(i for i, d in enumerate(t.shape) if d == 1)
     else:
-        try:
-            axes = normalize_axes(axis, t.ndim)
-        except ShapeError as e:
-            raise _shape_error(str(e)) from None
+        axes = _axes(axis, t.ndim)
         for a in axes:
             if t.shape[a] != 1:
                 raise _shape_error(f"squeeze: axis {a} has size {t.shape[a]}, not 1 (shape {t.shape})")
@@ -170,19 +154,10 @@ def stack(arrays, /, *, axis: int = 0):
     return bind(G.CONCAT, tuple(expand_dims(a, axis) for a in arrays), Attrs(axis=axis))
 
 
-def _slice_op(x, t, starts, sizes, steps):
-    if all(s == 0 and n == d and st == 1 for s, n, st, d in zip(starts, sizes, steps, t.shape)):
-        return x
-    return bind(G.SLICE, (x,), Attrs(starts=tuple(starts), sizes=tuple(sizes), steps=tuple(steps)))
-
-
 def flip(x, /, *, axis=None):
     """x with the order of elements reversed along `axis` (None: every axis)."""
     t = type_of(x)
-    try:
-        axes = normalize_axes(axis, t.ndim)
-    except ShapeError as e:
-        raise _shape_error(str(e)) from None
+    axes = _axes(axis, t.ndim)
     starts, sizes, steps = [], [], []
     for i, d in enumerate(t.shape):
         reverse = i in axes and d > 0

@@ -140,6 +140,8 @@ def test_other_errors():
         L.outer(np.ones((2, 2)), np.ones(2))
     with pytest.raises(tx.ShapeError, match="3 elements"):
         L.cross(np.ones(4), np.ones(4))
+    with pytest.raises(IndexError, match="out of range"):
+        L.cross(np.ones((3, 3)), np.ones(3), axis=-2)  # beyond the 1-d operand's axes
     with pytest.raises(tx.ShapeError, match="do not broadcast"):
         L.solve(np.ones((2, 3, 3)), np.ones((4, 3, 1)))
     with pytest.raises(ValueError, match="ord"):

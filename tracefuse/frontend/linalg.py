@@ -6,7 +6,8 @@ Two kinds of functions:
   `qr`, `eigh`, `svd`. Their derivatives and batching rules are in
   transforms/library/linalg.py.
 - Everything else composed of existing ops, so it fuses, differentiates and batches with no
-  rule of its own: `matmul`, `matrix_transpose`, `vecdot`, `tensordot`, `outer`, `cross`,
+  rule of its own: `matmul`, `matrix_transpose`, `vecdot`, `tensordot` (the main namespace's
+  functions), `outer`, `cross`,
   `diagonal` (a strided slice of the flattened matrices), `trace`, `vector_norm`,
   `matrix_norm`, `matrix_power` (repeated squaring), and, on top of the calls, `eigvalsh`
   (eigh's values), `svdvals` (a reduced svd's values), `pinv` and `matrix_rank` (from svd).
@@ -23,7 +24,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..errors import ShapeError, user_location, with_location
+from ..errors import AxisError, ShapeError, user_location, with_location
 from ..ir import dtypes as dt
 from ..ir.library.linalg import real_dtype
 from . import elementwise as ew
@@ -31,8 +32,9 @@ from . import reductions as red
 from .creation import eye
 from .dispatch import call, type_of
 from .dtypes import finfo, result_type
+from .linalg_compose import tensordot
 from .linear_algebra import matmul, vecdot
-from .manipulation import broadcast_to, expand_dims, matrix_transpose, permute_dims, reshape, stack
+from .manipulation import broadcast_to, expand_dims, matrix_transpose, reshape, stack
 
 __all__ = ["EighResult", "QRResult", "SVDResult", "SlogdetResult", "cholesky", "cross", "det",
            "diagonal", "eigh", "eigvalsh", "inv", "matmul", "matrix_norm", "matrix_power",
@@ -231,7 +233,7 @@ def cross(x1, x2, /, *, axis: int = -1):
     s1, s2 = type_of(x1).shape, type_of(x2).shape
     n = min(len(s1), len(s2))
     if not (isinstance(axis, int) and -n <= axis < 0 or n and 0 <= axis < n):
-        raise _error(ShapeError, f"linalg.cross: axis {axis} is out of range for shapes {s1} "
+        raise _error(AxisError, f"linalg.cross: axis {axis} is out of range for shapes {s1} "
                                  f"and {s2}")
     a1 = axis if axis < 0 else axis - len(s1)
     a2 = axis if axis < 0 else axis - len(s2)
@@ -340,33 +342,4 @@ def matrix_power(x, n, /):
     return result
 
 
-def tensordot(x1, x2, /, *, axes=2):
-    """Sum products over the last `axes` axes of x1 and the first of x2 (an int), or over the
-    pairs of axes given ((x1's axes, x2's axes)): one matmul of the flattened operands."""
-    s1, s2 = type_of(x1).shape, type_of(x2).shape
-    if isinstance(axes, (tuple, list)):
-        if len(axes) != 2:
-            raise _error(ValueError, f"tensordot: axes must be an int or a pair of sequences, "
-                                     f"got {axes!r}")
-        pair = [[axes[0]] if isinstance(axes[0], int) else list(axes[0]),
-                [axes[1]] if isinstance(axes[1], int) else list(axes[1])]
-        c1 = [a % len(s1) if -len(s1) <= a < len(s1) else None for a in pair[0]]
-        c2 = [a % len(s2) if -len(s2) <= a < len(s2) else None for a in pair[1]]
-    else:
-        k = operator.index(axes)
-        if k < 0 or k > len(s1) or k > len(s2):
-            raise _error(ValueError, f"tensordot: axes={k} does not fit shapes {s1} and {s2}")
-        c1, c2 = list(range(len(s1) - k, len(s1))), list(range(k))
-    if None in c1 or None in c2 or len(c1) != len(c2) or len(set(c1)) != len(c1) \
-            or len(set(c2)) != len(c2) or any(s1[a] != s2[b] for a, b in zip(c1, c2)):
-        raise _error(ShapeError, f"tensordot: cannot contract axes {axes!r} of shapes {s1} "
-                                 f"and {s2}")
-    f1 = [a for a in range(len(s1)) if a not in c1]
-    f2 = [b for b in range(len(s2)) if b not in c2]
-    size = math.prod(s1[a] for a in c1)
-    left = reshape(permute_dims(x1, f1 + c1), (math.prod(s1[a] for a in f1), size))
-    right = reshape(permute_dims(x2, c2 + f2), (size, math.prod(s2[b] for b in f2)))
-    return reshape(matmul(left, right), tuple(s1[a] for a in f1) + tuple(s2[b] for b in f2))
-
-
-_ = vecdot  # re-exported: tx.linalg.vecdot is tx.vecdot
+_ = (matmul, tensordot, vecdot)  # re-exported: tx.linalg's are the main namespace's

@@ -46,8 +46,8 @@ LAYERS: dict[str, set[str]] = {
 BACKEND_TARGETS = ("tracefuse.backends.numpy", "tracefuse.backends.numba",
                    "tracefuse.backends.cuda", "tracefuse.backends.vmath")
 BACKEND_TARGET_USES = {"tracefuse.backends.numba": {"tracefuse.backends.vmath"}}
-PUBLIC_SUBMODULES = {"config", "autograph", "random", "nn", "optimizers", "train",
-                     "fft"}  # later: linalg
+PUBLIC_SUBMODULES = {"config", "autograph", "random", "nn", "optimizers", "train", "linalg",
+                     "fft"}
 
 
 def module_files() -> dict[str, str]:

@@ -12,7 +12,7 @@ of the namespace a user browses.
 
 import sys as _sys
 
-from . import autograph, config, fft, nn, optimizers, random, train
+from . import autograph, config, fft, linalg, nn, optimizers, random, train
 from . import frontend as _frontend
 from .compiler.function import (ConcreteFunction, Function, Lowered, TensorSpec, function, jit,
                                 resolve_backend as _resolve_backend)
@@ -60,7 +60,7 @@ __array_api_version__ = "2023.12"
 __all__ = [
     # compiling
     "function", "jit", "Function", "ConcreteFunction", "Lowered", "TensorSpec", "config",
-    "autograph", "random", "nn", "fft",
+    "autograph", "random", "nn", "linalg", "fft",
     # training
     "optimizers", "train",
     # transforms

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from . import device as _device
 from . import tape as _tape
 from . import tensor as _tensor
@@ -56,8 +58,9 @@ def call(fn: str, args: Sequence[Any], **params: Any) -> list:
     try:
         results = [_tensor.Tensor._wrap(r) for r in evaluate(OpCode.CALL, arrays, types, attrs,
                                                              None)]
-    except IndexError as e:  # an index out of range, found when the function ran
-        raise IndexError(with_location(str(e), user_location())) from None
+    except (IndexError, np.linalg.LinAlgError) as e:  # found when the function ran: an index
+        # out of range, a singular matrix
+        raise type(e)(with_location(str(e), user_location())) from None
     if _tape.recording_tapes():
         _tape.record(OpCode.CALL, args, types, attrs, results, outs)
     return results

@@ -353,8 +353,9 @@ class GradientTape:
                     raise RuntimeError(f"GradientTape: a recorded {op.code.value} reads a value "
                                        "the tape never saw (an internal error)")
                 bind(v)
-            if op.output in self._arrays:
-                bind(op.output)
+            if all(o in self._arrays for o in op.outputs):  # a call may have several
+                for o in op.outputs:
+                    bind(o)
             else:
                 copy_op(builder, op, env)
         e = Emitter(builder, user_location())

@@ -29,7 +29,7 @@ import numpy as np
 
 from ...errors import ShapeError
 from ..types import TensorType
-from . import fft, indexing, sorting
+from . import fft, indexing, linalg, sorting
 from .base import REQUIRED, LibraryFunction
 
 __all__ = ["FUNCTIONS", "LibraryFunction", "REQUIRED", "full_params", "lookup", "result_types",
@@ -40,6 +40,7 @@ FUNCTIONS: dict[str, LibraryFunction] = {
         *sorting.FUNCTIONS,
         *indexing.FUNCTIONS,
         *fft.FUNCTIONS,
+        *linalg.FUNCTIONS,
     )
 }
 

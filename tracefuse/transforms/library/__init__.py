@@ -17,9 +17,9 @@ Signatures (a call may have several results):
 from __future__ import annotations
 
 from ...ir.opcodes import Unsupported
-from . import fft, indexing, sorting
+from . import fft, indexing, linalg, sorting
 
-FAMILIES = (sorting, indexing, fft)
+FAMILIES = (sorting, indexing, linalg, fft)
 
 JVP = {k: v for m in FAMILIES for k, v in m.JVP.items()}
 VJP = {k: v for m in FAMILIES for k, v in m.VJP.items()}

@@ -29,7 +29,7 @@ import numpy as np
 
 from ...errors import ShapeError
 from ..types import TensorType
-from . import indexing, sorting
+from . import indexing, searching, sets, sorting
 from .base import REQUIRED, LibraryFunction
 
 __all__ = ["FUNCTIONS", "LibraryFunction", "REQUIRED", "full_params", "lookup", "result_types",
@@ -39,6 +39,8 @@ FUNCTIONS: dict[str, LibraryFunction] = {
     f.name: f for f in (
         *sorting.FUNCTIONS,
         *indexing.FUNCTIONS,
+        *searching.FUNCTIONS,
+        *sets.FUNCTIONS,
     )
 }
 

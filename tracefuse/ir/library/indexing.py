@@ -153,8 +153,8 @@ def wrap_indices(xp, idx, sizes, axis, raise_out_of_range):
     in range (None: everywhere); out of range raises IndexError if `raise_out_of_range`."""
     wrapped, valid = [], None
     for j, (i, n) in enumerate(zip(idx, sizes)):
-        if i.dtype.kind == "u":  # uint64 past int64's range is out of range anyway
-            i = xp.minimum(i, np.iinfo(np.int64).max).astype(np.int64)
+        if i.dtype == np.uint64:  # past int64's range is out of range anyway
+            i = xp.minimum(i, np.uint64(np.iinfo(np.int64).max))
         i = i.astype(np.int64, copy=False)
         bad = (i < -n) | (i >= n)
         if bool(bad.any()):

@@ -110,12 +110,12 @@ def _index_shape(name, x: TensorType, idx, axis, what="array") -> tuple[int, tup
     for i in idx:
         require_kind(name, i, is_index, "integer index arrays")
     if isinstance(axis, bool) or not isinstance(axis, int) or not 0 <= axis <= x.ndim - len(idx):
-        raise ShapeError(f"{name}: {len(idx)} index array(s) from axis {axis!r} do not fit an "
+        raise ShapeError(f"{len(idx)} index array(s) from axis {axis!r} do not fit an "
                          f"{what} of {x.ndim} dimension(s)")
     try:
         b = tuple(np.broadcast_shapes(*(i.shape for i in idx)))
     except ValueError:
-        raise ShapeError(f"{name}: the index arrays' shapes "
+        raise ShapeError(f"the index arrays' shapes "
                          f"{', '.join(str(i.shape) for i in idx)} do not broadcast together"
                          ) from None
     return axis, b
@@ -130,20 +130,20 @@ def gathered_shape(x: TensorType, idx, axis) -> tuple[int, ...]:
 def _gather_nd_types(ts, p):
     x, *idx = ts
     if p["mode"] not in GATHER_MODES:
-        raise ShapeError(f"gather: mode must be one of {GATHER_MODES}, got {p['mode']!r}")
+        raise ShapeError(f"mode must be one of {GATHER_MODES}, got {p['mode']!r}")
     return (TensorType(gathered_shape(x, idx, p["axis"]), x.dtype),)
 
 
 def _scatter_nd_types(ts, p):
     x, updates, *idx = ts
     if p["mode"] not in SCATTER_MODES:
-        raise ShapeError(f"scatter: mode must be one of {SCATTER_MODES}, got {p['mode']!r}")
+        raise ShapeError(f"mode must be one of {SCATTER_MODES}, got {p['mode']!r}")
     shape = gathered_shape(x, idx, p["axis"])
     if updates.shape != shape:
-        raise ShapeError(f"scatter: the updates' shape {updates.shape} is not the indexed "
+        raise ShapeError(f"the updates' shape {updates.shape} is not the indexed "
                          f"positions' shape {shape}")
     if updates.dtype != x.dtype:
-        raise DTypeError(f"scatter: updates of dtype {updates.dtype.name} into an array of "
+        raise DTypeError(f"updates of dtype {updates.dtype.name} into an array of "
                          f"{x.dtype.name} (cast them first)")
     return (TensorType(x.shape, x.dtype),)
 

@@ -26,7 +26,7 @@ def batch_dims_of(name: str, p, *ts: TensorType) -> int:
     """The `batch_dims` parameter, checked against the operands' ranks."""
     b = p["batch_dims"]
     if isinstance(b, bool) or not isinstance(b, int) or b < 0 or any(t.ndim < b for t in ts):
-        raise ShapeError(f"{name}: batch_dims={b!r} does not fit operands of rank "
+        raise ShapeError(f"batch_dims={b!r} does not fit operands of rank "
                          f"{', '.join(str(t.ndim) for t in ts)}")
     return b
 
@@ -58,14 +58,14 @@ def _searchsorted_types(ts, p):
         raise ShapeError(f"searchsorted needs a 1-d sorted array x1, got {x1.ndim - b} "
                          "dimension(s)")
     if x1.shape[:b] != x2.shape[:b]:
-        raise ShapeError(f"searchsorted: batch axes {x1.shape[:b]} and {x2.shape[:b]} differ")
+        raise ShapeError(f"batch axes {x1.shape[:b]} and {x2.shape[:b]} differ")
     if sorter:
         require_kind("searchsorted", sorter[0], is_index, "an integer sorter")
         if sorter[0].shape != x1.shape:
-            raise ShapeError(f"searchsorted: sorter of shape {sorter[0].shape[b:]} for x1 of "
+            raise ShapeError(f"sorter of shape {sorter[0].shape[b:]} for x1 of "
                              f"shape {x1.shape[b:]}")
     if p["side"] not in ("left", "right"):
-        raise ShapeError(f"searchsorted: side must be 'left' or 'right', got {p['side']!r}")
+        raise ShapeError(f"side must be 'left' or 'right', got {p['side']!r}")
     return (TensorType(x2.shape, dt.DEFAULT_INDEX),)
 
 
@@ -93,7 +93,7 @@ def _fill_values(fill_value, ndim: int) -> tuple:
         return (0,) * ndim
     if isinstance(fill_value, tuple):
         if len(fill_value) != ndim:
-            raise ShapeError(f"nonzero: fill_value has {len(fill_value)} entries for an array "
+            raise ShapeError(f"fill_value has {len(fill_value)} entries for an array "
                              f"of {ndim} dimension(s)")
         return fill_value
     return (fill_value,) * ndim
@@ -104,7 +104,7 @@ def _nonzero_types(ts, p):
     b = batch_dims_of("nonzero", p, x)
     size = p["size"]
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise ShapeError(f"nonzero: size must be a non-negative int, got {size!r}")
+        raise ShapeError(f"size must be a non-negative int, got {size!r}")
     if x.ndim - b == 0:
         raise ShapeError("nonzero needs an array of at least one dimension, got a 0-d array")
     _fill_values(p["fill_value"], x.ndim - b)

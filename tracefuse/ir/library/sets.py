@@ -49,7 +49,7 @@ def _results_of(p) -> tuple[str, ...]:
     results = p["results"]
     if (not isinstance(results, tuple) or not results
             or any(r not in RESULTS for r in results)):
-        raise ShapeError(f"unique: results must be a tuple of names from {RESULTS}, got "
+        raise ShapeError(f"results must be a tuple of names from {RESULTS}, got "
                          f"{results!r}")
     return results
 
@@ -60,7 +60,7 @@ def _unique_types(ts, p):
     require_kind("unique", x, is_real, "a real-valued (bool, integer or floating) array")
     size = p["size"]
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
-        raise ShapeError(f"unique: size must be a non-negative int, got {size!r}")
+        raise ShapeError(f"size must be a non-negative int, got {size!r}")
     lead = x.shape[:b]
     types = {"values": TensorType(lead + (size,), x.dtype),
              "indices": TensorType(lead + (size,), dt.DEFAULT_INDEX),

@@ -112,14 +112,14 @@ def test_nan_in_min_and_max_propagates_as_numpy(rng):
     v = np.array([np.nan, 0.0, 2.0, 0.0])
     i = np.array([0, 1, 2, 3])
     for mode in ("min", "max"):
-        oracle.check(lambda a, b: getattr(tx.asarray(a).at[i], mode)(b),
-                     lambda a, b: reference(a, i, b, mode), x, v)
+        oracle.check(lambda a, b, m=mode: getattr(tx.asarray(a).at[i], m)(b),
+                     lambda a, b, m=mode: reference(a, i, b, m), x, v)
 
 
 def test_get_is_getitem(rng):
     x = oracle.rand(rng, (4, 5), "int32")
     for key in [(1, slice(None, None, -1)), (np.array([3, 0]), None), (x > 0,), 2]:
-        oracle.check(lambda a: tx.asarray(a).at[key].get(), lambda a: a[key], x,
+        oracle.check(lambda a, k=key: tx.asarray(a).at[k].get(), lambda a, k=key: a[k], x,
                      modes=("eager", "numpy"))
 
 

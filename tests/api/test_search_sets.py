@@ -36,11 +36,11 @@ def test_searchsorted_with_nan_and_a_sorter(rng):
     x2 = np.array([np.nan, 2.0, -np.inf, np.inf, 0.0, -0.0])
     sorter = np.argsort(x1, kind="stable")
     for side in ("left", "right"):
-        oracle.check(lambda a, b, s: tx.searchsorted(a, b, side=side, sorter=s),
-                     lambda a, b, s: np.searchsorted(a, b, side=side, sorter=s),
+        oracle.check(lambda a, b, s, d=side: tx.searchsorted(a, b, side=d, sorter=s),
+                     lambda a, b, s, d=side: np.searchsorted(a, b, side=d, sorter=s),
                      x1, x2, sorter, modes=MODES)
-        oracle.check(lambda a, b: tx.searchsorted(a, b, side=side),
-                     lambda a, b: np.searchsorted(a, b, side=side), np.sort(x1), x2)
+        oracle.check(lambda a, b, d=side: tx.searchsorted(a, b, side=d),
+                     lambda a, b, d=side: np.searchsorted(a, b, side=d), np.sort(x1), x2)
 
 
 def test_searchsorted_promotes_and_checks(rng):
@@ -167,7 +167,7 @@ def test_uniques_with_size_compile_and_pad_as_jax(size, fill, rng):
 
 def test_uniques_traced_without_size_raise_naming_the_line():
     for fn in (tx.unique_values, tx.unique_counts, tx.unique_inverse, tx.unique_all):
-        def f(a):
+        def f(a, fn=fn):
             return fn(a)
 
         with pytest.raises(tx.ConcretizationError) as info:

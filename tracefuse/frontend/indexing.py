@@ -25,12 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ConcretizationError, DTypeError, user_location, with_location
+from ..tracer.tracer import Tracer
 from . import device as _device
 from . import manipulation
 from . import tensor as _tensor
 from .dispatch import call, type_of
-from ..errors import ConcretizationError, DTypeError, user_location, with_location
-from ..tracer.tracer import Tracer
 
 
 def _index_error(message: str) -> IndexError:

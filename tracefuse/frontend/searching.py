@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from . import tensor as _tensor
-from .dispatch import call, eager_operand, is_traced, type_of
 from ..errors import ConcretizationError, ShapeError, user_location, with_location
 from ..ir.library import array_module
+from . import tensor as _tensor
+from .dispatch import call, eager_operand, is_traced, type_of
 
 
 def searchsorted(x1: Any, x2: Any, /, *, side: str = "left", sorter: Any = None):

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from ..ir.library import array_module
+from ..ir.library.sets import unique_arrays
 from . import tensor as _tensor
 from .dispatch import call, eager_operand, is_traced
 from .searching import value_dependent_error
-from ..ir.library import array_module
-from ..ir.library.sets import unique_arrays
 
 
 class UniqueAllResult(NamedTuple):

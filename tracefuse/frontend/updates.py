@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ShapeError, user_location, with_location
 from . import elementwise as ew
 from . import manipulation
 from .dispatch import call, type_of
-from ..errors import ShapeError, user_location, with_location
 from .indexing import getitem, plan_key
 
 MODES = ("set", "add", "multiply", "min", "max")

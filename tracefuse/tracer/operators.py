@@ -132,7 +132,7 @@ class ArrayMethods:
             "or select per element with tx.where(mask, v, x)", user_location()))
 
     @property
-    def at(self) -> "IndexUpdateHelper":
+    def at(self) -> IndexUpdateHelper:
         """Functional updates, as JAX: `x.at[idx].set(v)`, `.add(v)`, `.multiply(v)`,
         `.min(v)`, `.max(v)`, `.get()` return a new array (frontend/updates.py)."""
         return IndexUpdateHelper(self)
@@ -249,7 +249,7 @@ class IndexUpdateHelper:
     def __init__(self, array: Any):
         self.array = array
 
-    def __getitem__(self, key) -> "IndexUpdateRef":
+    def __getitem__(self, key) -> IndexUpdateRef:
         return IndexUpdateRef(self.array, key)
 
     def __repr__(self) -> str:

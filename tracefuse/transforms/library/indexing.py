@@ -76,7 +76,7 @@ def _gather_nd_vjp(e, op, xs, outs, cts, wants):
 
 
 def _scatter_add_jvp(e, op, xs, ts, outs):
-    x, u, *idx = xs
+    x, _, *idx = xs
     tx, tu = ts[0], ts[1]
     if tu is None:
         return [tx]
@@ -97,7 +97,7 @@ def _gather_back(e, op, ct, idx):
 
 
 def _scatter_add_vjp(e, op, xs, outs, cts, wants):
-    x, u, *idx = xs
+    idx = xs[2:]
     (ct,) = cts
     return [ct, _gather_back(e, op, ct, idx) if wants[1] else None] + [None] * len(idx)
 

@@ -13,8 +13,7 @@ Masks must be concrete (a NumPy array or an eager Tensor; a NumPy mask inside a 
 static constant): the result's shape is the number of True elements. A traced mask raises
 `ConcretizationError` naming the line, with the shape-keeping alternative `tx.where`.
 Concrete index arrays out of range raise IndexError at the user's line (also while tracing);
-traced ones when the gather runs on NumPy (eager, compiled on numpy and cpu); CuPy does not
-check. The plan of a key (`plan_key`) is shared with the functional updates (updates.py).
+traced ones when the gather runs (its library step checks them). The plan of a key (`plan_key`) is shared with the functional updates (updates.py).
 """
 
 from __future__ import annotations
@@ -224,7 +223,7 @@ def take(x: Any, indices: Any, /, *, axis: int | None = None):
     """The elements of `x` at the integer `indices` along `axis` (None: of x flattened, as
     NumPy; the array API standard asks for it only when x is 1-d). Negative indices count from
     the end; one out of range raises IndexError (concrete indices at once, also while
-    tracing; traced ones when the gather runs on NumPy). The result has x's axes with `axis`
+    tracing; traced ones when the gather runs). The result has x's axes with `axis`
     replaced by the indices' axes."""
     if axis is None:
         x, axis = manipulation.reshape(x, (-1,)), 0

@@ -14,10 +14,9 @@ which one is not defined, as JAX), "add", "multiply", "min", "max" (repeated pos
 accumulate).
 
 Indices: negative ones count from the end, as NumPy. An index out of range raises IndexError
-when a gather (mode "raise") or `take_along_axis` runs on NumPy (eagerly, and in compiled code
-on cpu: the library step raises); CuPy does not check (see the user guide). A gather of mode
-"fill" gives 0 there (the derivative of a scatter uses it). A scatter drops the updates at
-indices out of range, as JAX.
+when a gather (mode "raise") or `take_along_axis` runs (eagerly, and in compiled code: the
+library step checks, on CuPy too). A gather of mode "fill" gives 0 there (the derivative of a
+scatter uses it). A scatter drops the updates at indices out of range, as JAX.
 """
 
 from __future__ import annotations

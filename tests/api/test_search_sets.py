@@ -192,3 +192,20 @@ def test_unique_has_no_derivative_but_says_what_to_do(rng):
 
     with pytest.raises(NonDifferentiableError, match=r"unique.*tx.take"):
         tx.grad(lambda a: tx.sum(tx.unique_values(a, size=3)))(np.array([1.0, 2.0, 1.0]))
+
+
+def test_calls_print_and_parse_back(rng):
+    """The calls' parameters (tuples of names and of ints, floats, None) survive the IR text."""
+    from tracefuse.ir import parse_graph, print_graph
+
+    def f(a, i):
+        u = tx.unique_all(a, size=3, fill_value=-1.5)
+        n = tx.nonzero(a > 0.5, size=2, fill_value=(1, 2))
+        s = tx.searchsorted(tx.sort(a[0]), a[1], side="right")
+        return u, n, s, a.at[i].multiply(2.0).at[:, 1:].min(0.0), tx.unique_values(a, size=2)
+
+    x, i = oracle.rand(rng, (2, 3), "float64"), np.array([1, -1])
+    text = tx.function(f, backend="numpy").get_concrete_function(x, i).ir("traced")
+    for fn in ("unique", "nonzero", "searchsorted", "scatter"):
+        assert f'fn="{fn}"' in text, text
+    assert print_graph(parse_graph(text)) == text

@@ -190,3 +190,12 @@ def test_take_errors_name_the_line():
         tx.take(x, np.array([0.5]), axis=1)
     with pytest.raises(IndexError, match="out of bounds"):
         tx.function(lambda a, i: tx.take(a, i, axis=0), backend="cpu")(x, np.array([0, -3]))
+
+
+def test_take_of_a_0d_array_flattens_it_as_numpy(rng):
+    x = oracle.rand(rng, (), "float32")
+    oracle.check(lambda a: tx.take(a, np.array([0, -1, 0])),
+                 lambda a: np.take(a, np.array([0, -1, 0])), x, modes=MODES)
+    oracle.check(lambda a: tx.take(a, 0), lambda a: np.take(a, 0), x)
+    with pytest.raises(IndexError, match="axis 0 is out of range"):
+        tx.take(x, [0], axis=0)

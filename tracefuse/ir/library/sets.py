@@ -83,7 +83,7 @@ def _unique_impl(xp, arrays, p, outs):
         u = unique_arrays(xp, x)
         fill = p["fill_value"]
         if fill is None:
-            fill = u["values"][0] if x.size else 0  # the smallest (NaN sorts last)
+            fill = u["values"][0].item() if x.size else 0  # the smallest (NaN sorts last)
         u["values"] = _fit(xp, u["values"], size, fill)
         u["indices"] = _fit(xp, u["indices"], size, 0)
         u["counts"] = _fit(xp, u["counts"], size, 0)

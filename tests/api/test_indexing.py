@@ -1,7 +1,8 @@
 """Basic indexing `x[key]` against NumPy's result for the same key, eagerly and under
 @tx.function (the key is static Python): ints, slices with any step (negative steps reaching
 index 0), empty slices, None, Ellipsis anywhere, mixed keys, 0-d results, errors with the user's
-line, advanced indexing refused with a clear IndexError, immutability, iteration and len()."""
+line, invalid keys refused with a clear IndexError (index arrays and masks work: more in
+test_indexing_arrays.py), immutability, iteration and len()."""
 
 import inspect
 import os
@@ -128,16 +129,12 @@ def test_index_error_messages_say_what_is_wrong():
         x[0, 0, 0]
 
 
-ADVANCED_KEYS = [
-    [0, 1], ([0, 2],), (slice(None), [1, 2]), np.array([0, 1]), np.array([True, False, True]),
-    (np.array([True, False, True]), 0), (0, [True, False, True, False]), 1.0, (0, 1.5), "a",
-    (np.array([[0]]),), True, False, (0, True),
-]
+INVALID_KEYS = [1.0, (0, 1.5), "a", (slice(None), 2.0)]
 
 
-@pytest.mark.parametrize("key", ADVANCED_KEYS, ids=repr)
+@pytest.mark.parametrize("key", INVALID_KEYS, ids=repr)
 @pytest.mark.parametrize("mode", ["eager", "numpy"])
-def test_advanced_indexing_is_a_clear_index_error(key, mode):
+def test_invalid_keys_are_a_clear_index_error(key, mode):
     x = np.arange(12.0).reshape(3, 4)
 
     def f(a):
@@ -151,18 +148,30 @@ def test_advanced_indexing_is_a_clear_index_error(key, mode):
     assert f"{THIS_FILE}:{line}" in msg, msg
 
 
-def test_a_tensor_mask_or_index_array_is_a_clear_index_error():
+ADVANCED_KEYS = [
+    [0, 1], ([0, 2],), (slice(None), [1, 2]), np.array([0, 1]), np.array([True, False, True]),
+    (np.array([True, False, True]), 0), (0, [True, False, True, False]), (np.array([[0]]),),
+    True, False, (0, True),
+]
+
+
+@pytest.mark.parametrize("key", ADVANCED_KEYS, ids=repr)
+def test_advanced_keys_work_as_in_numpy(key, rng):
+    """Index arrays and masks (tests/api/test_indexing_arrays.py has the rest)."""
+    x = rand(rng, (3, 4), "float64")
+    check(lambda a: tx.asarray(a)[key], lambda a: a[key], x)
+
+
+def test_a_traced_mask_is_a_concretization_error_eager_tensors_work():
     x = tx.asarray(np.arange(6.0))
-    for key in (x > 2, tx.asarray([0, 1]), tx.asarray(np.array([True] * 6))):
-        with pytest.raises(IndexError, match="not supported") as info:
-            x[key]
-        assert THIS_FILE in str(info.value)
+    np.testing.assert_array_equal(x[x > 2].numpy(), [3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(x[tx.asarray([0, 1])].numpy(), [0.0, 1.0])
 
     @tx.function(backend="numpy")
     def f(a):
         return a[a > 2]  # a traced mask
 
-    with pytest.raises(IndexError, match="not supported") as info:
+    with pytest.raises(tx.ConcretizationError) as info:
         f(np.arange(6.0))
     assert THIS_FILE in str(info.value) and "tx.where" in str(info.value)
 

@@ -8,9 +8,14 @@ statistics), `creation`, `axes` (axis checks and slices the next four share), `m
 movement ops), `linear_algebra` (`matmul`, `vecdot`), `linalg_compose` (`tensordot`, `einsum`),
 `dtypes` (the data type functions); `standard` lists the names of the array API
 standard. No module here imports one above it.
+statistics), `manipulation` (shapes and indexing), `linear_algebra` (`matmul`, `vecdot`),
+`creation`, `dtypes` (the data type functions), `sorting`, `searching`, `sets`, `indexing`
+(`x[key]` with index arrays and masks, `take`), `updates` (`x.at[key].set(v)` ...);
+`standard` lists the names of the array API standard. No module here imports one above it.
 
 This package's namespace is the table of functions the operators of Tensor and Tracer call
-(tracer/operators.py `use_functions`): every array function below, plus `getitem` (`x[key]`).
+(tracer/operators.py `use_functions`): every array function below, plus `getitem` (`x[key]`)
+and `index_update` (`x.at[key].set(v)` ...), which are not in `__all__`.
 """
 
 from .creation import (arange, asarray, constant, empty, empty_like, eye, full, full_like,
@@ -26,15 +31,19 @@ from .elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, arcsin
                           minimum, multiply, negative, nextafter, not_equal, positive, pow, power,
                           reciprocal, remainder, round, sign, signbit, sin, sinh, sqrt, square,
                           stop_gradient, subtract, tan, tanh, true_divide, trunc, where)
+from .indexing import getitem, take
 from .linalg_compose import einsum, tensordot
 from .linear_algebra import matmul, vecdot
-from .manipulation import (broadcast_arrays, broadcast_to, concat, expand_dims, flip, getitem,
+from .manipulation import (broadcast_arrays, broadcast_to, concat, expand_dims, flip,
                            matrix_transpose, moveaxis, permute_dims, reshape, squeeze, stack,
                            swapaxes)
 from .manipulation_more import (count_nonzero, diff, meshgrid, pad, repeat, roll, tile, tril, triu,
                                 unstack)
 from .reductions import all, any, argmax, argmin, max, mean, min, prod, std, sum, var
+from .searching import nonzero, searchsorted
+from .sets import unique_all, unique_counts, unique_inverse, unique_values
 from .sorting import argsort, cumulative_prod, cumulative_sum, sort, take_along_axis
+from .updates import index_update
 
 __all__ = [
     # creation
@@ -61,6 +70,9 @@ __all__ = [
     "einsum", "matmul", "tensordot", "vecdot",
     # sorting, running sums, gathers (library calls)
     "argsort", "cumulative_prod", "cumulative_sum", "sort", "take_along_axis",
+    # searching, sets, indexing (library calls; nonzero and unique_* eager or with size=)
+    "nonzero", "searchsorted", "take", "unique_all", "unique_counts", "unique_inverse",
+    "unique_values",
     # manipulation and indexing
     "broadcast_arrays", "broadcast_to", "concat", "expand_dims", "flip", "getitem",
     "matrix_transpose", "moveaxis", "permute_dims", "reshape", "squeeze", "stack", "swapaxes",

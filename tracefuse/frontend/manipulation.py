@@ -210,9 +210,9 @@ def getitem(x, key: Any):
         else:
             if isinstance(k, bool) or not hasattr(k, "__index__") or _is_array_key(k):
                 raise _index_error(
-                    f"index {k!r} of type {type(k).__name__} is not supported: basic indexing "
-                    "takes ints, slices, None and '...'; for a mask or an index array use "
-                    "tx.where (gather-style indexing is not supported yet)"
+                    f"index {k!r} of type {type(k).__name__} is not supported: an index is "
+                    "an int, a slice, None, '...', or an integer or boolean array (x[mask] "
+                    "keeps the True elements; tx.where(mask, x, 0) keeps the shape)"
                 )
             i = operator.index(k)
             if not -d <= i < d:

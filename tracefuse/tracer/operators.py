@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import user_location, with_location
+
 
 class _Unassembled:
     """Stands for the namespace until the package has wired it (never seen by users)."""
@@ -124,10 +126,16 @@ class ArrayMethods:
     def __getitem__(self, key): return M.getitem(self, key)
 
     def __setitem__(self, key, value):
-        raise TypeError(
-            "tracefuse arrays are immutable: instead of x[i] = v, build a new array, e.g. "
-            "tx.where(mask, v, x) or tx.concat([...])"
-        )
+        raise TypeError(with_location(
+            "tracefuse arrays are immutable: x[idx] = v cannot write into x; write "
+            "x = x.at[idx].set(v) (a new array; also .add(v), .multiply(v), .min(v), .max(v)), "
+            "or select per element with tx.where(mask, v, x)", user_location()))
+
+    @property
+    def at(self) -> IndexUpdateHelper:
+        """Functional updates, as JAX: `x.at[idx].set(v)`, `.add(v)`, `.multiply(v)`,
+        `.min(v)`, `.max(v)`, `.get()` return a new array (frontend/updates.py)."""
+        return IndexUpdateHelper(self)
 
     def __len__(self) -> int:
         if not self.shape:
@@ -231,3 +239,36 @@ class ArrayMethods:
     def _describe(self) -> Any:  # pragma: no cover - overridden
         raise NotImplementedError
 
+
+
+class IndexUpdateHelper:
+    """`x.at`: indexing it (`x.at[idx]`) gives the updates of those positions."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: Any):
+        self.array = array
+
+    def __getitem__(self, key) -> IndexUpdateRef:
+        return IndexUpdateRef(self.array, key)
+
+    def __repr__(self) -> str:
+        return f"IndexUpdateHelper({self.array!r})"
+
+
+class IndexUpdateRef:
+    """`x.at[idx]`: `.set(v)`, `.add(v)`, `.multiply(v)`, `.min(v)`, `.max(v)` return x
+    updated at `idx` (out-of-range indices drop their update; repeated ones accumulate, or
+    for set one wins), `.get()` returns `x[idx]`."""
+
+    __slots__ = ("array", "key")
+
+    def __init__(self, array: Any, key: Any):
+        self.array, self.key = array, key
+
+    def get(self): return M.index_update(self.array, self.key, None, "get")
+    def set(self, values): return M.index_update(self.array, self.key, values, "set")
+    def add(self, values): return M.index_update(self.array, self.key, values, "add")
+    def multiply(self, values): return M.index_update(self.array, self.key, values, "multiply")
+    def min(self, values): return M.index_update(self.array, self.key, values, "min")
+    def max(self, values): return M.index_update(self.array, self.key, values, "max")

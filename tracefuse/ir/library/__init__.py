@@ -29,7 +29,7 @@ import numpy as np
 
 from ...errors import ShapeError
 from ..types import TensorType
-from . import fft, indexing, linalg, sorting
+from . import fft, indexing, linalg, searching, sets, sorting
 from .base import REQUIRED, LibraryFunction
 
 __all__ = ["FUNCTIONS", "LibraryFunction", "REQUIRED", "full_params", "lookup", "result_types",
@@ -41,6 +41,8 @@ FUNCTIONS: dict[str, LibraryFunction] = {
         *indexing.FUNCTIONS,
         *fft.FUNCTIONS,
         *linalg.FUNCTIONS,
+        *searching.FUNCTIONS,
+        *sets.FUNCTIONS,
     )
 }
 

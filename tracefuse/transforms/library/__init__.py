@@ -2,7 +2,8 @@
 module per family (`sorting`, `indexing` ...): the entries `JVP_RULES[call]`,
 `VJP_RULES[call]` and `BATCH_RULES[call]` are the tables `JVP`, `VJP`, `BATCH` here, and the
 drivers pick the row of the call's `fn`. A function without a rule has an explicit
-`Unsupported(reason)` row; a test checks that every table covers every function.
+`Unsupported(reason)` row; a test checks that every table covers every function. A row may
+depend on a parameter's value (`ByParam`: the scatter's derivative by its `mode`).
 
 Signatures (a call may have several results):
 - JVP: `rule(e, op, xs, ts, outs) -> [tangent | None per result]`; `ts[i]` is None where
@@ -17,9 +18,10 @@ Signatures (a call may have several results):
 from __future__ import annotations
 
 from ...ir.opcodes import Unsupported
-from . import fft, indexing, linalg, sorting
+from . import fft, indexing, linalg, searching, sets, sorting
+from .common import ByParam
 
-FAMILIES = (sorting, indexing, linalg, fft)
+FAMILIES = (sorting, indexing, searching, sets, linalg, fft)
 
 JVP = {k: v for m in FAMILIES for k, v in m.JVP.items()}
 VJP = {k: v for m in FAMILIES for k, v in m.VJP.items()}
@@ -35,5 +37,6 @@ def op_name(op) -> str:
 def rule_of(table: dict, op):
     """The row of `table` for the call `op` (Unsupported when the function has none)."""
     fn = op.attrs["fn"]
-    return table.get(fn, Unsupported(f"library function {fn!r} has no rule here yet"))
+    row = table.get(fn, Unsupported(f"library function {fn!r} has no rule here yet"))
+    return row.pick(op) if isinstance(row, ByParam) else row
 

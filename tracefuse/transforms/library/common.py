@@ -1,11 +1,24 @@
 """Helpers the library functions' derivative and batching rules share (transforms/library):
 a call's axis and parameters, the same call on other operands, the rules of functions with no
-derivative, operands made batched."""
+derivative, operands made batched, rows that depend on a parameter (`ByParam`)."""
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 from ...ir.library import full_params
 from ..emit import Emitter
+
+
+class ByParam(NamedTuple):
+    """A table row that depends on the value of one of the call's parameters (the scatter's
+    `mode`): `rows[value]`, a rule or an `Unsupported`."""
+
+    param: str
+    rows: dict[Any, Any]
+
+    def pick(self, op):
+        return self.rows[full_params(op.attrs)[self.param]]
 
 
 def axis_of(op, ndim: int) -> int:
@@ -46,3 +59,11 @@ def along_axis_batch(e, op, xs, batched, size):
     """A function of one operand along `axis`: the same call one axis further."""
     (x,) = xs
     return e.call(op.attrs["fn"], x, **params_of(op, axis=axis_of(op, x.type.ndim - 1) + 1))
+
+
+def batch_dims_batch(e, op, xs, batched, size):
+    """A function that loops over `batch_dims` leading axes (searchsorted, nonzero, unique):
+    every operand batched, one more batch axis."""
+    xs = all_batched(e, xs, batched, size)
+    b = full_params(op.attrs)["batch_dims"]
+    return e.call(op.attrs["fn"], *xs, **params_of(op, batch_dims=b + 1))

@@ -198,22 +198,24 @@ def test_gradients_do_not_flow_through_keys():
         tx.grad(f, argnums=1)(x, k)
 
 
-def test_permutation_eagerly_and_its_error_inside_a_trace():
+def test_permutation_eagerly_and_compiled():
     k = tx.random.key(8)
     p = tx.random.permutation(k, 10).numpy()
     assert sorted(p.tolist()) == list(range(10))
     np.testing.assert_array_equal(p, np.argsort(tx.random.bits(k, (10,)).numpy(), kind="stable"))
     x = np.arange(12.0).reshape(6, 2)
-    np.testing.assert_array_equal(tx.random.permutation(k, x).numpy(),
-                                  x[np.argsort(tx.random.bits(k, (6,)).numpy(), kind="stable")])
-
-    def f(key):
-        return tx.random.permutation(key, 5)
-
-    line = inspect.getsourcelines(f)[1] + 1
-    with pytest.raises(tx.ConcretizationError, match="pass it in") as info:
-        tx.function(f, backend="numpy")(k)
-    assert f"{THIS_FILE}:{line}" in str(info.value)
+    want = x[np.argsort(tx.random.bits(k, (6,)).numpy(), kind="stable")]
+    np.testing.assert_array_equal(tx.random.permutation(k, x).numpy(), want)
+    for backend in ("numpy", "cpu", "gpu-sim"):
+        f = tx.function(lambda key, a: (tx.random.permutation(key, 10),
+                                        tx.random.permutation(key, a, axis=0)), backend=backend)
+        got_p, got_x = f(k, x)
+        np.testing.assert_array_equal(got_p.numpy(), p)
+        np.testing.assert_array_equal(got_x.numpy(), want)
+    k2 = tx.random.key(9)  # a new key: a new permutation, no retrace
+    assert not np.array_equal(f(k2, x)[0].numpy(), p) and f.trace_count == 1
+    xt = x.T.copy()
+    np.testing.assert_array_equal(tx.random.permutation(k, xt, axis=1).numpy(), want.T)
 
 
 def test_bad_keys_and_dtypes_say_what_to_pass():

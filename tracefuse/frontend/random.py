@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConcretizationError, DTypeError, user_location, with_location
+from ..errors import DTypeError, user_location, with_location
 from ..ir import Attrs, OpCode
 from ..ir import dtypes as dt
 from ..tracer.tracer import Tracer
@@ -47,7 +47,9 @@ from .dispatch import bind
 from .elementwise import (add, astype, bitwise_and, bitwise_left_shift, bitwise_or,
                           bitwise_right_shift, cos, greater, less, log1p, multiply,
                           negative, nextafter, remainder, sqrt, subtract, where)
+from .indexing import take
 from .manipulation import getitem, stack
+from .sorting import argsort
 from .tensor import Tensor
 from .variable import Variable
 
@@ -275,21 +277,14 @@ def randint(key: Any, shape: Any, minval: Any, maxval: Any, dtype: Any = dt.int3
 
 def permutation(key: Any, x: Any, axis: int = 0) -> Any:
     """A random permutation of `arange(x)` (an int) or of `x` along `axis`: the order that
-    sorts `bits(key, (n,))` (stable). Eager only for now: inside `tx.function` it needs sort
-    and gather ops, which compiled code does not have yet."""
+    sorts `bits(key, (n,))` (a stable sort, so the rare equal draws keep their order), eager
+    and compiled alike (a sort and a gather: library calls)."""
     _check_key(key, "permutation")
-    if isinstance(key, Tracer) or isinstance(x, Tracer):
-        raise ConcretizationError(with_location(
-            "tx.random.permutation is not available inside a compiled function yet (it needs "
-            "sort and gather ops): draw the permutation outside tx.function and pass it in "
-            "(perm = tx.random.permutation(key, n); f(x, perm)), or index with it eagerly",
-            user_location()))
-    n = operator.index(x) if isinstance(x, (int, np.integer)) else x.shape[axis]
-    order = np.argsort(np.asarray(bits(key, (n,)).numpy()), kind="stable")
     if isinstance(x, (int, np.integer)):
-        return asarray(order.astype(np.int64))
-    array = x.numpy() if isinstance(x, Tensor) else np.asarray(x)
-    return asarray(np.take(array, order, axis=axis))
+        n = operator.index(x)
+        return argsort(bits(key, (n,)), stable=True)
+    n = x.shape[axis]
+    return take(x, argsort(bits(key, (n,)), stable=True), axis=axis)
 
 
 class Generator:

@@ -67,8 +67,8 @@ from numba import njit
 from .core import (add_x, consts, copysign, domain_nans, fabs, fdiv, fma, log_k, log_m, poly, pow2,
                    rint, sel, sqrt, sub_x)
 
-__all__ = ["VMATH", "ipow_i64", "ipow_u64", "UNARY_OPS", "BINARY_OPS", "vmath_source_names", "vmath_import_source",
-           "vmath_version"]
+__all__ = ["VMATH", "ipow_i64", "ipow_u64", "UNARY_OPS", "BINARY_OPS", "TRIG_OPS",
+           "exact_trig_names", "vmath_source_names", "vmath_import_source", "vmath_version"]
 
 _JIT = dict(inline="always", error_model="numpy", cache=False)
 
@@ -289,7 +289,9 @@ atanh_f32, atanh_f64 = _F32["atanh"], _F64["atanh"]
 logaddexp_f32, logaddexp_f64 = _F32["logaddexp"], _F64["logaddexp"]
 from .special import erf_f32, erf_f64, erfc_f32, erfc_f64  # noqa: E402,F401
 from .trig import (acos_f32, acos_f64, asin_f32, asin_f64, atan2_f32, atan2_f64,  # noqa: E402,F401
-                   atan_f32, atan_f64, cos_f32, cos_f64, sin_f32, sin_f64, tan_f32, tan_f64)
+                   atan_f32, atan_f64, cos_exact_f32, cos_exact_f64, cos_f32, cos_f64,
+                   sin_exact_f32, sin_exact_f64, sin_f32, sin_f64, tan_exact_f32, tan_exact_f64,
+                   tan_f32, tan_f64, trig_big_f32, trig_big_f64)
 
 #: The IR ops (tracefuse.ir.OpCode values) with a vectorizable implementation here.
 UNARY_OPS = ("exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "asin",
@@ -330,6 +332,21 @@ VMATH: dict[tuple[str, str], Callable] = {
 }
 
 
+#: The ops whose VMATH function is exact only for |x| <= trig.TRIG_ACCURATE_MAX.
+TRIG_OPS = ("sin", "cos", "tan")
+
+
+def exact_trig_names() -> dict[tuple[str, str], tuple[str, str]]:
+    """(op, dtype name) -> (exact, check) for sin/cos/tan: the public names of `<op>_exact_<sfx>`
+    (the same function with the Payne-Hanek reduction beyond TRIG_ACCURATE_MAX: a branch per
+    element, so a loop calling it does not vectorize) and of `trig_big_<sfx>` (int64 1 where the
+    argument needs it, else 0; vectorizes). numba/render.py: a kernel sums the checks of its
+    sin/cos/tan arguments in its vectorized loops and reruns with the exact functions when the
+    sum is not 0."""
+    return {(op, dt): (f"{op}_exact_{sfx}", f"trig_big_{sfx}")
+            for op in TRIG_OPS for dt, sfx in _SUFFIX.items()}
+
+
 def vmath_source_names() -> dict[tuple[str, str], tuple[str, str]]:
     """(op name, dtype name) -> (module, public name) for generated kernel source, e.g.
     ("tanh", "float32") -> ("tracefuse.backends.vmath.functions", "tanh_f32"): the kernel source does
@@ -356,7 +373,7 @@ def vmath_version() -> str:
 
     h = hashlib.sha256()
     here = os.path.dirname(__file__)
-    for name in ("functions.py", "trig.py", "special.py", "core.py"):
+    for name in ("functions.py", "trig.py", "special.py", "core.py", "payne_hanek.py"):
         with open(os.path.join(here, name), "rb") as f:
             h.update(f.read())
     for F in (np.float32, np.float64):  # the NaN signs asked of this machine's NumPy

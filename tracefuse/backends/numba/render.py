@@ -311,11 +311,11 @@ class NumbaRenderer(Renderer):
         self.vmath = _vmath_table() if use_vmath else {}
         # sin/cos/tan (vmath: exact for |x| <= TRIG_ACCURATE_MAX): (op, dtype) -> (exact
         # function, check); exact_trig renders the exact functions, else the fast ones with a
-        # check of each argument summed into `tbig` (`render`)
+        # check of each argument max-reduced into `tbig` (`render`)
         self.exact_trig_names = _exact_trig_table() if use_vmath else {}
         self.exact_trig = exact_trig
         self.trig_checks: list[str] = []  # the checks of the next line's sin/cos/tan arguments
-        self.trig_checked = False  # a line summed a check into `tbig`
+        self.trig_checked = False  # a line reduced a check into `tbig`
         self.lanes: dict[int, str] = {}  # random node -> its word in this lane (groups)
         self.renamed: dict[int, str] = {}  # axis -> the name of its index, where not i<axis>
         self.imports: set[str] = set()
@@ -337,7 +337,7 @@ class NumbaRenderer(Renderer):
     def line(self, text: str) -> None:
         checks, self.trig_checks = list(dict.fromkeys(self.trig_checks)), []
         for check in checks:  # before the line: its operands are defined, a header or not
-            super().line(f"tbig += {check}")
+            super().line(f"tbig = max(tbig, {check})")
             self.trig_checked = True
         super().line(text)
 
@@ -345,8 +345,9 @@ class NumbaRenderer(Renderer):
         """The kernel's function. vmath's sin/cos/tan reduce their argument exactly only for
         |x| <= TRIG_ACCURATE_MAX (vectorized Cody-Waite); beyond, exactly with Payne-Hanek,
         which is a branch and a call per element, and a loop with those does not vectorize.
-        So a kernel that calls them computes with the fast functions, sums `trig_big(x)` of
-        every argument into `tbig` (vectorizes, about free), and when that is not 0 runs its
+        So a kernel that calls them computes with the fast functions, takes the max of
+        `trig_big(x)` (int32 0 or 1) of every argument in `tbig` (a max reduction: vectorizes,
+        and prange reduces it; int32 keeps float32 loops 16 lanes wide), and if it is 1 runs its
         body again with the exact functions (its locals renamed): every result is rewritten,
         which is safe because kernels never write into their inputs (backend.py)."""
         fast = self.render_body(k, name, parallel)
@@ -360,7 +361,7 @@ class NumbaRenderer(Renderer):
         self.philox |= exact.philox
         head, *body = fast.rstrip("\n").split("\n")
         unit = self.indent_unit
-        lines = [head, unit + "tbig = 0", *body, unit + "if tbig != 0:"]
+        lines = [head, unit + "tbig = np.int32(0)", *body, unit + "if tbig != 0:"]
         lines += [unit + text for text in _rename_locals(again[1:], "_x")]
         return "\n".join(lines) + "\n"
 

@@ -339,10 +339,10 @@ TRIG_OPS = ("sin", "cos", "tan")
 def exact_trig_names() -> dict[tuple[str, str], tuple[str, str]]:
     """(op, dtype name) -> (exact, check) for sin/cos/tan: the public names of `<op>_exact_<sfx>`
     (the same function with the Payne-Hanek reduction beyond TRIG_ACCURATE_MAX: a branch per
-    element, so a loop calling it does not vectorize) and of `trig_big_<sfx>` (int64 1 where the
-    argument needs it, else 0; vectorizes). numba/render.py: a kernel sums the checks of its
-    sin/cos/tan arguments in its vectorized loops and reruns with the exact functions when the
-    sum is not 0."""
+    element, so a loop calling it does not vectorize) and of `trig_big_<sfx>` (int32 1 where the
+    argument needs it, else 0; vectorizes). numba/render.py: a kernel max-reduces the checks of
+    its sin/cos/tan arguments in its vectorized loops and reruns with the exact functions when
+    one was 1."""
     return {(op, dt): (f"{op}_exact_{sfx}", f"trig_big_{sfx}")
             for op in TRIG_OPS for dt, sfx in _SUFFIX.items()}
 

@@ -55,7 +55,7 @@ def _build(F) -> dict[str, Callable]:
     D4, DONE, DHALF = DK["PIO2_4"], DK["ONE"], DK["HALF"]
     DFOUR, DQUARTER = D(4), D(0.25)
     BIG, INF, DBIG, DINF = F(TRIG_ACCURATE_MAX[F.__name__]), K["INF"], D(TRIG_ACCURATE_MAX[F.__name__]), DK["INF"]
-    IZERO, IONE = np.int64(0), np.int64(1)
+    IZERO, IONE = np.int32(0), np.int32(1)
     PIO2_HI, PIO2_LO = K["PIO2_HI"], K["PIO2_LO"]
     PI_HI, PI_LO = K["PI_HI"], K["PI_LO"]
     A0, A1, A2, A3 = F(7 / 16), F(11 / 16), F(19 / 16), F(39 / 16)
@@ -93,7 +93,7 @@ def _build(F) -> dict[str, Callable]:
         return reduce_pio2(x)
 
     @njit(**_JIT)
-    def big(x):  # 1 where the fast reduction is inexact (finite |x| > TRIG_ACCURATE_MAX)
+    def big(x):  # int32 1 where the fast reduction is inexact (finite |x| > TRIG_ACCURATE_MAX)
         a = fabs(F(x))
         return sel((a > BIG) & (a < INF), IONE, IZERO)
 

@@ -6,8 +6,11 @@ dtype (Numba computes small ints in int64), operands convert to the promoted dty
 shifts by the bit width or more give NumPy's values, and division uses `error_model='numpy'`
 (x/0 is inf or nan, integer x//0 and x%0 are 0). Transcendental functions call the
 vectorizable versions of `vmath.py` when it has one for the op and dtype (they keep the loop
-SIMD), else NumPy's scalar function. `NUMBA_OPS` holds each op's code (render.py says what an
-entry is); this module imports no Numba, so the table can be read without it.
+SIMD), else NumPy's scalar function. vmath's sin/cos/tan reduce exactly only up to 2**45 in
+the SIMD loop: a kernel that calls them checks their arguments there and, if one is beyond,
+runs its body again with the exact (Payne-Hanek) functions (`NumbaRenderer.render`).
+`NUMBA_OPS` holds each op's code (render.py says what an entry is); this module imports no
+Numba, so the table can be read without it.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Vectorizable trigonometric functions for Numba kernels: sin cos tan asin acos atan atan2.
 
-Same contract as vmath.py (which re-exports these names and holds the accuracy table):
-`@njit(inline="always")`, branch-free, one function per dtype.
+Same contract as functions.py (which re-exports these names and holds the accuracy table):
+`@njit(inline="always")`, branch-free (but the `*_exact` functions), one function per dtype.
 
 sin/cos/tan reduce x = n*pi/2 + r by Cody-Waite in float64, with fma and pi/2 split into 3
 (float32 inputs) or 4 (float64) doubles; r is then evaluated with minimax polynomials in the
@@ -9,11 +9,18 @@ input's dtype (tan: an odd polynomial, -1/tan(r) in odd quadrants). The float64 
 exception to "float32 computes in float32": a float32-only reduction is exact only up to
 |x| ~ 2e5 (NumPy's AVX-512 float32 sin/cos hand |x| > 71476 to scalar libm), the float64 one up
 to 2**45 for both dtypes, for about twice the compute of sin (still vectorized; the loop then
-mixes <16 x float> and <8 x double> code). A vectorizable Payne-Hanek reduction is not built:
+mixes <16 x float> and <8 x double> code).
 
-- |x| <= TRIG_ACCURATE_MAX (2**45 ~ 3.5e13, both dtypes): within the table's bound, including
-  the floats nearest to multiples of pi/2 (the tests check them).
-- beyond: finite but inaccurate (sin/cos within [-1, 1]). NumPy is accurate for every |x|.
+- `sin_f32` ... `tan_f64` (the VMATH functions): within the table's bound for |x| <=
+  TRIG_ACCURATE_MAX (2**45 ~ 3.5e13, both dtypes), including the floats nearest to multiples of
+  pi/2; beyond, finite but inaccurate (sin/cos within [-1, 1]).
+- `sin_exact_f32` ... `tan_exact_f64`: the same for |x| <= TRIG_ACCURATE_MAX (bit for bit), and
+  beyond it the Payne-Hanek reduction of payne_hanek.py (exact for every finite float, both
+  dtypes): a branch and a call, so a loop calling them does not vectorize.
+- `trig_big_f32`, `trig_big_f64`: int32 1 for a finite |x| > TRIG_ACCURATE_MAX, else 0
+  (branch-free). The cpu backend's kernels max-reduce it over every sin/cos/tan argument in the
+  vectorized loop and rerun with the exact functions when it was 1 (numba/render.py): every
+  finite input reduces correctly, and the common case keeps its SIMD loop.
 - inf and NaN give NaN; sin/tan keep -0.0 and return denormal inputs unchanged.
 
 asin/acos: odd minimax on |x| <= 1/2, asin(x) = pi/2 - 2 asin(sqrt((1-x)/2)) above. atan: fdlibm's

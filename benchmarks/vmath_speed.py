@@ -98,7 +98,8 @@ def main(argv=None) -> None:
         for dt in a.dtypes.split(","):
             t = bench(op, dt, a.n, a.repeat)
             checked = f"{t['checked']:.1f}" if "checked" in t else "-"
-            print(f"| {op} | {dt} | {t['libm']:.1f} | {t['vmath']:.1f} | {checked} | {t['numpy']:.1f} | "
+            print(f"| {op} | {dt} | {t['libm']:.1f} | {t['vmath']:.1f} | {checked} | "
+                  f"{t['numpy']:.1f} | "
                   f"{t['libm'] / t['vmath']:.1f}x | {t['numpy'] / t['vmath']:.1f}x |", flush=True)
 
 

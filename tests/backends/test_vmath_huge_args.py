@@ -21,9 +21,9 @@ import re
 
 import numpy as np
 import pytest
+from oracle import BACKENDS, assert_same
 
 import tracefuse as tx
-from oracle import BACKENDS, assert_same
 from tracefuse.backends.vmath import functions as vmath
 from tracefuse.backends.vmath.payne_hanek import TWO_OVER_PI, reduce_huge
 from tracefuse.backends.vmath.trig import TRIG_ACCURATE_MAX
@@ -38,7 +38,7 @@ NP = {"sin": np.sin, "cos": np.cos, "tan": np.tan}
 def every_binade(dtype: str, rng: np.random.Generator, per: int = 2) -> np.ndarray:
     """`per` random floats in every binade from the smallest denormal to the largest float,
     both signs, with the largest float itself."""
-    d, it, p, emax = vc._info(dtype)
+    d, _, p, emax = vc._info(dtype)
     exps = np.arange(-(emax + p - 3), emax)  # 2**e for every e of a finite float
     mant = rng.uniform(1, 2, (per, exps.size))
     x = np.ldexp(mant, exps).ravel().astype(d)
@@ -109,24 +109,27 @@ def test_payne_hanek_matches_exact_rationals(rng):
             assert r == float(r_exact), (v, r, float(r_exact))  # correctly rounded
 
 
+def _both(fast, exact):
+    from numba import njit
+
+    @njit(error_model="numpy")
+    def both(x, a, e):
+        for i in range(x.size):
+            a[i] = fast(x[i])
+            e[i] = exact(x[i])
+    return both
+
+
 def test_exact_functions_equal_the_fast_ones_in_range(rng):
     """Up to TRIG_ACCURATE_MAX the exact functions are the fast ones, bit for bit."""
-    from numba import njit
     for dtype in DTYPES:
         b = TRIG_ACCURATE_MAX[dtype]
         x = np.concatenate([rng.uniform(-b, b, 2000), rng.uniform(-10, 10, 2000),
                             vc._pio2_multiples(dtype, 200)]).astype(dtype)
         for op in TRIG:
-            fast = vmath.VMATH[(op, dtype)]
             exact = getattr(vmath, vmath.exact_trig_names()[(op, dtype)][0])
-
-            @njit(error_model="numpy")
-            def both(x, a, e):
-                for i in range(x.size):
-                    a[i] = fast(x[i])
-                    e[i] = exact(x[i])
             a, e = np.empty_like(x), np.empty_like(x)
-            both(x, a, e)
+            _both(vmath.VMATH[(op, dtype)], exact)(x, a, e)
             np.testing.assert_array_equal(a.view(f"u{a.itemsize}"), e.view(f"u{e.itemsize}"))
 
 

@@ -26,7 +26,7 @@ from numba import njit
 
 from .core import as_int, consts, fma
 
-__all__ = ["reduce_huge", "TWO_OVER_PI", "two_over_pi_words"]
+__all__ = ["TWO_OVER_PI", "reduce_huge", "two_over_pi_words"]
 
 WINDOW = 8  # words of 2/pi multiplied by m
 _WORDS = 40  # 1280 bits: the window of the largest float64 ends at word 37

@@ -61,7 +61,8 @@ def _build(F) -> dict[str, Callable]:
     D2OPI, D1, D2, D3 = DK["TWO_OVER_PI"], DK["PIO2_1"], DK["PIO2_2"], DK["PIO2_3"]
     D4, DONE, DHALF = DK["PIO2_4"], DK["ONE"], DK["HALF"]
     DFOUR, DQUARTER = D(4), D(0.25)
-    BIG, INF, DBIG, DINF = F(TRIG_ACCURATE_MAX[F.__name__]), K["INF"], D(TRIG_ACCURATE_MAX[F.__name__]), DK["INF"]
+    BIG, INF = F(TRIG_ACCURATE_MAX[F.__name__]), K["INF"]  # beyond BIG: Payne-Hanek
+    DBIG, DINF = D(BIG), DK["INF"]
     IZERO, IONE = np.int32(0), np.int32(1)
     PIO2_HI, PIO2_LO = K["PIO2_HI"], K["PIO2_LO"]
     PI_HI, PI_LO = K["PI_HI"], K["PI_LO"]

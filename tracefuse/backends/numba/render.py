@@ -353,6 +353,7 @@ class NumbaRenderer(Renderer):
         and prange reduces it; int32 keeps float32 loops 16 lanes wide), and if it is 1 runs its
         body again with the exact functions (its locals renamed): every result is rewritten,
         which is safe because kernels never write into their inputs (backend.py)."""
+        self.trig_checks, self.trig_checked = [], False
         fast = self.render_body(k, name, parallel)
         if not self.trig_checked:
             return fast

@@ -5,8 +5,11 @@ same loop calling the vmath function, and NumPy's own ufunc, on N float32 and fl
 
 All three write into a preallocated output (no page faults in the timing), serial loops
 compiled with error_model="numpy" and fastmath={"reassoc", "contract"} (what the backend's
-generated kernels use). Prints one markdown table of medians (ms) and the libm/vmath and
-NumPy/vmath ratios; the implementations alternate within each round.
+generated kernels use). For sin/cos/tan a fourth, "checked loop": the vmath loop as the cpu
+backend's kernels run it, with the max-reduction of `trig_big` over the arguments that decides
+whether the Payne-Hanek rerun is needed (vmath_check.kernel; no argument here needs it).
+Prints one markdown table of medians (ms) and the libm/vmath and NumPy/vmath ratios; the
+implementations alternate within each round.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from numba import njit
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 from tracefuse.backends.vmath import functions as vmath  # noqa: E402
-from tracefuse.tools.vmath_check import NUMPY_NAME  # noqa: E402
+from tracefuse.tools.vmath_check import NUMPY_NAME, kernel  # noqa: E402
 
 FLAGS = dict(error_model="numpy", fastmath={"reassoc", "contract"})
 DOMAIN = {"exp": (-10, 10), "expm1": (-10, 10), "log": (1e-3, 1e3), "log1p": (-0.9, 1e3),
@@ -65,6 +68,9 @@ def bench(op: str, dtype: str, n: int, repeat: int) -> dict:
     libm, vm, ufunc = _loops(op, dtype)
     impls = {"libm": lambda: libm(*args, out), "vmath": lambda: vm(*args, out),
              "numpy": lambda: ufunc(*args, out=out)}
+    if op in vmath.TRIG_OPS:
+        checked = kernel(op, dtype, FLAGS["fastmath"])
+        impls["checked"] = lambda: checked(*args, out)
     for f in impls.values():
         f()  # compile, warm up
     times: dict = {k: [] for k in impls}
@@ -85,12 +91,15 @@ def main(argv=None) -> None:
     a = ap.parse_args(argv)
     print(f"# vmath speed: n={a.n:,}, median of {a.repeat}, serial, output preallocated; "
           f"{platform.processor() or platform.machine()}, NumPy {np.__version__}")
-    print("| op | dtype | libm loop ms | vmath loop ms | NumPy ms | libm/vmath | NumPy/vmath |")
-    print("|---|---|---|---|---|---|---|")
+    print("| op | dtype | libm loop ms | vmath loop ms | checked loop ms | NumPy ms | libm/vmath "
+          "| NumPy/vmath |")
+    print("|---|---|---|---|---|---|---|---|")
     for op in a.ops.split(","):
         for dt in a.dtypes.split(","):
             t = bench(op, dt, a.n, a.repeat)
-            print(f"| {op} | {dt} | {t['libm']:.1f} | {t['vmath']:.1f} | {t['numpy']:.1f} | "
+            checked = f"{t['checked']:.1f}" if "checked" in t else "-"
+            print(f"| {op} | {dt} | {t['libm']:.1f} | {t['vmath']:.1f} | {checked} | "
+                  f"{t['numpy']:.1f} | "
                   f"{t['libm'] / t['vmath']:.1f}x | {t['numpy'] / t['vmath']:.1f}x |", flush=True)
 
 

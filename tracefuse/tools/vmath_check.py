@@ -5,10 +5,14 @@ prints the accuracy table of vmath.py / docs/vmath.md (max ulp error of vmath an
 points, of NumPy's own functions).
 
 - `kernel(op, dtype, fastmath)`: `for i in range(x.size): out[i] = f(x[i])` compiled with
-  `error_model="numpy"` and the given fastmath flags (cached per process).
+  `error_model="numpy"` and the given fastmath flags (cached per process). sin/cos/tan as the
+  cpu backend's kernels run them (numba/render.py): that loop also max-reduces
+  `trig_big(x[i])`, and when an argument was beyond TRIG_ACCURATE_MAX a second loop recomputes
+  every element with the exact (Payne-Hanek) function.
 - `points(op, dtype)`: 2**20 bit patterns spread evenly over all finite floats of the dtype
   (denormals included, both signs), dense sweeps of the op's working range, the hard cases
-  (near multiples of pi/2, near 1 for logs, the overflow and underflow thresholds), and
+  (near multiples of pi/2: the floats nearest to n*pi/2 up to TRIG_ACCURATE_MAX and, beyond,
+  `pio2_hard_cases`; near 1 for logs; the overflow and underflow thresholds), and
   +-0, +-inf, NaN. Binary ops get a grid of pairs.
 - `reference(op, dtype, *args)`: NumPy in float64 for float32 inputs, in long double for
   float64 inputs (exact to ~2**-64 with an 80-bit long double; where long double is plain
@@ -31,6 +35,7 @@ import numpy as np
 from numba import njit
 
 from ..backends.vmath import functions as vmath
+from ..backends.vmath.payne_hanek import two_over_pi_words
 from ..backends.vmath.trig import TRIG_ACCURATE_MAX
 
 #: Error bound (ulps) asserted by the tests, with and without fastmath={"reassoc", "contract"},
@@ -93,7 +98,19 @@ def kernel(op: str, dtype: str, fastmath=None):
     if key in _KERNELS:
         return _KERNELS[key]
     f = vmath.VMATH[(op, dtype)]
-    if op in BINARY:
+    if op in vmath.TRIG_OPS:
+        exact, big = (getattr(vmath, name) for name in vmath.exact_trig_names()[(op, dtype)])
+
+        def checked(x, out):  # what numba/render.py generates for a kernel with sin/cos/tan
+            tbig = np.int32(0)
+            for i in range(x.size):
+                tbig = max(tbig, big(x[i]))
+                out[i] = f(x[i])
+            if tbig != 0:
+                for i in range(x.size):
+                    out[i] = exact(x[i])
+        k = njit(**_flag_kw(fastmath))(checked)
+    elif op in BINARY:
         def loop2(x, y, out):
             for i in range(x.size):
                 out[i] = f(x[i], y[i])
@@ -165,6 +182,37 @@ def _pio2_multiples(dtype: str, count: int = 20000) -> np.ndarray:
     return np.concatenate([x, -x])
 
 
+def pio2_hard_cases(dtype: str, step: int = 1) -> np.ndarray:
+    """Floats beyond TRIG_ACCURATE_MAX whose x*2/pi is nearest an integer, both signs: for
+    every `step`-th exponent e, x = q * 2**e for the two largest continued-fraction denominators
+    q < 2**p of frac(2**e * 2/pi) (the best approximations: no smaller q comes nearer). They
+    include the hardest float64, 6381956970095103 * 2**797 (x*2/pi within 2**-61 of an
+    integer)."""
+    d, _, p, emax = _info(dtype)
+    words = two_over_pi_words(40)
+    bits = 32 * len(words)
+    w = 0
+    for v in words.tolist():
+        w = (w << 32) | v  # 2/pi = w / 2**bits
+    lo = int(np.log2(TRIG_ACCURATE_MAX[dtype])) - p + 1
+    out = []
+    for e in range(lo, emax - p + 1, step):
+        if e >= 0:  # frac(2**e * 2/pi) = num/den
+            num, den = (w << e) % (1 << bits), 1 << bits
+        else:
+            num, den = w, 1 << (bits - e)
+        q0, q1 = 0, 1  # convergent denominators
+        found = []
+        while num and q1 < 1 << p:
+            found.append(q1)
+            a, (num, den) = den // num, (den % num, num)
+            q0, q1 = q1, a * q1 + q0
+        out += [float(q) * 2.0 ** e for q in found[-2:] if q > 1]
+    x = np.array(out, dtype=np.float64)
+    x = x[(x > TRIG_ACCURATE_MAX[dtype]) & (x <= float(np.finfo(d).max))].astype(d)
+    return np.concatenate([x, -x])
+
+
 _RANGES = {  # dense uniform sweeps (lo, hi) per op, by dtype
     "exp": {"float32": [(-104, 89), (-1, 1)], "float64": [(-746, 710), (-1, 1)]},
     "expm1": {"float32": [(-20, 89), (-1, 1), (-1e-4, 1e-4)],
@@ -231,12 +279,11 @@ def points(op: str, dtype: str, n_range: int = 2 ** 18):
     if op in ("log", "log2", "log10"):  # near 1, and exact powers of 2 and 10
         parts.append(_near(np.array([1.0, 2.0, 10.0, 100.0, 0.5]), dtype, k=64))
         parts.append(np.linspace(1 - 2 ** -8, 1 + 2 ** -8, n_range).astype(dtype))
-    if op in ("sin", "cos", "tan"):
+    if op in vmath.TRIG_OPS:  # the bit sweep covers every binade up to the largest float
         parts.append(_pio2_multiples(dtype))
+        parts.append(pio2_hard_cases(dtype))
         b = TRIG_ACCURATE_MAX[dtype]
         parts.append(rng.uniform(-b, b, n_range).astype(dtype))
-        x = np.concatenate(parts)
-        return x[~(np.abs(x) > b)]  # beyond the bound: see test_vmath's large-argument test
     if op in SPECIAL and dtype == "float64":  # mpmath's reference: 2**15 points
         keep = [specials(dtype), parts[-1] if th else specials(dtype)]
         x = np.concatenate(parts)

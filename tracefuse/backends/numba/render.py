@@ -6,13 +6,17 @@ dtype (Numba computes small ints in int64), operands convert to the promoted dty
 shifts by the bit width or more give NumPy's values, and division uses `error_model='numpy'`
 (x/0 is inf or nan, integer x//0 and x%0 are 0). Transcendental functions call the
 vectorizable versions of `vmath.py` when it has one for the op and dtype (they keep the loop
-SIMD), else NumPy's scalar function. `NUMBA_OPS` holds each op's code (render.py says what an
-entry is); this module imports no Numba, so the table can be read without it.
+SIMD), else NumPy's scalar function. vmath's sin/cos/tan reduce exactly only up to 2**45 in
+the SIMD loop: a kernel that calls them checks their arguments there and, if one is beyond,
+runs its body again with the exact (Payne-Hanek) functions (`NumbaRenderer.render`).
+`NUMBA_OPS` holds each op's code (render.py says what an entry is); this module imports no
+Numba, so the table can be read without it.
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 from ...ir import OpCode
 from ...ir.dtypes import DType
@@ -155,8 +159,7 @@ def _libm(code: OpCode, otherwise=None):
             return otherwise(r, ops, od, out)
         fn = r.vmath.get((code.value, od.name))
         if fn is not None:
-            r.imports.add(fn)
-            return f"{fn}({', '.join(ops)})"
+            return r.vmath_call(code.value, od.name, fn, ops)
         text = f"{_NP_FUNCS[code]}({', '.join(ops)})"
         return text if out.is_bool else _wrap(text, out)
     return entry
@@ -234,6 +237,33 @@ def _vmath_table():
             if id(fn) in public}
 
 
+def _exact_trig_table():
+    try:
+        from ..vmath.functions import exact_trig_names
+    except ImportError:  # pragma: no cover - vmath is part of the package
+        return {}
+    return exact_trig_names()
+
+
+_ASSIGNED = re.compile(r"^\s*(?:for\s+(\w+)\s+in\b|([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=[^=])")
+
+
+def _rename_locals(lines: list[str], suffix: str) -> list[str]:
+    """`lines` with every name they assign (loop variables included) renamed name + suffix:
+    a second copy of a kernel body in the same function shares no local with the first (Numba
+    takes a name assigned in a prange body and around it for a reduction variable)."""
+    names = set()
+    for text in lines:
+        m = _ASSIGNED.match(text)
+        if m:
+            names.update(n.strip() for n in (m.group(1) or m.group(2)).split(","))
+    if not names:
+        return lines
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(sorted(names, key=len, reverse=True)) +
+                         r")\b")
+    return [pattern.sub(lambda m: m.group(1) + suffix, text) for text in lines]
+
+
 def column_order(k: LoopKernel) -> bool:
     """Whether kernel `k` reduces the leading axes of arrays whose last (contiguous) dimension
     runs along its one outer axis, with no reduced value broadcast back along the reduced axes
@@ -279,14 +309,65 @@ class NumbaRenderer(Renderer):
     ops = NUMBA_OPS
     target = "Numba"
 
-    def __init__(self, use_vmath: bool = True) -> None:
+    def __init__(self, use_vmath: bool = True, exact_trig: bool = False) -> None:
         super().__init__()
         self.vmath = _vmath_table() if use_vmath else {}
+        # sin/cos/tan (vmath: exact for |x| <= TRIG_ACCURATE_MAX): (op, dtype) -> (exact
+        # function, check); exact_trig renders the exact functions, else the fast ones with a
+        # check of each argument max-reduced into `tbig` (`render`)
+        self.exact_trig_names = _exact_trig_table() if use_vmath else {}
+        self.exact_trig = exact_trig
+        self.trig_checks: list[str] = []  # the checks of the next line's sin/cos/tan arguments
+        self.trig_checked = False  # a line reduced a check into `tbig`
         self.lanes: dict[int, str] = {}  # random node -> its word in this lane (groups)
         self.renamed: dict[int, str] = {}  # axis -> the name of its index, where not i<axis>
         self.imports: set[str] = set()
         self.intrinsics: set[str] = set()
         self.philox = False  # the kernel calls numba/philox.py's philox_bits
+
+    # --- vmath calls, and sin/cos/tan of huge arguments ------------------------------------------
+    def vmath_call(self, op: str, dtype: str, fn: str, ops: list[str]) -> str:
+        exact = self.exact_trig_names.get((op, dtype))
+        if exact is not None:
+            if self.exact_trig:
+                fn = exact[0]
+            else:
+                self.imports.add(exact[1])
+                self.trig_checks.append(f"{exact[1]}({ops[0]})")
+        self.imports.add(fn)
+        return f"{fn}({', '.join(ops)})"
+
+    def line(self, text: str) -> None:
+        checks, self.trig_checks = list(dict.fromkeys(self.trig_checks)), []
+        for check in checks:  # before the line: its operands are defined, a header or not
+            super().line(f"tbig = max(tbig, {check})")
+            self.trig_checked = True
+        super().line(text)
+
+    def render(self, k: LoopKernel, name: str, parallel: bool) -> str:
+        """The kernel's function. vmath's sin/cos/tan reduce their argument exactly only for
+        |x| <= TRIG_ACCURATE_MAX (vectorized Cody-Waite); beyond, exactly with Payne-Hanek,
+        which is a branch and a call per element, and a loop with those does not vectorize.
+        So a kernel that calls them computes with the fast functions, takes the max of
+        `trig_big(x)` (int32 0 or 1) of every argument in `tbig` (a max reduction: vectorizes,
+        and prange reduces it; int32 keeps float32 loops 16 lanes wide), and if it is 1 runs its
+        body again with the exact functions (its locals renamed): every result is rewritten,
+        which is safe because kernels never write into their inputs (backend.py)."""
+        self.trig_checks, self.trig_checked = [], False
+        fast = self.render_body(k, name, parallel)
+        if not self.trig_checked:
+            return fast
+        exact = NumbaRenderer(exact_trig=True)
+        exact.vmath, exact.exact_trig_names = self.vmath, self.exact_trig_names
+        again = exact.render_body(k, name, parallel).rstrip("\n").split("\n")
+        self.imports |= exact.imports
+        self.intrinsics |= exact.intrinsics
+        self.philox |= exact.philox
+        head, *body = fast.rstrip("\n").split("\n")
+        unit = self.indent_unit
+        lines = [head, unit + "tbig = np.int32(0)", *body, unit + "if tbig != 0:"]
+        lines += [unit + text for text in _rename_locals(again[1:], "_x")]
+        return "\n".join(lines) + "\n"
 
     # --- types and values --------------------------------------------------------------------
     def type_name(self, d: DType) -> str:
@@ -341,7 +422,7 @@ class NumbaRenderer(Renderer):
         self.line(f"{var} = {text}")
 
     # --- column reductions ------------------------------------------------------------------------
-    def render(self, k: LoopKernel, name: str, parallel: bool) -> str:
+    def render_body(self, k: LoopKernel, name: str, parallel: bool) -> str:
         if column_order(k):
             return self.render_columns(k, name, parallel)
         loop = blocked_loop(k)

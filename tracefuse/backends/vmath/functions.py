@@ -15,14 +15,16 @@ This module owns: exp expm1 log log1p log2 log10 sinh cosh tanh asinh acosh atan
 by (IR op name, dtype name), `vmath_source_names()`, `vmath_version()`. special.py owns erf
 erfc (their references: scipy.special for float32, mpmath for float64; "NumPy" = scipy's
 error). trig.py owns sin
-cos tan (whose float32 versions reduce the argument in float64) asin acos atan atan2;
+cos tan (whose float32 versions reduce the argument in float64; payne_hanek.py the exact
+reduction beyond 2**45) asin acos atan atan2;
 core.py the intrinsics and constants; tools/vmath_fit.py the coefficient fits; tools/vmath_check.py
 the ulp measurement that the tests and docs use. docs/vmath.md: methods, limits, speed.
 
 Max error in ulps, measured by `python -m tracefuse.tools.vmath_check` (the tests assert
 the "bound" columns) on: 2**20 bit patterns spread over all finite floats (denormals included),
 dense sweeps of each function's working range, the hard cases (near multiples of pi/2 up to
-TRIG_ACCURATE_MAX, near 1 for the logs, the overflow/underflow thresholds), +-0, +-inf, NaN.
+TRIG_ACCURATE_MAX and x*2/pi nearest an integer beyond, near 1 for the logs, the
+overflow/underflow thresholds), +-0, +-inf, NaN.
 Reference: NumPy in float64 for float32, NumPy in 80-bit long double for float64. "r+c" =
 compiled with fastmath={"reassoc", "contract"}; "NumPy" = NumPy's own functions, same points.
 
@@ -34,8 +36,8 @@ compiled with fastmath={"reassoc", "contract"}; "NumPy" = NumPy's own functions,
 | log1p | 1.22 | 1.21 | 1.76 | 2 | 1.22 | 1.22 | 0.59 | 2 |
 | log2 | 1.61 | 1.52 | 2.11 | 2.5 | 1.60 | 1.50 | 0.51 | 2.5 |
 | log10 | 1.53 | 1.89 | 2.56 | 2.5 | 1.58 | 1.73 | 0.59 | 2.5 |
-| sin | 1.50 | 1.50 | 1.42 | 2 | 1.52 | 1.52 | 0.51 | 2 |
-| cos | 1.53 | 1.53 | 1.45 | 2 | 1.51 | 1.51 | 0.56 | 2 |
+| sin | 1.57 | 1.57 | 1.42 | 2 | 1.53 | 1.53 | 102825.30 | 2 |
+| cos | 1.53 | 1.53 | 1.45 | 2 | 1.52 | 1.52 | 136920.76 | 2 |
 | tan | 2.34 | 2.34 | 3.61 | 3 | 2.82 | 2.82 | 0.56 | 3.5 |
 | asin | 2.28 | 2.28 | 2.94 | 3 | 2.07 | 2.07 | 0.81 | 3 |
 | acos | 1.11 | 1.11 | 2.04 | 2 | 1.09 | 1.09 | 0.80 | 2 |
@@ -51,8 +53,11 @@ compiled with fastmath={"reassoc", "contract"}; "NumPy" = NumPy's own functions,
 | erf | 0.89 | 0.89 | 0.50 | 1.5 | 0.96 | 0.84 | 2.70 | 1.5 |
 | erfc | 3.80 | 3.58 | 0.50 | 4.5 | 2.67 | 2.63 | 6.4e12 | 3.5 |
 
-sin/cos/tan meet their bound for |x| <= 2**45 (TRIG_ACCURATE_MAX); beyond, the results are
-finite (sin/cos within [-1, 1]) but not accurate (trig.py). logaddexp's error is in ulps of
+sin/cos/tan are measured as the cpu backend runs them, on every binade up to the largest float
+and the hardest reductions: the VMATH functions (Cody-Waite) for |x| <= 2**45
+(TRIG_ACCURATE_MAX), the `*_exact` ones (Payne-Hanek) when an argument is beyond (trig.py,
+`exact_trig_names`). NumPy's float64 sin/cos lose up to 1.4e5 ulp on those hardest
+reductions (results ~1e-17; glibc's sin/cos do the same). logaddexp's error is in ulps of
 the larger of max(x, y) and the log1p term (see vmath_check); NumPy's formula has the same error.
 """
 
@@ -67,8 +72,8 @@ from numba import njit
 from .core import (add_x, consts, copysign, domain_nans, fabs, fdiv, fma, log_k, log_m, poly, pow2,
                    rint, sel, sqrt, sub_x)
 
-__all__ = ["VMATH", "ipow_i64", "ipow_u64", "UNARY_OPS", "BINARY_OPS", "vmath_source_names", "vmath_import_source",
-           "vmath_version"]
+__all__ = ["VMATH", "ipow_i64", "ipow_u64", "UNARY_OPS", "BINARY_OPS", "TRIG_OPS",
+           "exact_trig_names", "vmath_source_names", "vmath_import_source", "vmath_version"]
 
 _JIT = dict(inline="always", error_model="numpy", cache=False)
 
@@ -289,7 +294,9 @@ atanh_f32, atanh_f64 = _F32["atanh"], _F64["atanh"]
 logaddexp_f32, logaddexp_f64 = _F32["logaddexp"], _F64["logaddexp"]
 from .special import erf_f32, erf_f64, erfc_f32, erfc_f64  # noqa: E402,F401
 from .trig import (acos_f32, acos_f64, asin_f32, asin_f64, atan2_f32, atan2_f64,  # noqa: E402,F401
-                   atan_f32, atan_f64, cos_f32, cos_f64, sin_f32, sin_f64, tan_f32, tan_f64)
+                   atan_f32, atan_f64, cos_exact_f32, cos_exact_f64, cos_f32, cos_f64,
+                   sin_exact_f32, sin_exact_f64, sin_f32, sin_f64, tan_exact_f32, tan_exact_f64,
+                   tan_f32, tan_f64, trig_big_f32, trig_big_f64)
 
 #: The IR ops (tracefuse.ir.OpCode values) with a vectorizable implementation here.
 UNARY_OPS = ("exp", "expm1", "log", "log1p", "log2", "log10", "sin", "cos", "tan", "asin",
@@ -330,6 +337,21 @@ VMATH: dict[tuple[str, str], Callable] = {
 }
 
 
+#: The ops whose VMATH function is exact only for |x| <= trig.TRIG_ACCURATE_MAX.
+TRIG_OPS = ("sin", "cos", "tan")
+
+
+def exact_trig_names() -> dict[tuple[str, str], tuple[str, str]]:
+    """(op, dtype name) -> (exact, check) for sin/cos/tan: the public names of `<op>_exact_<sfx>`
+    (the same function with the Payne-Hanek reduction beyond TRIG_ACCURATE_MAX: a branch per
+    element, so a loop calling it does not vectorize) and of `trig_big_<sfx>` (int32 1 where the
+    argument needs it, else 0; vectorizes). numba/render.py: a kernel max-reduces the checks of
+    its sin/cos/tan arguments in its vectorized loops and reruns with the exact functions when
+    one was 1."""
+    return {(op, dt): (f"{op}_exact_{sfx}", f"trig_big_{sfx}")
+            for op in TRIG_OPS for dt, sfx in _SUFFIX.items()}
+
+
 def vmath_source_names() -> dict[tuple[str, str], tuple[str, str]]:
     """(op name, dtype name) -> (module, public name) for generated kernel source, e.g.
     ("tanh", "float32") -> ("tracefuse.backends.vmath.functions", "tanh_f32"): the kernel source does
@@ -356,7 +378,7 @@ def vmath_version() -> str:
 
     h = hashlib.sha256()
     here = os.path.dirname(__file__)
-    for name in ("functions.py", "trig.py", "special.py", "core.py"):
+    for name in ("functions.py", "trig.py", "special.py", "core.py", "payne_hanek.py"):
         with open(os.path.join(here, name), "rb") as f:
             h.update(f.read())
     for F in (np.float32, np.float64):  # the NaN signs asked of this machine's NumPy

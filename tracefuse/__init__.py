@@ -36,6 +36,7 @@ from .frontend import (  # noqa: F401 - re-exported through __all__
     sin, sinh, sqrt, square, squeeze, stack, std, stop_gradient, subtract, sum, swapaxes, tan, tanh,
     true_divide,
     trunc, var, vecdot, where, zeros, zeros_like)
+from .frontend import __array_namespace_info__, from_dlpack  # noqa: F401 - as above
 from .frontend.standard import missing_name_message as _missing_name_message
 from .frontend.tape import GradientTape
 from .frontend.tensor import Tensor

@@ -4,8 +4,8 @@ runs an op at once or records it into the trace in progress.
 Modules, bottom to top: `device` (where arrays live), `tensor` (Tensor), `dispatch` (bind),
 `elementwise` (math, comparisons, `where`, `clip`, `astype`), `reductions` (sums, extrema,
 statistics), `manipulation` (shapes and indexing), `linear_algebra` (`matmul`, `vecdot`),
-`creation`, `dtypes` (the data type functions); `standard` lists the names of the array API
-standard. No module here imports one above it.
+`creation`, `dtypes` (the data type functions), `info` (`__array_namespace_info__`); `standard`
+lists the names of the array API standard. No module here imports one above it.
 
 This package's namespace is the table of functions the operators of Tensor and Tracer call
 (tracer/operators.py `use_functions`): every array function below, plus `getitem` (`x[key]`).
@@ -24,11 +24,13 @@ from .elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, arcsin
                           minimum, multiply, negative, nextafter, not_equal, positive, pow, power,
                           reciprocal, remainder, round, sign, signbit, sin, sinh, sqrt, square,
                           stop_gradient, subtract, tan, tanh, true_divide, trunc, where)
+from .info import __array_namespace_info__
 from .linear_algebra import matmul, vecdot
 from .manipulation import (broadcast_arrays, broadcast_to, concat, expand_dims, flip, getitem,
                            matrix_transpose, moveaxis, permute_dims, reshape, squeeze, stack,
                            swapaxes)
 from .reductions import all, any, argmax, argmin, max, mean, min, prod, std, sum, var
+from .tensor import from_dlpack
 
 __all__ = [
     # creation
@@ -36,6 +38,8 @@ __all__ = [
     "linspace", "ones", "ones_like", "zeros", "zeros_like",
     # data type functions
     "astype", "can_cast", "finfo", "iinfo", "isdtype", "result_type",
+    # inspection and interchange
+    "__array_namespace_info__", "from_dlpack",
     # elementwise
     "abs", "acos", "acosh", "add", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
     "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and", "bitwise_invert",

@@ -35,6 +35,22 @@ def _readonly(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
+class _SameMemory:
+    """Hands NumPy the memory of a read-only array as writable, keeping the array alive."""
+
+    def __init__(self, arr: np.ndarray):
+        self.arr = arr
+        self.__array_interface__ = dict(arr.__array_interface__,
+                                        data=(arr.__array_interface__["data"][0], False))
+
+
+def _unflagged(arr: np.ndarray) -> np.ndarray:
+    """A writable view of read-only `arr`, for the old DLPack format, which cannot say
+    read-only (the consumer is trusted not to write, as the standard's note on read-only
+    exports asks of it)."""
+    return np.asarray(_SameMemory(arr))
+
+
 class Tensor(ArrayMethods):
     """An immutable n-dimensional array. Create with `tx.asarray`, `tx.constant`, `tx.zeros` ..."""
 
@@ -153,24 +169,19 @@ class Tensor(ArrayMethods):
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         """A DLPack capsule of this tensor (the array API's `__dlpack__`). Host memory is
-        read-only: exported as such to a DLPack 1.0 consumer (one that passes `max_version`),
-        as a copy to a 0.x one; `copy=False` without `max_version` raises BufferError."""
+        read-only: a DLPack 1.0 consumer (one that passes `max_version`) gets it flagged so;
+        the 0.x format has no flag, so a consumer of it gets a copy, or with `copy=False` the
+        memory itself, unflagged (as JAX exports its immutable buffers): it must not write."""
         arr = self._array
         if _device.is_gpu_array(arr):  # CuPy: writable memory, streams; older CuPy lacks kwargs
             given = dict(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
             return arr.__dlpack__(**{k: v for k, v in given.items() if v is not None})
-        if max_version is not None and tuple(max_version) < DLPACK_VERSIONED:
-            if copy is False:  # a consumer that passes max_version checks what it gets
-                max_version = DLPACK_VERSIONED
-            else:
-                copy = True  # it asked for the 0.x format, which cannot say read-only
-        elif max_version is None and not arr.flags.writeable:
+        legacy = max_version is None or tuple(max_version) < DLPACK_VERSIONED
+        if legacy and not arr.flags.writeable:
             if copy is False:
-                raise BufferError(
-                    "__dlpack__(copy=False) of a tx.Tensor: its memory is read-only, which the "
-                    "old DLPack format asked for (no max_version) cannot say, so only a copy "
-                    "can be exported; pass max_version=(1, 0) or copy=None")
-            copy = True
+                arr = _unflagged(arr)
+            else:
+                copy = True
         return arr.__dlpack__(stream=stream, max_version=max_version, dl_device=dl_device,
                               copy=copy)
 

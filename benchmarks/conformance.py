@@ -111,7 +111,7 @@ def namespace(module_name: str) -> types.ModuleType:
 
 # --- running the suite ---------------------------------------------------------------------
 def git_head(path: Path) -> str | None:
-    r = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True,
+    r = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, check=False,
                        text=True)
     return r.stdout.strip() if r.returncode == 0 else None
 
@@ -182,7 +182,7 @@ def run_suite(name: str, suite: Path, source: Path, args, tmp: Path) -> dict:
         cmd += ["-k", args.k]
     started = time.time()
     print(f"[{name}] {' '.join(cmd[3:])}", file=sys.stderr, flush=True)
-    proc = subprocess.run(cmd, cwd=work, env=_env(source, module), capture_output=True,
+    proc = subprocess.run(cmd, cwd=work, env=_env(source, module), capture_output=True, check=False,
                           text=True, timeout=args.timeout)
     seconds = time.time() - started
     if not report.exists():
@@ -343,7 +343,7 @@ def main(argv=None) -> int:
         else:
             source, commit = REPO, git_head(REPO)
             dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain"],
-                                   capture_output=True, text=True).stdout.strip()
+                                   capture_output=True, text=True, check=False).stdout.strip()
             commit = f"{commit}{' (with uncommitted changes)' if dirty else ''}"
         for name in args.namespace or list(NAMESPACES):
             result = run_suite(name, args.suite, source, args, tmp)

@@ -11,14 +11,13 @@ works here, so the answer stays true as the namespace grows.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
-from . import device as _device
-from .creation import asarray
 from ..errors import BackendUnavailableError
 from ..ir import dtypes as dt
 from ..tracer.tracer import outside_trace
+from . import device as _device
+from .creation import asarray
 
 # the standard's dtypes, by name, in its order (those tracefuse lacks are skipped)
 STANDARD_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
@@ -113,8 +112,8 @@ class Info:
         return "tx.__array_namespace_info__()"
 
 
-@functools.lru_cache(maxsize=1)
 def _capabilities() -> tuple[tuple[str, bool], ...]:
+    """Probed at each call (a few small eager ops), so a trace in progress sees none of them."""
     return (("boolean indexing", _probe(_boolean_indexing)),
             ("data-dependent shapes", _probe(_data_dependent_shapes)))
 

@@ -10,17 +10,18 @@ a compiled function may hand out buffers it owns. `.numpy()` returns a writable 
 DLPack: `t.__dlpack__(...)` exports it, and `from_dlpack(x)` makes a Tensor of any object that
 has `__dlpack__` (a NumPy or CuPy array, a torch tensor ...). A host tensor's memory is
 read-only, which DLPack 1.0 can say (its read-only flag) and DLPack 0.x cannot: a consumer of
-the old format gets a copy, and `copy=False` with it raises BufferError.
+the old format gets a copy, or with `copy=False` the memory unflagged (it must not write).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import device as _device
 from ..errors import user_location, with_location
-from ..tracer.operators import ArrayMethods
 from ..ir.dtypes import DType, as_dtype
+from ..tracer.operators import ArrayMethods
+from ..tracer.tracer import Tracer
+from . import device as _device
 
 DLPACK_VERSIONED = (1, 0)  # the first DLPack version with a read-only flag
 DLPACK_CUDA = (2, 13)  # kDLCUDA, kDLCUDAManaged: memory CuPy imports
@@ -174,7 +175,8 @@ class Tensor(ArrayMethods):
         memory itself, unflagged (as JAX exports its immutable buffers): it must not write."""
         arr = self._array
         if _device.is_gpu_array(arr):  # CuPy: writable memory, streams; older CuPy lacks kwargs
-            given = dict(stream=stream, max_version=max_version, dl_device=dl_device, copy=copy)
+            given = {"stream": stream, "max_version": max_version, "dl_device": dl_device,
+                     "copy": copy}
             return arr.__dlpack__(**{k: v for k, v in given.items() if v is not None})
         legacy = max_version is None or tuple(max_version) < DLPACK_VERSIONED
         if legacy and not arr.flags.writeable:
@@ -198,6 +200,8 @@ def from_dlpack(x, /, *, device=None, copy=None) -> Tensor:
     memory when it is read-only and on that device, and copies otherwise (a Tensor is a value:
     writes through `x` must not change it); `copy=True` always copies; `copy=False` never does,
     and raises ValueError (BufferError from the producer) where a copy is needed."""
+    if isinstance(x, Tracer):  # inside a trace: the value itself, as asarray gives it
+        return x.to_device(device) if device is not None else x
     if isinstance(x, Tensor) and device is None and not copy:
         return x
     device = _device.normalize(device)

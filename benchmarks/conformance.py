@@ -10,6 +10,7 @@ method and the results.
     python benchmarks/conformance.py --suite ... --commit HEAD --out docs/conformance
     python benchmarks/conformance.py --compare docs/conformance/tracefuse.json \\
         docs/conformance/compiled.json                 # the tests that fail only compiled
+    python benchmarks/conformance.py --markdown docs/conformance/*.json   # tables for the docs
 
 The suite's checkout needs its `array-api` submodule (the spec's stubs), and its requirements:
 `pip install hypothesis ndindex pytest-json-report array-api-strict`. Each namespace runs in
@@ -202,7 +203,7 @@ def run_suite(name: str, suite: Path, source: Path, args, tmp: Path) -> dict:
 STANDIN = r"missing dtype complex|complex dtypes missing|dtype complex(64|128)|complex64|complex128"
 CAUSES: tuple[tuple[str, str], ...] = (
     ("complex dtypes missing (stand-ins)", STANDIN),
-    ("name missing from the namespace", r"is not defined in|has no attribute"),
+    ("name missing from the namespace", r"is not defined in|has no attribute|is missing the"),
     ("linalg extension", r"test_linalg\.py"),
     ("fft extension", r"test_fft\.py"),
     ("data-dependent output shape", r"ConcretizationError|data-dependent|value-dependent"),
@@ -249,8 +250,13 @@ def _reasons(test: dict) -> list[str]:
 
 
 def _tested_name(nodeid: str) -> str:
-    test = nodeid.split("::")[-1].split("[")[0]
-    return re.sub(r"^test_", "", test)
+    """The function a test names: `test_sin` -> sin; a special case `test_unary[expm1(...)]`
+    -> special cases: expm1."""
+    test = nodeid.split("::")[-1]
+    special = re.match(r"test_\w+\[(\w+)\(", test)
+    if "test_special_cases.py" in nodeid and special:
+        return f"special cases: {special.group(1)}"
+    return re.sub(r"^test_", "", test.split("[")[0])
 
 
 def cause_of(nodeid: str, reasons: list[str]) -> str:
@@ -276,6 +282,11 @@ def summarize(report: dict) -> dict:
             counts["errors"] += 1
             failures.append((collector["nodeid"], "collection error",
                              exception_lines(collector.get("longrepr"))[:1]))
+    return {"counts": counts, "causes": group(failures)}
+
+
+def group(failures: list[tuple[str, str, list[str]]]) -> dict[str, list]:
+    """{cause: [{test, outcome, reason, other reasons}]}, the largest cause first."""
     by_cause: dict[str, list] = defaultdict(list)
     for nodeid, outcome, reasons in failures:
         own = [r for r in reasons if not re.search(STANDIN, r)]
@@ -284,8 +295,16 @@ def summarize(report: dict) -> dict:
         if len(reasons) > 1:
             entry["other reasons"] = [first_line(r, WIDTH) for r in reasons if r != first]
         by_cause[cause_of(nodeid, reasons)].append(entry)
-    causes = dict(sorted(by_cause.items(), key=lambda kv: (-len(kv[1]), kv[0])))
-    return {"counts": counts, "causes": causes}
+    return dict(sorted(by_cause.items(), key=lambda kv: (-len(kv[1]), kv[0])))
+
+
+def regroup(path: str) -> None:
+    """Group a written run's failures again with the current CAUSES (rewrites the file)."""
+    r = json.loads(Path(path).read_text())
+    failures = [(t["test"], t["outcome"], [t["reason"], *t.get("other reasons", [])])
+                for tests in r["causes"].values() for t in tests]
+    r["causes"] = group(failures)
+    Path(path).write_text(json.dumps(r, indent=1) + "\n")
 
 
 def print_result(r: dict, out=sys.stdout) -> None:
@@ -315,6 +334,25 @@ def compare(eager_path: str, compiled_path: str) -> None:
         print(f"  {test}  --  {comp[test]}")
 
 
+def markdown(paths: list[str], out=sys.stdout) -> None:
+    """The counts of several runs as a markdown table, then each run's causes (how many tests,
+    and a few reasons), for docs/conformance.md."""
+    runs = [json.loads(Path(p).read_text()) for p in paths]
+    print("| namespace | passed | failed | skipped | errors | seconds |", file=out)
+    print("|---|---:|---:|---:|---:|---:|", file=out)
+    for r in runs:
+        c = r["counts"]
+        print(f"| `{r['namespace']}` | {c['passed']} | {c['failed']} | {c['skipped']} | "
+              f"{c['errors']} | {r['seconds']} |", file=out)
+    for r in runs:
+        print(f"\n### `{r['namespace']}`: failures by cause\n", file=out)
+        print("| cause | tests | e.g. |", file=out)
+        print("|---|---:|---|", file=out)
+        for cause, tests in r["causes"].items():
+            example = tests[0]["reason"][:150].replace("|", "\\|")
+            print(f"| {cause} | {len(tests)} | `{example}` |", file=out)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -331,9 +369,19 @@ def main(argv=None) -> int:
     p.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per namespace")
     p.add_argument("--any-commit", action="store_true", help="run a suite not at the pin")
     p.add_argument("--compare", nargs=2, metavar=("EAGER_JSON", "COMPILED_JSON"))
+    p.add_argument("--markdown", nargs="+", metavar="JSON", help="print runs as markdown tables")
+    p.add_argument("--regroup", nargs="+", metavar="JSON",
+                   help="group written runs' failures again by the current causes")
     args = p.parse_args(argv)
+    for path in args.regroup or ():
+        regroup(path)
+    if args.regroup:
+        return 0
     if args.compare:
         compare(*args.compare)
+        return 0
+    if args.markdown:
+        markdown(args.markdown)
         return 0
     suite_commit = check_suite(args.suite, args.any_commit)
     with tempfile.TemporaryDirectory(prefix="conformance-") as tmp_name:

@@ -281,14 +281,14 @@ def test_from_dlpack_refusals():
             tx.from_dlpack(np.arange(3.0), device="gpu")
 
 
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", MODES + ("cpu",))
 def test_from_dlpack_inside_a_function(rng, mode):
     a = rand(rng, (3, 5), "float32")
     check(lambda x: tx.from_dlpack(x) * 2.0, lambda x: x * np.float32(2), a, modes=(mode,))
 
 
 # --- to_device and .device -------------------------------------------------------------------
-@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("mode", MODES + ("cpu",))
 def test_to_device_the_same_device_everywhere(rng, mode):
     a = rand(rng, (4, 3), "float64", special=True)
     check(lambda x: tx.asarray(x).to_device(x.device) + 1.0,

@@ -110,6 +110,20 @@ def namespace(module_name: str) -> types.ModuleType:
     return proxy
 
 
+def pytest_sessionstart(session) -> None:
+    """A pytest hook (the suite runs with `-p conformance`): after the suite's conftest loaded
+    its Hypothesis profile and before the tests are collected (a `@given` takes the default
+    settings when it decorates), the same profile without the shrink and explain phases unless
+    CONFORMANCE_SHRINK=1. Shrinking changes no outcome, only how small the failing example
+    shown is, and it took most of the run (a failing test shrinks for minutes)."""
+    if os.environ.get("CONFORMANCE_SHRINK") == "1":
+        return
+    from hypothesis import Phase, settings
+    phases = tuple(p for p in settings.default.phases if p not in (Phase.shrink, Phase.explain))
+    settings.register_profile("conformance-no-shrink", settings.default, phases=phases)
+    settings.load_profile("conformance-no-shrink")
+
+
 # --- running the suite ---------------------------------------------------------------------
 def git_head(path: Path) -> str | None:
     r = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, check=False,
@@ -172,7 +186,7 @@ def run_suite(name: str, suite: Path, source: Path, args, tmp: Path) -> dict:
     work = tmp / f"{name}-cwd"
     work.mkdir()
     cmd = [sys.executable, "-m", "pytest", str(suite / "array_api_tests"),
-           f"--rootdir={suite}", "-p", "no:cacheprovider", "-q", "-rN",
+           f"--rootdir={suite}", "-p", "no:cacheprovider", "-p", "conformance", "-q", "-rN",
            "--continue-on-collection-errors",
            f"--max-examples={args.max_examples}", "--disable-deadline",
            "--json-report", f"--json-report-file={report}", "--json-report-omit", "log",
@@ -192,7 +206,8 @@ def run_suite(name: str, suite: Path, source: Path, args, tmp: Path) -> dict:
     result = summarize(json.loads(report.read_text()))
     result.update(namespace=name, module=module, disabled_extensions=exts,
                   dtype_standins=missing, seconds=round(seconds), max_examples=args.max_examples,
-                  api_version=API_VERSION, k=args.k, pytest_exit=proc.returncode)
+                  api_version=API_VERSION, k=args.k, shrink=args.shrink,
+                  pytest_exit=proc.returncode)
     return result
 
 
@@ -368,6 +383,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, help="write <out>/<namespace>.json")
     p.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per namespace")
     p.add_argument("--any-commit", action="store_true", help="run a suite not at the pin")
+    p.add_argument("--shrink", action="store_true", help="let Hypothesis shrink failing "
+                   "examples (slow: minutes per failing test; the counts are the same)")
     p.add_argument("--compare", nargs=2, metavar=("EAGER_JSON", "COMPILED_JSON"))
     p.add_argument("--markdown", nargs="+", metavar="JSON", help="print runs as markdown tables")
     p.add_argument("--regroup", nargs="+", metavar="JSON",

@@ -14,7 +14,8 @@ method and the results.
 
 The suite's checkout needs its `array-api` submodule (the spec's stubs), and its requirements:
 `pip install hypothesis ndindex pytest-json-report array-api-strict`. Each namespace runs in
-its own pytest process, one worker (no xdist), `--max-examples=20 --disable-deadline`,
+its own pytest process, one worker (no xdist), `--max-examples=20 --disable-deadline
+--hypothesis-seed=0` (Hypothesis shrinking off: `--shrink`),
 `ARRAY_API_TESTS_VERSION=2023.12`, extensions the namespace lacks disabled, in a fresh
 temporary directory (so Hypothesis's example database starts empty and runs compare).
 
@@ -189,6 +190,7 @@ def run_suite(name: str, suite: Path, source: Path, args, tmp: Path) -> dict:
            f"--rootdir={suite}", "-p", "no:cacheprovider", "-p", "conformance", "-q", "-rN",
            "--continue-on-collection-errors",
            f"--max-examples={args.max_examples}", "--disable-deadline",
+           f"--hypothesis-seed={args.seed}",
            "--json-report", f"--json-report-file={report}", "--json-report-omit", "log",
            "streams", "warnings", "keywords"]
     if exts:
@@ -206,7 +208,7 @@ def run_suite(name: str, suite: Path, source: Path, args, tmp: Path) -> dict:
     result = summarize(json.loads(report.read_text()))
     result.update(namespace=name, module=module, disabled_extensions=exts,
                   dtype_standins=missing, seconds=round(seconds), max_examples=args.max_examples,
-                  api_version=API_VERSION, k=args.k, shrink=args.shrink,
+                  api_version=API_VERSION, k=args.k, seed=args.seed, shrink=args.shrink,
                   pytest_exit=proc.returncode)
     return result
 
@@ -215,10 +217,12 @@ def run_suite(name: str, suite: Path, source: Path, args, tmp: Path) -> dict:
 # (cause, pattern searched in "test id :: reason"), first match wins; the rest are grouped by
 # the function the test names. A reason about the complex stand-ins counts only when the test
 # has no other (Hypothesis reports each distinct failure of a test).
-STANDIN = r"missing dtype complex|complex dtypes missing|dtype complex(64|128)|complex64|complex128"
+STANDIN = (r"missing dtype complex|complex dtypes missing|dtype complex(64|128)|complex64|"
+           r"complex128|builds\(complex|Generated elements \[.*\dj[),\]]")
 CAUSES: tuple[tuple[str, str], ...] = (
     ("complex dtypes missing (stand-ins)", STANDIN),
-    ("name missing from the namespace", r"is not defined in|has no attribute|is missing the"),
+    ("name missing from the namespace",
+     r"is not defined in|has no attribute|is missing the|not found in array module"),
     ("linalg extension", r"test_linalg\.py"),
     ("fft extension", r"test_fft\.py"),
     ("data-dependent output shape", r"ConcretizationError|data-dependent|value-dependent"),
@@ -377,6 +381,8 @@ def main(argv=None) -> int:
     p.add_argument("--namespace", action="append", choices=sorted(NAMESPACES),
                    help="namespace(s) to run (default: all three)")
     p.add_argument("--max-examples", type=int, default=MAX_EXAMPLES)
+    p.add_argument("--seed", type=int, default=0, help="Hypothesis's seed: the same examples "
+                   "for every namespace and run (as far as they behave alike)")
     p.add_argument("-k", help="pytest -k expression (a subset; the counts are then partial)")
     p.add_argument("--commit", help="run tracefuse as of this commit (exported to a temporary "
                    "folder), not the working tree")

@@ -217,7 +217,7 @@ def run_suite(name: str, suite: Path, source: Path, args, tmp: Path) -> dict:
 # (cause, pattern searched in "test id :: reason"), first match wins; the rest are grouped by
 # the function the test names. A reason about the complex stand-ins counts only when the test
 # has no other (Hypothesis reports each distinct failure of a test).
-STANDIN = (r"missing dtype complex|complex dtypes missing|dtype complex(64|128)|complex64|"
+STANDIN = (r"missing dtype complex|MissingComplexArray|complex dtypes missing|complex64|"
            r"complex128|builds\(complex|Generated elements \[.*\dj[),\]]")
 CAUSES: tuple[tuple[str, str], ...] = (
     ("complex dtypes missing (stand-ins)", STANDIN),

@@ -18,19 +18,11 @@ from ..ir import dtypes as dt
 from ..tracer.tracer import outside_trace
 from . import device as _device
 from .creation import asarray
+from .dtypes import isdtype
 
 # the standard's dtypes, by name, in its order (those tracefuse lacks are skipped)
 STANDARD_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
                    "uint64", "float32", "float64", "complex64", "complex128")
-KINDS = {
-    "bool": lambda d: d.kind == "b",
-    "signed integer": lambda d: d.kind == "i",
-    "unsigned integer": lambda d: d.kind == "u",
-    "integral": lambda d: d.kind in "iu",
-    "real floating": lambda d: d.kind == "f",
-    "complex floating": lambda d: d.kind == "c",
-    "numeric": lambda d: d.kind in "iufc",
-}
 
 
 def _dtypes() -> dict[str, dt.DType]:
@@ -96,12 +88,9 @@ class Info:
         """The standard's dtypes tracefuse has, by name; `kind` a kind name ("integral",
         "real floating" ...) or a tuple of them (their union)."""
         self._check(device)
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        for k in kinds:
-            if k is not None and k not in KINDS:
-                raise ValueError(f"unknown dtype kind {k!r}; kinds: {', '.join(KINDS)}")
-        return {name: d for name, d in _dtypes().items()
-                if kind is None or any(KINDS[k](d) for k in kinds)}
+        if kind is not None:
+            isdtype(dt.bool_, kind)  # an unknown kind raises ValueError, even with no match
+        return {name: d for name, d in _dtypes().items() if kind is None or isdtype(d, kind)}
 
     def _check(self, device: Any) -> None:
         if device is not None and _device.normalize(device) not in self.devices():

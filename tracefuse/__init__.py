@@ -42,6 +42,7 @@ from .frontend import (  # noqa: F401 - re-exported through __all__
     argsort, cumulative_prod, cumulative_sum, sort, take_along_axis)
 from .frontend import (  # noqa: F401 - re-exported through __all__
     nonzero, searchsorted, take, unique_all, unique_counts, unique_inverse, unique_values)
+from .frontend import __array_namespace_info__, from_dlpack  # noqa: F401 - as above
 from .frontend.standard import missing_name_message as _missing_name_message
 from .frontend.tape import GradientTape
 from .frontend.tensor import Tensor

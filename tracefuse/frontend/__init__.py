@@ -6,12 +6,10 @@ Modules, bottom to top: `device` (where arrays live), `tensor` (Tensor), `dispat
 statistics), `creation`, `axes` (axis checks and slices the next four share), `manipulation`
 (shapes and indexing), `manipulation_more` (`tile`, `repeat`, `roll`, `pad` ... composed of the
 movement ops), `linear_algebra` (`matmul`, `vecdot`), `linalg_compose` (`tensordot`, `einsum`),
-`dtypes` (the data type functions); `standard` lists the names of the array API
+`dtypes` (the data type functions), `info` (`__array_namespace_info__`), `sorting`,
+`searching`, `sets`, `indexing` (`x[key]` with index arrays and masks, `take`), `updates`
+(`x.at[key].set(v)` ...), `linalg`, `fft`; `standard` lists the names of the array API
 standard. No module here imports one above it.
-statistics), `manipulation` (shapes and indexing), `linear_algebra` (`matmul`, `vecdot`),
-`creation`, `dtypes` (the data type functions), `sorting`, `searching`, `sets`, `indexing`
-(`x[key]` with index arrays and masks, `take`), `updates` (`x.at[key].set(v)` ...);
-`standard` lists the names of the array API standard. No module here imports one above it.
 
 This package's namespace is the table of functions the operators of Tensor and Tracer call
 (tracer/operators.py `use_functions`): every array function below, plus `getitem` (`x[key]`)
@@ -32,6 +30,7 @@ from .elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, arcsin
                           reciprocal, remainder, round, sign, signbit, sin, sinh, sqrt, square,
                           stop_gradient, subtract, tan, tanh, true_divide, trunc, where)
 from .indexing import getitem, take
+from .info import __array_namespace_info__
 from .linalg_compose import einsum, tensordot
 from .linear_algebra import matmul, vecdot
 from .manipulation import (broadcast_arrays, broadcast_to, concat, expand_dims, flip,
@@ -43,6 +42,7 @@ from .reductions import all, any, argmax, argmin, max, mean, min, prod, std, sum
 from .searching import nonzero, searchsorted
 from .sets import unique_all, unique_counts, unique_inverse, unique_values
 from .sorting import argsort, cumulative_prod, cumulative_sum, sort, take_along_axis
+from .tensor import from_dlpack
 from .updates import index_update
 
 __all__ = [
@@ -51,6 +51,8 @@ __all__ = [
     "linspace", "ones", "ones_like", "zeros", "zeros_like",
     # data type functions
     "astype", "can_cast", "finfo", "iinfo", "isdtype", "result_type",
+    # inspection and interchange
+    "__array_namespace_info__", "from_dlpack",
     # elementwise
     "abs", "acos", "acosh", "add", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctan2",
     "arctanh", "asin", "asinh", "atan", "atan2", "atanh", "bitwise_and", "bitwise_invert",

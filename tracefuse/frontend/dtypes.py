@@ -1,11 +1,13 @@
 """Data type functions of the array API: `result_type`, `can_cast`, `finfo`, `iinfo`, `isdtype`.
 
 They answer with tracefuse's promotion rules (ir/dtypes.py), which treat Python scalars as weak.
+`finfo` and `iinfo` give the standard's fields as Python numbers (NumPy's are NumPy scalars:
+`np.finfo(np.float32).max` is an `np.float32`, which is not a Python float).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -34,12 +36,50 @@ def can_cast(from_: Any, to: Any, /) -> bool:
     return bool(np.can_cast(_dw(from_)[0].np, dt.as_dtype(to).np, casting="safe"))
 
 
-def finfo(type: Any, /):
-    return np.finfo(_dw(type)[0].np)
+class finfo_object(NamedTuple):
+    """Machine limits of a floating-point dtype (for a complex one: of its real part)."""
+
+    bits: int
+    eps: float
+    max: float
+    min: float
+    smallest_normal: float
+    dtype: dt.DType
+
+    @property
+    def tiny(self) -> float:  # NumPy's name for smallest_normal
+        return self.smallest_normal
 
 
-def iinfo(type: Any, /):
-    return np.iinfo(_dw(type)[0].np)
+class iinfo_object(NamedTuple):
+    """Machine limits of an integer dtype."""
+
+    bits: int
+    max: int
+    min: int
+    dtype: dt.DType
+
+
+def finfo(type: Any, /) -> finfo_object:
+    """The limits of a floating-point dtype (or of an array's dtype), as Python floats."""
+    d = _dw(type)[0]
+    if d.kind not in "fc":
+        raise TypeError(f"finfo needs a floating-point dtype, not {d.name}; use iinfo for "
+                        "integers")
+    info = np.finfo(d.np)
+    return finfo_object(bits=int(info.bits), eps=float(info.eps), max=float(info.max),
+                        min=float(info.min), smallest_normal=float(info.smallest_normal),
+                        dtype=dt.as_dtype(info.dtype))
+
+
+def iinfo(type: Any, /) -> iinfo_object:
+    """The limits of an integer dtype (or of an array's dtype), as Python ints."""
+    d = _dw(type)[0]
+    if not d.is_integer:
+        raise TypeError(f"iinfo needs an integer dtype, not {d.name}; use finfo for "
+                        "floating-point types")
+    info = np.iinfo(d.np)
+    return iinfo_object(bits=int(info.bits), max=int(info.max), min=int(info.min), dtype=d)
 
 
 _KINDS = {

@@ -64,6 +64,24 @@ class Tracer(ArrayMethods):
     def device(self) -> str:
         return self._builder.device
 
+    def to_device(self, device: Any, /, *, stream: Any = None) -> "Tracer":
+        """The array API's `to_device` inside a trace: every traced value lives on the device
+        the function is compiled for, so moving to that device is a no-op and any other
+        raises (naming the line): move the function's inputs or results instead."""
+        name = str(device).lower() if device is not None else None
+        same = name is None or name == self.device or (
+            name in ("host", "cpu") and self.device == "cpu") or (
+            name in ("cuda", "cuda:0", "gpu:0") and self.device == "gpu")
+        if same and stream is None:
+            return self
+        why = (f"stream={stream!r}: a compiled function runs on its backend's stream"
+               if same else f"a traced value lives on the device the function is compiled for "
+               f"({self.device!r}), so it cannot be moved to {device!r} inside the function")
+        raise ValueError(with_location(
+            f"x.to_device({device!r}) inside a @tx.function: {why}; call .to_device on the "
+            "function's inputs or results, or compile for that device (backend='gpu' or "
+            "'cpu')", user_location()))
+
     def __repr__(self) -> str:
         return f"Tracer<{self._value.type}>"
 

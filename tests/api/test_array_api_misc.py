@@ -365,10 +365,15 @@ def test_compiled_namespace_keeps_the_sign_of_static_zeros():
                     np.full((2,), value if isinstance(value, float) else value[0]), what="full")
 
 
-@pytest.mark.xfail(strict=True, reason="tx.function keys static values by ==, so a static -0.0 "
-                   "reuses the trace made for 0.0 (compiler/signature.py); the compiled "
-                   "namespace works around it")
 def test_static_negative_zero_gets_its_own_trace():
     f = tx.function(lambda v: tx.asarray(v), static_argnames=("v",), backend="numpy")
     assert_same(f(0.0), np.asarray(0.0))
     assert_same(f(-0.0), np.asarray(-0.0), what="static -0.0 after 0.0")
+    assert f.trace_count == 2
+    nan = float("nan")
+    assert np.isnan(f(nan).numpy()) and np.isnan(f(float("nan")).numpy())
+    assert f.trace_count == 3  # one trace for NaN, found again for another NaN object
+    g = tx.function(lambda v: tx.asarray(v), static_argnames=("v",), backend="numpy")
+    assert_same(g((0.0, -0.0)), np.asarray([0.0, -0.0]))
+    assert_same(g((-0.0, 0.0)), np.asarray([-0.0, 0.0]), what="a tuple of signed zeros")
+    assert type(f.get_concrete_function(-0.0).signature) is str

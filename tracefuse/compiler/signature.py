@@ -50,6 +50,32 @@ PY_KEYS = {bool: ((), np.dtype(bool), True), int: ((), np.dtype(np.int64), True)
 PY_NAMES = {"b": "Python bool", "i": "Python int", "f": "Python float"}
 
 
+class ExactFloat(float):
+    """A static float argument as the cache key sees it: equal only to the same bits, so a
+    static -0.0 gets its own trace (it equals 0.0 as a float) and a static NaN finds its trace
+    again (it equals nothing as a float). Otherwise a float: the function receives it."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: Any) -> bool:
+        return isinstance(other, float) and float.hex(self) == float.hex(other)
+
+    def __ne__(self, other: Any) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(float.hex(self))
+
+
+def exact_static(value: Any) -> Any:
+    """`value` with its floats (also inside plain tuples) made ExactFloat, for the cache key."""
+    if type(value) is float:
+        return ExactFloat(value)
+    if type(value) is tuple:
+        return tuple(exact_static(v) for v in value)
+    return value
+
+
 class Key(NamedTuple):
     """The cache key of one call (hashable). `leaves`: (shape, numpy dtype, weak) per leaf;
     `static`: (name, type, value) per static argument; `variables`: (leaf index, trainable,
@@ -192,16 +218,17 @@ class Signature:
             if p.kind == P.VAR_KEYWORD:
                 for k, v in value.items():
                     if k in static_names:
-                        static.append((k, type(v), v))
+                        static.append((k, type(v), exact_static(v)))
                     else:
                         names.append(k)
                         values.append(v)
             elif p.kind == P.VAR_POSITIONAL and var_static:
-                static.extend((f"{p.name}[{j}]", type(value[j]), value[j]) for j in var_static)
+                static.extend((f"{p.name}[{j}]", type(value[j]), exact_static(value[j]))
+                              for j in var_static)
                 names.append(p.name)
                 values.append(tuple(v for j, v in enumerate(value) if j not in var_static))
             elif p.name in static_names:
-                static.append((p.name, type(value), value))
+                static.append((p.name, type(value), exact_static(value)))
             else:
                 names.append(p.name)
                 values.append(value)

@@ -381,3 +381,18 @@ def test_tensor_attributes():
     assert float(tx.asarray(2.5)) == 2.5 and int(tx.asarray(3)) == 3
     with pytest.raises(ValueError):
         bool(tx.asarray([1, 2]))
+
+
+def test_asarray_of_a_nested_list_of_traced_values_stacks_them(rng):
+    """As JAX: [[a, b], [b, 1.0]] inside a trace is one array; Python scalars stay weak."""
+    a, b = np.float32(rng.uniform(1, 2)), np.float32(rng.uniform(2, 3))
+    for backend in ("numpy", "cpu", "gpu-sim"):
+        f = tx.function(lambda a, b: tx.asarray([[a, b], [b, 1.0]]), backend=backend)
+        got = f(a, b).numpy()
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, np.array([[a, b], [b, 1.0]], np.float32))
+    x = rng.standard_normal((2, 3))
+    g = tx.function(lambda x: tx.asarray((x[1], x[0] * 2), dtype=tx.float32))
+    np.testing.assert_allclose(g(x).numpy(), np.stack([x[1], x[0] * 2]).astype(np.float32))
+    with pytest.raises(tx.ShapeError):
+        tx.function(lambda x: tx.asarray([x[0], x]))(x)

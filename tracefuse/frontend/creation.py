@@ -84,6 +84,9 @@ def asarray(obj, /, *, dtype=None, device=None, copy: bool | None = None):
         if dtype is not None and dt.as_dtype(dtype) != obj.dtype:
             return astype(obj, dtype)
         return _wrap(obj._array.copy()) if copy else obj
+    if isinstance(obj, (list, tuple)) and _holds_tracer(obj):  # [t0, t1] inside a trace
+        stacked = _stack_nested(obj)
+        return stacked if dtype is None else astype(stacked, dtype, copy=False)
     if _device.is_gpu_array(obj):  # a CuPy array: a GPU tensor (zero-copy unless copy=True)
         dt.as_dtype(obj.dtype)
         arr = obj.astype(dt.as_dtype(dtype).np, copy=False) if dtype is not None else obj
@@ -94,6 +97,27 @@ def asarray(obj, /, *, dtype=None, device=None, copy: bool | None = None):
     if device != "gpu" and not _made_here(arr, obj):
         arr = np.array(arr, copy=True)  # the caller's memory (an ndarray, what __array__ gave)
     return _wrap(arr, device)
+
+
+def _holds_tracer(obj) -> bool:
+    return any(isinstance(o, Tracer) or (isinstance(o, (list, tuple)) and _holds_tracer(o))
+               for o in obj)
+
+
+def _stack_nested(obj):
+    """A nested sequence holding traced values as one traced array (as JAX stacks them): each
+    level's items get a new leading axis and are concatenated; Python scalars stay weak."""
+    if not isinstance(obj, (list, tuple)):
+        return obj
+    if not obj:
+        raise ValueError(with_location("asarray: an empty sequence among traced values has no "
+                                       "shape to stack", user_location()))
+    parts = []
+    for item in obj:
+        item = _stack_nested(item)
+        shape = type_of(item).shape
+        parts.append(bind(OpCode.RESHAPE, [item], Attrs(shape=(1,) + tuple(shape))))
+    return parts[0] if len(parts) == 1 else bind(OpCode.CONCAT, parts, Attrs(axis=0))
 
 
 def _made_here(arr: np.ndarray, obj) -> bool:

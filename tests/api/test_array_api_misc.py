@@ -373,6 +373,7 @@ def test_static_negative_zero_gets_its_own_trace():
     nan = float("nan")
     assert np.isnan(f(nan).numpy()) and np.isnan(f(float("nan")).numpy())
     assert f.trace_count == 3  # one trace for NaN, found again for another NaN object
+    assert np.signbit(f(-nan).numpy()) and f.trace_count == 4  # -NaN keeps its sign
     g = tx.function(lambda v: tx.asarray(v), static_argnames=("v",), backend="numpy")
     assert_same(g((0.0, -0.0)), np.asarray([0.0, -0.0]))
     assert_same(g((-0.0, 0.0)), np.asarray([-0.0, 0.0]), what="a tuple of signed zeros")

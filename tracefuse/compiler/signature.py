@@ -27,6 +27,7 @@ every default is checked against its TensorSpec as if passed).
 from __future__ import annotations
 
 import inspect
+import struct
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -57,14 +58,17 @@ class ExactFloat(float):
 
     __slots__ = ()
 
+    def bits(self) -> bytes:
+        return struct.pack("<d", self)  # the sign of a NaN too (float.hex drops it)
+
     def __eq__(self, other: Any) -> bool:
-        return isinstance(other, float) and float.hex(self) == float.hex(other)
+        return isinstance(other, float) and self.bits() == struct.pack("<d", other)
 
     def __ne__(self, other: Any) -> bool:
         return not self.__eq__(other)
 
     def __hash__(self) -> int:
-        return hash(float.hex(self))
+        return hash(self.bits())
 
 
 def exact_static(value: Any) -> Any:

@@ -352,10 +352,23 @@ def test_compiled_namespace_compiles_with_non_array_arguments_static(rng):
     assert_same(cx.full((2, 2), 7, dtype=tx.int16), np.full((2, 2), 7, np.int16), what="full")
     assert_same(cx.asarray([[1, 2], [3, 4]]), np.array([[1, 2], [3, 4]]), what="nested list")
     made = cx.sum.compiled_by  # one tx.function per set of array arguments, on the cpu backend
-    assert [arrays for arrays, _ in made] == [("x",)]
+    assert list(made) == [("x",)]
     assert all(f.backend.name == "cpu" for f in made.values())
     with pytest.raises((IndexError, ValueError), match="axis -5"):  # the user's error, as eagerly
         cx.expand_dims(a, axis=-5)
+
+
+def test_compiled_namespace_wraps_linalg_and_fft_and_runs_value_dependent_functions_eagerly(rng):
+    a = rand(rng, (3, 3), "float64") + 8 * np.eye(3)
+    assert_same(cx.linalg.inv(a), np.linalg.inv(a), rtol=1e-12, what="linalg.inv")
+    assert list(cx.linalg.inv.compiled_by) == [("x",)] and cx.linalg.inv is not tx.linalg.inv
+    assert_same(cx.fft.fftshift(a), np.fft.fftshift(a), what="fft.fftshift")
+    x = np.array([0, 3, 0, 1])
+    assert_same(cx.nonzero(x)[0], np.nonzero(x)[0], what="nonzero, eagerly")
+    assert_same(cx.repeat(x, np.array([1, 0, 2, 1])), np.repeat(x, [1, 0, 2, 1]), what="repeat")
+    assert not cx.nonzero.compiled_by and not cx.repeat.compiled_by
+    assert_same(cx.repeat(x, 2), np.repeat(x, 2), what="repeat by an int: compiled")
+    assert list(cx.repeat.compiled_by) == [("x",)]
 
 
 def test_compiled_namespace_keeps_the_sign_of_static_zeros():

@@ -11,8 +11,13 @@ The arguments of one call are split by value: arrays (Tensors, NumPy arrays and 
 tuples or lists holding them, as `concat` takes) are the compiled function's inputs; every other
 argument (axes, shapes, dtypes, Python scalars, nested lists given to `asarray`) is static, part
 of the cache key, so a traced function never sees a traced shape or axis. Each function keeps one
-`tx.function` per set of array parameters (and per place of a -0.0 among the static values), and
-`inspect.signature` still reads the original's.
+`tx.function` per set of array parameters, and `inspect.signature` still reads the original's.
+`tx.linalg` and `tx.fft` are wrapped the same way, function by function.
+
+Functions whose result's shape depends on the values of an array (`nonzero`, `unique_*`
+without `size=`, `repeat` with an array of counts) run eagerly here: inside `tx.function` they
+raise `ConcretizationError` by design (as under `jax.jit`), and the user guide says to call
+them outside or give `size=`; `VALUE_DEPENDENT` lists them, docs/conformance.md counts them.
 Not used by the package itself; the tests use it to check that wrapping changes no result.
 """
 
@@ -21,7 +26,7 @@ from __future__ import annotations
 import builtins
 import functools
 import inspect
-import math
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -55,22 +60,24 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def _negative_zeros(value: Any) -> Any:
-    """Where a static value holds -0.0: part of the key below, because tx.function keys static
-    values by `==`, and -0.0 == 0.0 reuses the trace made for 0.0 (the sign of zero lost; a
-    defect of compiler/signature.py that tests/api/test_array_api_misc.py pins)."""
-    if isinstance(value, float):
-        return value == 0.0 and math.copysign(1.0, value) < 0
-    if isinstance(value, (list, tuple)):
-        return tuple(_negative_zeros(v) for v in value)
-    return False
+# functions whose result shape depends on values unless a static size is given
+VALUE_DEPENDENT = frozenset({"nonzero", "unique_all", "unique_counts", "unique_inverse",
+                             "unique_values", "repeat"})
+
+
+def _value_dependent(name: str, arguments: dict) -> bool:
+    if name not in VALUE_DEPENDENT:
+        return False
+    if name == "repeat":
+        return _holds_array(arguments.get("repeats"))
+    return arguments.get("size") is None
 
 
 def compiled(fn: Callable, backend: str = BACKEND) -> Callable:
     """`fn` run through `tx.function(fn, backend=backend)`, with its non-array arguments
     static."""
     signature = inspect.signature(fn)
-    by_arrays: dict[tuple, Callable] = {}  # (array parameters, -0.0s) -> tx.function
+    by_arrays: dict[tuple, Callable] = {}  # array parameters -> tx.function
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -80,7 +87,9 @@ def compiled(fn: Callable, backend: str = BACKEND) -> Callable:
             raise TypeError(f"{fn.__name__}(): {e}") from None
         arguments = bound.arguments  # (no frontend function takes **kwargs)
         arrays = tuple(n for n, v in arguments.items() if _holds_array(v))
-        key = (arrays, tuple(_negative_zeros(v) for n, v in arguments.items() if n not in arrays))
+        if _value_dependent(fn.__name__, arguments):
+            return fn(*args, **kwargs)
+        key = arrays
         f = by_arrays.get(key)
         if f is None:
             static = tuple(n for n in signature.parameters if n not in arrays)
@@ -97,11 +106,26 @@ def compiled(fn: Callable, backend: str = BACKEND) -> Callable:
     return call
 
 
+def _compiled_submodule(module: types.ModuleType) -> types.ModuleType:
+    """`tx.linalg` or `tx.fft` with every function compiled (classes, the named tuples of
+    linalg's results, pass through)."""
+    wrapped = types.ModuleType(f"{__name__}.{module.__name__.rsplit('.', 1)[-1]}",
+                               module.__doc__)
+    for name in module.__all__:
+        value = getattr(module, name)
+        is_function = inspect.isfunction(value) or inspect.isbuiltin(value)
+        setattr(wrapped, name, compiled(value) if is_function else value)
+    wrapped.__all__ = list(module.__all__)
+    return wrapped
+
+
 def _build() -> dict[str, Any]:
     names = {}
     array_functions = set(_frontend.__all__) - NOT_COMPILED
     for name in _tx.__all__:
         value = getattr(_tx, name)
+        if name in ("linalg", "fft"):
+            value = _compiled_submodule(value)
         names[name] = compiled(value) if name in array_functions else value
     return names
 

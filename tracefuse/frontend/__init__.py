@@ -24,6 +24,7 @@ from .elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, arcsin
                           minimum, multiply, negative, nextafter, not_equal, positive, pow, power,
                           reciprocal, remainder, round, sign, signbit, sin, sinh, sqrt, square,
                           stop_gradient, subtract, tan, tanh, true_divide, trunc, where)
+from .elementwise import angle, conj, conjugate, imag, real
 from .linear_algebra import matmul, vecdot
 from .manipulation import (broadcast_arrays, broadcast_to, concat, expand_dims, flip, getitem,
                            matrix_transpose, moveaxis, permute_dims, reshape, squeeze, stack,
@@ -49,6 +50,8 @@ __all__ = [
     "signbit", "sin", "sinh", "sqrt", "square", "stop_gradient", "subtract", "tan", "tanh",
     "true_divide", "trunc",
     "where",
+    # complex numbers
+    "angle", "conj", "conjugate", "imag", "real",
     # reductions and statistics
     "all", "any", "argmax", "argmin", "max", "mean", "min", "prod", "std", "sum", "var",
     # linear algebra

@@ -231,9 +231,14 @@ def _all_int(*values) -> bool:
 
 
 def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True):
-    """`num` evenly spaced values from start to stop (stop included unless endpoint=False)."""
+    """`num` evenly spaced values from start to stop (stop included unless endpoint=False);
+    default float64, complex128 when start or stop is complex."""
     device = _check_device(device)
-    d = dt.as_dtype(dtype).np if dtype is not None else np.float64
+    if dtype is None:
+        d = np.complex128 if isinstance(start, complex) or isinstance(stop, complex) \
+            else np.float64
+    else:
+        d = dt.as_dtype(dtype).np
     return _wrap(np.linspace(start, stop, num, endpoint=endpoint, dtype=d), device)
 
 

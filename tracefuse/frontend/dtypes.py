@@ -35,7 +35,9 @@ def can_cast(from_: Any, to: Any, /) -> bool:
 
 
 def finfo(type: Any, /):
-    return np.finfo(_dw(type)[0].np)
+    """Machine limits of a floating-point dtype; of a complex dtype, those of its real and
+    imaginary parts (the standard: finfo(complex64) is float32's)."""
+    return np.finfo(dt.real_dtype(_dw(type)[0]).np)
 
 
 def iinfo(type: Any, /):
@@ -48,7 +50,7 @@ _KINDS = {
     "unsigned integer": lambda d: d.kind == "u",
     "integral": lambda d: d.is_integer,
     "real floating": lambda d: d.is_float,
-    "complex floating": lambda d: False,
+    "complex floating": lambda d: d.is_complex,
     "numeric": lambda d: d.is_numeric,
 }
 

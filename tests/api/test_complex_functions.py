@@ -119,6 +119,14 @@ def test_binary_on_cpu_backend(dtype, rng):
 
 
 @pytest.mark.parametrize("dtype", CDTYPES)
+def test_pow_cases(dtype):
+    """NumPy's npy_cpow: a zero base, zero and small integer exponents, and exp(b log a)."""
+    a = np.array([0j, 0j, 0j, 0j, 1 + 2j, -2 + 0.5j, 3 - 1j, 1.5, -0.5 - 0.5j], dtype)
+    b = np.array([2, -1, 0.5j, 0, 3, -2, 0.3 + 0.7j, 0, 7], dtype)
+    check(tx.pow, np.power, a, b, modes=MODES + ("cpu",))
+
+
+@pytest.mark.parametrize("dtype", CDTYPES)
 def test_divide_special_values(dtype):
     a = SPECIAL.astype(dtype)
     b = SPECIAL[::-1].astype(dtype)

@@ -99,6 +99,9 @@ def _right_shift(r, ops, od: DType, out: DType) -> str:
 
 def _pow(r, ops, od: DType, out: DType) -> str:
     a, b = ops
+    if od.is_complex:  # NumPy's cases (0 ** -1 is NaN, not a ZeroDivisionError)
+        r.complex_imports.add("complex_pow")
+        return _wrap(f"complex_pow({a}, {b})", out)
     if od.is_integer:  # in 64 bits, wrapped to the result's width
         fn, wide = ("ipow_i64", "np.int64") if od.kind == "i" else ("ipow_u64", "np.uint64")
         r.imports.add(fn)
@@ -256,7 +259,8 @@ def _random_bits(r, ops, od: DType, out: DType) -> str:
 # complex functions Numba lacks or gets wrong at the standard's special values: ours
 # (backends/vmath/complex_numba.py), imported by name into the kernel's module
 COMPLEX_FUNCS: dict[OpCode, str] = {
-    G.EXP: "complex_exp", G.EXPM1: "complex_expm1", G.SIN: "complex_sin", G.COS: "complex_cos", G.TAN: "complex_tan",
+    G.EXP: "complex_exp", G.EXPM1: "complex_expm1", G.LOG: "complex_log",
+    G.LOG1P: "complex_log1p", G.LOG2: "complex_log2", G.LOG10: "complex_log10", G.SIN: "complex_sin", G.COS: "complex_cos", G.TAN: "complex_tan",
     G.SINH: "complex_sinh", G.COSH: "complex_cosh", G.TANH: "complex_tanh",
     G.ASIN: "complex_asin", G.ACOS: "complex_acos", G.ATAN: "complex_atan",
     G.ASINH: "complex_asinh", G.ACOSH: "complex_acosh", G.ATANH: "complex_atanh",

@@ -274,6 +274,9 @@ TX_DF tx_c128 tx_pow_d(tx_c128 a, tx_c128 b) {  // NumPy's npy_cpow cases, else 
   }
   if (b.im == 0 && b.re == (double)(long long)b.re && fabs(b.re) < 100) {
     long long n = (long long)b.re, m = n < 0 ? -n : n;
+    if (n == 1) return a;  // NumPy's first cases: no product with 1 + 0j (inf * 0 is NaN)
+    if (n == 2) return a * a;
+    if (n == 3) return a * (a * a);
     tx_c128 r(1.0, 0.0), p = a;
     while (m) { if (m & 1) r = r * p; p = p * p; m >>= 1; }
     return n < 0 ? tx_c128(1.0, 0.0) / r : r;

@@ -331,9 +331,15 @@ def complex_pow(a, b):
         return complex(_NAN, _NAN)
     if bi == 0 and abs(br) < 100 and br == math.floor(br):
         n = int(br)
+        p = complex(a.real, a.imag)
+        if n == 1:  # NumPy's first cases: no product with 1 + 0j (inf * 0 is NaN)
+            return p
+        if n == 2:
+            return p * p
+        if n == 3:
+            return p * (p * p)
         m = -n if n < 0 else n
         r = complex(1.0, 0.0)
-        p = complex(a.real, a.imag)
         while m:
             if m & 1:
                 r = r * p

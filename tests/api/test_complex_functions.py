@@ -180,6 +180,22 @@ def test_reductions(dtype, axis, rng):
 
 
 @pytest.mark.parametrize("dtype", CDTYPES)
+def test_reductions_on_cpu_backend(dtype, rng):
+    """The reductions of complex values in Numba kernels (one compiled function)."""
+    x = crand(rng, (3, 70), dtype)
+    fns = {"sum": (tx.sum, np.sum), "prod": (tx.prod, np.prod), "mean": (tx.mean, np.mean),
+           "var": (tx.var, np.var), "any": (tx.any, np.any), "all": (tx.all, np.all)}
+
+    def every(a):
+        return {(n, ax): f(a, axis=ax) for n, (f, _) in fns.items() for ax in (None, 0, 1)}
+
+    got = tx.function(every, backend="cpu")(x)
+    for (n, ax), g in got.items():
+        rtol = 1e-5 if dtype == "complex64" else 1e-12
+        assert_same(g, fns[n][1](x, axis=ax), rtol=rtol, what=f"cpu {n}(axis={ax})")
+
+
+@pytest.mark.parametrize("dtype", CDTYPES)
 def test_empty_and_0d(dtype, rng):
     check(tx.exp, np.exp, np.zeros((0, 3), dtype))
     check(lambda a: tx.sum(a), np.sum, np.zeros((0,), dtype))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from ...ir import OpCode
+from ...ir import dtypes as dt
 from ...ir.dtypes import DType
 from ..loops import LoopKernel
 from ..render import COMMON_OPS, OpEntry, Renderer
@@ -372,6 +373,11 @@ class NumbaRenderer(Renderer):
             return "True" if value else "False"
         if d.is_integer:
             return f"{self.type_name(d)}({int(value)})"
+        if d.is_complex:
+            z = complex(value)
+            part = dt.real_dtype(d)
+            return f"{self.type_name(d)}(complex({self.literal(z.real, part)}, " \
+                   f"{self.literal(z.imag, part)}))"
         value = float(value)
         if math.isnan(value):
             text = "np.nan"

@@ -59,21 +59,17 @@ BINARY = {
 }
 
 
-def _values(rng, dtype, name):
-    return inputs(rng, dtype)
-
-
 @pytest.mark.parametrize("dtype", CDTYPES)
 @pytest.mark.parametrize("name", sorted(UNARY))
 def test_unary(name, dtype, rng):
     tx_fn, np_fn = UNARY[name]
-    check(tx_fn, np_fn, _values(rng, dtype, name))
+    check(tx_fn, np_fn, inputs(rng, dtype))
 
 
 @pytest.mark.parametrize("dtype", CDTYPES)
 def test_unary_on_cpu_backend(dtype, rng):
     """All unary functions in one compiled function: one Numba compile per dtype."""
-    xs = {name: _values(rng, dtype, name) for name in UNARY}
+    xs = {name: inputs(rng, dtype) for name in UNARY}
 
     def every(xs):
         return {name: UNARY[name][0](x) for name, x in xs.items()}

@@ -3,6 +3,8 @@ struct (no <cuComplex.h>, no thrust: the source stays self-contained, the same t
 and for gpu-sim's g++), its arithmetic operators, and the standard's complex functions written
 from the real ones. `COMPLEX_PREAMBLE` goes into a kernel's source after the preamble when
 the kernel has a complex value; an include guard keeps it once in a combined program.
+`COMPLEX_FUNCS` names its function for each op of a complex operand, and `COMPLEX_PART_OPS`
+holds the CUDA op-table entries of `real`, `imag`, `conj`, `angle` (render.py's CUDA_OPS).
 
 Semantics are NumPy's: `*` is the plain product, `/` and `reciprocal` are NumPy's loops
 (Smith's algorithm, x / 0 an inf or NaN), `sign` is NumPy's z/|z|, `pow` is exp(b log a) with
@@ -16,6 +18,11 @@ the price of double-precision throughput.
 """
 
 from __future__ import annotations
+
+from ...ir import OpCode
+from ...ir.dtypes import DType
+
+G = OpCode
 
 COMPLEX_PREAMBLE = r"""
 #ifndef TX_COMPLEX_DEFINED
@@ -318,3 +325,28 @@ COMPLEX_FUNCS = {
     "abs": "tx_abs", "sign": "tx_sign", "square": "tx_square", "reciprocal": "tx_reciprocal",
     "round": "tx_rint", "isnan": "tx_isnan", "isinf": "tx_isinf", "isfinite": "tx_isfinite",
 }
+
+
+# --- the op-table entries of the complex-number ops (render.py's CUDA_OPS takes them) --------
+def _real(r, ops, od: DType, out: DType) -> str:
+    return f"({ops[0]}).re" if od.is_complex else ops[0]
+
+
+def _imag(r, ops, od: DType, out: DType) -> str:
+    return f"({ops[0]}).im" if od.is_complex else r.literal(0, out)
+
+
+def _conj(r, ops, od: DType, out: DType) -> str:
+    return f"tx_conj({ops[0]})" if od.is_complex else ops[0]
+
+
+def _angle(r, ops, od: DType, out: DType) -> str:
+    """atan2(imag, real); of a real x, atan2(0, x) (pi for negative x and -0.0)."""
+    a = ops[0]
+    fn = "atan2f" if out.itemsize == 4 else "atan2"
+    if od.is_complex:
+        return f"{fn}(({a}).im, ({a}).re)"
+    return f"{fn}({r.literal(0, out)}, {r.convert(a, out)})"
+
+
+COMPLEX_PART_OPS = {G.REAL: _real, G.IMAG: _imag, G.CONJ: _conj, G.ANGLE: _angle}

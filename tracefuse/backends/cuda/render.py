@@ -43,7 +43,7 @@ from ...ir import dtypes as dt
 from ...ir.dtypes import DType
 from ..loops import LoopKernel
 from ..render import COMMON_OPS, OpEntry, Renderer
-from .complex_c import COMPLEX_FUNCS, COMPLEX_PREAMBLE
+from .complex_c import COMPLEX_FUNCS, COMPLEX_PART_OPS, COMPLEX_PREAMBLE
 
 G = OpCode
 
@@ -362,27 +362,6 @@ def _preamble_helper(code: OpCode, name: str):
     return entry
 
 
-def _real(r, ops, od: DType, out: DType) -> str:
-    return f"({ops[0]}).re" if od.is_complex else ops[0]
-
-
-def _imag(r, ops, od: DType, out: DType) -> str:
-    return f"({ops[0]}).im" if od.is_complex else r.literal(0, out)
-
-
-def _conj(r, ops, od: DType, out: DType) -> str:
-    return f"tx_conj({ops[0]})" if od.is_complex else ops[0]
-
-
-def _angle(r, ops, od: DType, out: DType) -> str:
-    """atan2(imag, real); of a real x, atan2(0, x) (pi for negative x and -0.0)."""
-    a = ops[0]
-    fn = "atan2f" if out.itemsize == 4 else "atan2"
-    if od.is_complex:
-        return f"{fn}(({a}).im, ({a}).re)"
-    return f"{fn}({r.literal(0, out)}, {r.convert(a, out)})"
-
-
 CUDA_OPS: dict[OpCode, OpEntry] = {
     **COMMON_OPS,
     G.ADD: _arithmetic("+", "||"), G.SUBTRACT: _arithmetic("-"),
@@ -400,7 +379,7 @@ CUDA_OPS: dict[OpCode, OpEntry] = {
     G.ISINF: _float_only("tx_isinf({0})", "false", "tx_isinf"),
     G.ISFINITE: _float_only("(!tx_isinf({0}) && {0} == {0})", "true", "tx_isfinite"),
     G.SIGNBIT: _libm(G.SIGNBIT, _integer_signbit),
-    G.REAL: _real, G.IMAG: _imag, G.CONJ: _conj, G.ANGLE: _angle,
+    **COMPLEX_PART_OPS,  # real, imag, conj, angle
     **{code: _libm(code, _integer_rounding) for code in (G.FLOOR, G.CEIL, G.TRUNC, G.ROUND)},
     **{code: _libm(code) for code in (
         G.SQRT, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN,

@@ -12,9 +12,10 @@ NumPy's cases for a zero base and a zero exponent, `expm1`, `log1p` NumPy's form
 functions of C99 Annex G (exp, log, sqrt, the hyperbolic and inverse functions) handle the
 standard's special values (NaN and infinite parts, signed zeros) as glibc does, and compute
 finite values by the usual formulas (docs/vmath.md, "Complex functions", says where they lose
-accuracy). complex64 functions run in double precision and round once (`TX_C64_VIA_C128`):
-float range problems (z*z overflowing at |z| = 1.8e19) and float cancellation go away at
-the price of double-precision throughput.
+accuracy). complex64 functions run in double precision and round once: float range problems
+(z*z overflowing at |z| = 1.8e19) and float cancellation go away at the price of
+double-precision throughput; the arithmetic operators and pow's integer-exponent products stay
+in float, as NumPy's (the same overflows to inf and NaN).
 """
 
 from __future__ import annotations
@@ -273,22 +274,25 @@ TX_DF tx_c128 tx_expm1_d(tx_c128 z) {  // NumPy's formula
 TX_DF tx_c128 tx_log1p_d(tx_c128 z) {  // NumPy's formula
   return tx_c128(log(hypot(z.re + 1, z.im)), atan2(z.im, z.re + 1));
 }
-TX_DF tx_c128 tx_pow_d(tx_c128 a, tx_c128 b) {  // NumPy's npy_cpow cases, else exp(b log a)
-  if (b.re == 0 && b.im == 0) return tx_c128(1.0, 0.0);
+// NumPy's npy_cpow: b == 0 gives 1; a zero base 0 (b real > 0) or NaN; a small integer
+// exponent repeated products in the operand's own precision (as NumPy's: the same overflow
+// to inf and NaN), 1, 2, 3 without a product with 1 + 0j; else exp(b log a), in double
+template <typename T> static __device__ __forceinline__ tx_complex<T> tx_cpow_t(tx_complex<T> a, tx_complex<T> b) {
+  if (b.re == 0 && b.im == 0) return tx_complex<T>((T)1, (T)0);
   if (a.re == 0 && a.im == 0) {
-    if (b.re > 0 && b.im == 0) return tx_c128(0.0, 0.0);
-    return tx_c128(TX_NAN_D, TX_NAN_D);
+    if (b.re > 0 && b.im == 0) return tx_complex<T>((T)0, (T)0);
+    return tx_complex<T>((T)TX_NAN_D, (T)TX_NAN_D);
   }
-  if (b.im == 0 && b.re == (double)(long long)b.re && fabs(b.re) < 100) {
+  if (b.im == 0 && fabs(b.re) < 100 && b.re == (T)(long long)b.re) {
     long long n = (long long)b.re, m = n < 0 ? -n : n;
-    if (n == 1) return a;  // NumPy's first cases: no product with 1 + 0j (inf * 0 is NaN)
+    if (n == 1) return a;
     if (n == 2) return a * a;
     if (n == 3) return a * (a * a);
-    tx_c128 r(1.0, 0.0), p = a;
+    tx_complex<T> r((T)1, (T)0), p = a;
     while (m) { if (m & 1) r = r * p; p = p * p; m >>= 1; }
-    return n < 0 ? tx_c128(1.0, 0.0) / r : r;
+    return n < 0 ? tx_complex<T>((T)1, (T)0) / r : r;
   }
-  return tx_exp_d(b * tx_log_d(a));
+  return tx_complex<T>(tx_exp_d(tx_c128(b) * tx_log_d(tx_c128(a))));
 }
 
 // the op entries' names: complex64 computes in double and rounds once
@@ -310,8 +314,8 @@ static __device__ __forceinline__ tx_c128 tx_clog2(tx_c128 z) { tx_c128 l = tx_l
 static __device__ __forceinline__ tx_c64 tx_clog2(tx_c64 z) { return tx_c64(tx_clog2(tx_c128(z))); }
 static __device__ __forceinline__ tx_c128 tx_clog10(tx_c128 z) { tx_c128 l = tx_log_d(z); return tx_c128(l.re * 0.434294481903251827651, l.im * 0.434294481903251827651); }
 static __device__ __forceinline__ tx_c64 tx_clog10(tx_c64 z) { return tx_c64(tx_clog10(tx_c128(z))); }
-static __device__ __forceinline__ tx_c128 tx_cpow(tx_c128 a, tx_c128 b) { return tx_pow_d(a, b); }
-static __device__ __forceinline__ tx_c64 tx_cpow(tx_c64 a, tx_c64 b) { return tx_c64(tx_pow_d(tx_c128(a), tx_c128(b))); }
+static __device__ __forceinline__ tx_c128 tx_cpow(tx_c128 a, tx_c128 b) { return tx_cpow_t(a, b); }
+static __device__ __forceinline__ tx_c64 tx_cpow(tx_c64 a, tx_c64 b) { return tx_cpow_t(a, b); }
 #endif  // TX_COMPLEX_DEFINED
 """
 

@@ -55,3 +55,18 @@ def test_gpu_sim_runs_them(dtype, rng):
     for g, e in zip(got[0] + list(got[1:]), want[0] + list(want[1:])):
         assert g.dtype == e.dtype and g.shape == e.shape
         np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=rtol, atol=rtol)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_on_a_gpu(dtype, rng):
+    """CuPy launches the complex kernels (complex constants by value as `tx_complex`, the
+    complex64 vector loads) and their results are NumPy's. Skips without a device."""
+    z = (rng.uniform(-2, 2, (33, 65)) + 1j * rng.uniform(-2, 2, (33, 65))).astype(dtype)
+    w = (rng.uniform(0.5, 2, (33, 65)) + 1j * rng.uniform(-2, 2, (33, 65))).astype(dtype)
+    got = tx.function(every, backend="gpu")(z, w)
+    want = tx.function(every, backend="numpy")(z, w)
+    rtol = 1e-5 if dtype == "complex64" else 1e-12
+    for g, e in zip(got[0] + list(got[1:]), want[0] + list(want[1:])):
+        assert g.dtype == e.dtype and g.shape == e.shape
+        np.testing.assert_allclose(g.numpy(), e.numpy(), rtol=rtol, atol=rtol)

@@ -78,3 +78,9 @@ def test_control_flow_on_the_gpu_backend():
 def test_variables_on_the_gpu_backend():
     # Variables read from and written back to CuPy buffers, host Variables kept on the host
     _pytest("tests/api/test_variables.py")
+
+
+def test_complex_on_the_gpu_backend():
+    # complex arrays through CuPy's API, complex constants by value, the tx_complex kernels
+    _pytest("tests/api/test_complex_functions.py", "tests/backends/test_complex_cuda.py",
+            "-k", "not cpu")

@@ -87,6 +87,9 @@ def assert_same(got: Any, expected: np.ndarray, *, rtol: float | None = None, at
     if g.dtype.kind in "biu":
         np.testing.assert_array_equal(g, expected, err_msg=what)
         return
+    if g.dtype.kind == "c":
+        _assert_complex(g, expected, rtol, atol, what)
+        return
     if rtol is None:
         rtol = RTOL[g.dtype.name]
     np.testing.assert_array_equal(np.isnan(g), np.isnan(expected), err_msg=f"{what}: NaN positions")
@@ -97,6 +100,33 @@ def assert_same(got: Any, expected: np.ndarray, *, rtol: float | None = None, at
     zeros = finite & (expected == 0) & (g == 0)
     np.testing.assert_array_equal(np.signbit(g[zeros]), np.signbit(expected[zeros]),
                                   err_msg=f"{what}: sign of zero")
+
+
+def _assert_complex(g: np.ndarray, expected: np.ndarray, rtol: float | None, atol: float,
+                    what: str) -> None:
+    """Complex values: each part's NaNs, infinities and signs of zero as NumPy's, and the
+    finite values within rtol of |expected| (a complex result is accurate relative to its
+    magnitude, not part by part: a tiny imaginary part next to a large real one has few
+    correct digits in any implementation). The sign of a zero part next to a NaN part is not
+    compared: the standard leaves it unspecified (cosh(0 + i inf) = NaN +- 0j)."""
+    if rtol is None:
+        rtol = RTOL[np.finfo(g.dtype).dtype.name]
+    magnitude = np.abs(expected)
+    for part, name in ((np.real, "real"), (np.imag, "imag")):
+        gp, ep = part(g), part(expected)
+        np.testing.assert_array_equal(np.isnan(gp), np.isnan(ep), err_msg=f"{what}: {name} NaNs")
+        inf = np.isinf(ep)
+        np.testing.assert_array_equal(gp[inf], ep[inf], err_msg=f"{what}: {name} infs")
+        ok = np.isfinite(ep) & np.isfinite(magnitude)
+        err = np.abs(gp[ok] - ep[ok])
+        bound = rtol * magnitude[ok] + atol
+        assert np.all(err <= bound), (
+            f"{what}: {name} parts differ: got {gp[ok][err > bound][:5]}, NumPy "
+            f"{ep[ok][err > bound][:5]}")
+        other = np.imag(expected) if name == "real" else np.real(expected)
+        zeros = np.isfinite(ep) & (ep == 0) & (gp == 0) & ~np.isnan(other)
+        np.testing.assert_array_equal(np.signbit(gp[zeros]), np.signbit(ep[zeros]),
+                                      err_msg=f"{what}: {name} sign of zero")
 
 
 def run(mode: str, tx_fn: Callable, *inputs: Any):

@@ -50,6 +50,8 @@ from .frontend.variable import Variable
 from .ir.dtypes import (DType, float16, float32, float64, int8, int16, int32, int64, uint8, uint16,
                         uint32, uint64)
 from .ir.dtypes import bool_ as bool  # noqa: A004 - the array API names the dtype `bool`
+from .ir.dtypes import complex64, complex128
+from .frontend import angle, conj, conjugate, imag, real  # noqa: F401 - through __all__
 from .tracer import operators as _operators
 
 newaxis = None
@@ -73,7 +75,7 @@ __all__ = [
     "cond", "switch", "while_loop", "fori_loop", "scan", "range",
     # arrays and data types
     "Tensor", "Variable", "DType", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-    "uint64", "float16", "float32", "float64",
+    "uint64", "float16", "float32", "float64", "complex64", "complex128",
     # errors and warnings
     "TracefuseError", "ShapeError", "DTypeError", "ConcretizationError", "SignatureError",
     "BackendUnavailableError", "IRParseError", "VerificationError", "RetraceWarning",

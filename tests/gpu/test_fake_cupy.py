@@ -83,3 +83,9 @@ def test_variables_on_the_gpu_backend():
 def test_fft_on_the_gpu_backend():
     # library calls on CuPy arrays: cupy.fft's API (the fake wraps pocketfft as cuFFT's stand-in)
     _pytest("tests/api/test_fft.py", "-x")
+
+
+def test_complex_on_the_gpu_backend():
+    # complex arrays through CuPy's API, complex constants by value, the tx_complex kernels
+    _pytest("tests/api/test_complex_functions.py", "tests/backends/test_complex_cuda.py",
+            "-k", "not cpu")

@@ -39,6 +39,7 @@ NUMPY_UFUNC = {
     G.LOGICAL_OR: np.logical_or, G.LOGICAL_XOR: np.logical_xor, G.BITWISE_AND: np.bitwise_and,
     G.BITWISE_OR: np.bitwise_or, G.BITWISE_XOR: np.bitwise_xor, G.LEFT_SHIFT: np.left_shift,
     G.RIGHT_SHIFT: np.right_shift, G.ERF: scipy.special.erf, G.ERFC: scipy.special.erfc,
+    G.REAL: np.real, G.IMAG: np.imag, G.CONJ: np.conj, G.ANGLE: np.angle,
 }
 
 # Deviation 1 (documented in rules.py): functions with floating-point results give float64 for
@@ -46,7 +47,7 @@ NUMPY_UFUNC = {
 FLOAT_FUNCTIONS = {
     G.SQRT, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN,
     G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.DIVIDE, G.ATAN2,
-    G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER, G.ERF, G.ERFC,
+    G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER, G.ERF, G.ERFC, G.ANGLE,
 }
 # Deviation 1b: erf/erfc are scipy.special's (NumPy has none): float16 stays float16, as exp's
 # does (scipy has no float16 loop and gives float64).
@@ -58,7 +59,17 @@ SCIPY_ONLY = {G.ERF, G.ERFC}
 # tracefuse raises DTypeError, as the standard says.
 NUMERIC_ONLY = {
     G.FLOOR, G.CEIL, G.TRUNC, G.ROUND, G.SQUARE, G.FLOOR_DIVIDE, G.REMAINDER, G.POW,
-    G.LEFT_SHIFT, G.RIGHT_SHIFT,
+    G.LEFT_SHIFT, G.RIGHT_SHIFT, G.CONJ,
+}
+# Deviation 4: complex numbers are not ordered (the standard): comparisons, maximum/minimum,
+# floor/ceil/trunc, floor_divide/remainder and the real-only functions (erf, atan2, hypot,
+# logaddexp, copysign, nextafter) are DTypeErrors for complex operands, where NumPy orders them
+# lexicographically or takes the real part; so are the logical ops (the standard: bool).
+REAL_ONLY = {
+    G.LESS, G.LESS_EQUAL, G.GREATER, G.GREATER_EQUAL, G.MAXIMUM, G.MINIMUM, G.FLOOR, G.CEIL,
+    G.TRUNC, G.FLOOR_DIVIDE, G.REMAINDER, G.ERF, G.ERFC, G.ATAN2, G.HYPOT, G.LOGADDEXP,
+    G.COPYSIGN, G.NEXTAFTER, G.SIGNBIT, G.LOGICAL_NOT, G.LOGICAL_AND, G.LOGICAL_OR,
+    G.LOGICAL_XOR,
 }
 
 
@@ -78,7 +89,9 @@ def expected_dtype(code, dtypes, numpy_dtype):
         return DTypeError
     if code in NUMERIC_ONLY and all(d.is_bool for d in dtypes):
         return DTypeError
-    if code in FLOAT_FUNCTIONS | {G.RECIPROCAL} and not any(d.is_float for d in dtypes):
+    if code in REAL_ONLY and any(d.is_complex for d in dtypes):
+        return DTypeError
+    if code in FLOAT_FUNCTIONS | {G.RECIPROCAL} and not any(d.is_inexact for d in dtypes):
         return dt.float64
     if code in SCIPY_ONLY and dtypes == [dt.float16]:
         return dt.float16
@@ -114,7 +127,7 @@ def test_nep50_weak_scalars():
     assert dt.promote(dt.bool_, True, dt.int64, True) == (dt.int64, True)
 
 
-@pytest.mark.parametrize("scalar", [True, 1, 1.0], ids=repr)
+@pytest.mark.parametrize("scalar", [True, 1, 1.0, 1j], ids=repr)
 def test_weak_promotion_matches_numpy_with_python_scalars(scalar):
     weak = dt.weak_dtype_of_scalar(scalar)
     for d in ALL:
@@ -146,7 +159,7 @@ def test_binary_dtype_rule_matches_numpy(code):
 
 @pytest.mark.parametrize("code", sorted(BINARY, key=lambda c: c.value), ids=str)
 def test_binary_dtype_rule_with_a_python_scalar_matches_numpy(code):
-    for d, scalar in itertools.product(ALL, (True, 1, 1.0)):
+    for d, scalar in itertools.product(ALL, (True, 1, 1.0, 1j)):
         weak = dt.weak_dtype_of_scalar(scalar)
         # the dtypes the scalar's value takes part as after NEP 50 promotion
         as_value = [dt.promote(d, False, weak, True)[0]]

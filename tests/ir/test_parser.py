@@ -146,7 +146,7 @@ UNARY_OPS = sorted(UNARY - {G.CAST}, key=lambda c: c.value)
 BINARY_OPS = sorted(BINARY, key=lambda c: c.value)
 EXTRA_ATTRS = st.recursive(
     st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), st.floats(), DTYPES,
-              st.text(max_size=8)),
+              st.text(max_size=8), st.complex_numbers(allow_nan=True, allow_infinity=True)),
     lambda inner: st.lists(inner, max_size=3).map(tuple), max_leaves=6)
 
 
@@ -154,6 +154,9 @@ def literal(draw, dtype, shape):
     elements = None
     if dtype.is_float:
         elements = st.floats(width=8 * dtype.itemsize, allow_nan=True, allow_infinity=True)
+    elif dtype.is_complex:  # NaN and inf parts and -0.0 too: complex(re, im) keeps them
+        elements = st.complex_numbers(width=8 * dtype.itemsize, allow_nan=True,
+                                      allow_infinity=True)
     return Literal(draw(hnp.arrays(dtype.np, shape, elements=elements)))
 
 
@@ -188,7 +191,7 @@ def op_args(draw, pool):
     if kind == "constant":
         weak = draw(st.booleans())
         if weak:
-            d = draw(st.sampled_from([dt.bool_, dt.int64, dt.float64]))
+            d = draw(st.sampled_from([dt.bool_, dt.int64, dt.float64, dt.complex128]))
             return G.CONSTANT, [], {"value": literal(draw, d, ()), "weak": True}
         shape = draw(st.sampled_from([(), (0,), (3,), (2, 0), (65,), (9, 9), (2, 3)]))
         return G.CONSTANT, [], {"value": literal(draw, draw(DTYPES), shape)}
@@ -198,6 +201,8 @@ def op_args(draw, pool):
             axis = draw(st.integers(0, len(shape) - 1))
             return G.IOTA, [], {"shape": shape, "dtype": d, "axis": axis}
         value = draw(st.booleans() if d.is_bool else st.floats() if d.is_float
+                     else st.complex_numbers(allow_nan=True, allow_infinity=True)
+                     if d.is_complex
                      else st.integers(int(np.iinfo(d.np).min), int(np.iinfo(d.np).max)))
         return G.FULL, [], {"shape": shape, "dtype": d, "value": value}
     x = pick()

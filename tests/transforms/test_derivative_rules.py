@@ -136,6 +136,12 @@ UNARY = [
     case("atanh", tx.atanh, U(3, 4, lo=-0.8, hi=0.8)),
     case("erf", tx.erf, U(3, 4, lo=-2.5, hi=2.5)),
     case("erfc", tx.erfc, U(3, 4, lo=-2.5, hi=2.5)),
+    # the complex-number ops, of real operands and through complex values (their complex
+    # rules: test_complex_grads.py)
+    case("real", lambda x: tx.real(x) * x, U(3, 4)),
+    case("conj", lambda x: tx.conj(x) ** 2, U(3, 4)),
+    case("imag_of_complex", lambda x: tx.imag(tx.exp(1j * x)), U(3, 4)),
+    case("angle_of_complex", lambda x: tx.angle(tx.exp(1j * x) * (2.0 + 0.5j)), U(3, 4)),
     case("sin_0d", tx.sin, U()),
     case("exp_size1", tx.exp, U(1, 1)),
     case("cast_f64_f32_f64", lambda x: tx.astype(tx.astype(x, F32) * 3.0, F64), U(3, 4),
@@ -357,13 +363,13 @@ def test_rules_against_finite_differences(c: Case, rng):
 
 # --- coverage ----------------------------------------------------------------------------------
 def differentiated_codes(fn, xs) -> set[OpCode]:
-    """The ops of `fn`'s traced graph that the transforms differentiate: a floating-point result
-    with an operand that depends on a float input."""
+    """The ops of `fn`'s traced graph that the transforms differentiate: a floating-point (real
+    or complex) result with an operand that depends on a float input."""
     traced = Arguments(fn, tuple(xs), {}).trace(fn, "coverage")
-    active = {v for v in traced.graph.inputs if v.type.dtype.is_float}
+    active = {v for v in traced.graph.inputs if v.type.dtype.is_inexact}
     codes = set()
     for op in traced.graph.ops:
-        if any(v in active for v in op.inputs) and op.output.type.dtype.is_float:
+        if any(v in active for v in op.inputs) and op.output.type.dtype.is_inexact:
             codes.add(op.code)
             active.add(op.output)
     return codes

@@ -178,6 +178,11 @@ case("operators", lambda x, y: (x + y) * x / y, lambda x, y: (x + y) * x / y,
      Arg((2, 3)), Arg((3,), low=0.5), in_axes=(1, None), out_axes=1,
      codes=[G.ADD, G.MULTIPLY, G.DIVIDE])
 
+case("complex_parts", lambda x, y: tx.real(x * 1j + y) * tx.imag(tx.conj(x * 1j + y))
+     + tx.angle(x + 2j * y), lambda x, y: np.real(x * 1j + y) * np.imag(np.conj(x * 1j + y))
+     + np.angle(x + 2j * y), Arg((2, 3)), Arg((3,)), in_axes=(1, None), out_axes=1,
+     codes=[G.REAL, G.IMAG, G.CONJ, G.ANGLE])
+
 # three operands: where (condition, x, y) and clip (x, lo, hi), batched and not, mixed ranks
 B = Arg((2, 3), "bool")
 case("where_cond_batched", tx.where, np.where, B, Arg((3,)), Arg(()), in_axes=(0, None, None),

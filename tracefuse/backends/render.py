@@ -259,9 +259,12 @@ class Renderer:
         return f"n{a}"
 
     def acc_dtype(self, node: Node) -> DType:
-        """The accumulator dtype across blocks: float sums widen to float64."""
+        """The accumulator dtype across blocks: float sums widen to float64, complex ones to
+        complex128."""
         if node.code is G.SUM and node.dtype.is_float:
             return dt.float64
+        if node.code is G.SUM and node.dtype.is_complex:
+            return dt.complex128
         return node.dtype
 
     # --- the walk -------------------------------------------------------------------------------

@@ -48,12 +48,13 @@ def _check_argnums(A: Arguments, nums: Sequence[int], what: str) -> tuple[int, .
 
 
 def _float_leaves(A: Arguments, graph, nums: Sequence[int], what: str) -> list[int]:
-    """The leaves of the differentiated arguments; an integer or bool one is a TypeError."""
+    """The leaves of the differentiated arguments (real or complex floating point); an integer
+    or bool one is a TypeError."""
     wrt = []
     for k in nums:
         for i in A.leaves_of(k):
             t = graph.inputs[i].type
-            if not t.dtype.is_float:
+            if not t.dtype.is_inexact:
                 raise located(TypeError, (
                     f"{what}: argument {A.leaf_path(i)} (argnums {k}) has dtype {t.dtype.name}; "
                     "derivatives are taken with respect to floating-point inputs only. Pass "
@@ -83,7 +84,7 @@ def _group(A: Arguments, nums: Sequence[int], leaves: Sequence[Any], single: boo
     return out[0] if single else tuple(out)
 
 
-def _value_and_grad(fn, argnums, has_aux, what, args, kwargs):
+def _value_and_grad(fn, argnums, has_aux, what, args, kwargs, holomorphic=False):
     name = fn_name(fn)
     A = Arguments(fn, args, kwargs)
     nums = _check_argnums(A, _argnums(argnums, what), what)
@@ -94,7 +95,21 @@ def _value_and_grad(fn, argnums, has_aux, what, args, kwargs):
         raise located(TypeError, f"{what}({name}): the function must return one scalar array, "
                       "not a structure of them (use tx.vjp or tx.jacrev for several outputs)")
     vt = graph.outputs[0].type
-    if vt.shape != () or not vt.dtype.is_float:
+    if vt.shape == () and vt.dtype.is_complex and not holomorphic:
+        raise located(TypeError, (
+            f"{what}({name}) needs a function returning a real scalar, but it returned "
+            f"{vt.dtype.name} ({vt}). As in JAX: take tx.real, tx.abs ... of it for a "
+            f"real-valued function of complex inputs, or pass holomorphic=True if the function "
+            f"is holomorphic (complex inputs, complex output: the result is f'(z))"))
+    if holomorphic:
+        wrt = _float_leaves(A, graph, nums, what)
+        if not vt.dtype.is_complex or any(not graph.inputs[i].type.dtype.is_complex
+                                          for i in wrt):
+            raise located(TypeError, (
+                f"{what}({name}, holomorphic=True) needs complex inputs and a complex output "
+                f"(as JAX); got output {vt} and inputs "
+                + ", ".join(str(graph.inputs[i].type) for i in wrt)))
+    if vt.shape != () or not vt.dtype.is_inexact:
         kind = f"shape {vt.shape}" if vt.shape != () else f"dtype {vt.dtype.name}"
         raise located(TypeError, (
             f"{what}({name}) needs a function returning a floating-point scalar, but it "
@@ -118,26 +133,31 @@ def _function_of(body: Callable, fn: Callable, name: str) -> Function:
 
 
 def value_and_grad(fn: Callable, argnums: int | Sequence[int] = 0,
-                   has_aux: bool = False) -> Function:
+                   has_aux: bool = False, holomorphic: bool = False) -> Function:
     """`fn`'s value and its gradient with respect to the arguments numbered `argnums` (an int:
     one gradient shaped like that argument's pytree; a tuple: a tuple of them). `fn` must
     return a floating-point scalar (with has_aux: a pair (scalar, aux)); the result is
-    `(value, grad)` or `((value, aux), grad)`."""
+    `(value, grad)` or `((value, aux), grad)`. Complex inputs follow JAX: for real-valued
+    `fn` the gradient is df/dx - i df/dy; a complex output needs `holomorphic=True` (then the
+    result is the complex derivative f'(z); docs/transforms.md)."""
     _argnums(argnums, "value_and_grad")
 
     def body(*args, **kwargs):
-        return _value_and_grad(fn, argnums, has_aux, "value_and_grad", args, kwargs)
+        return _value_and_grad(fn, argnums, has_aux, "value_and_grad", args, kwargs,
+                               holomorphic)
 
     return _function_of(body, fn, f"value_and_grad({fn_name(fn)})")
 
 
-def grad(fn: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False) -> Function:
+def grad(fn: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         holomorphic: bool = False) -> Function:
     """The gradient of scalar-valued `fn` with respect to the arguments numbered `argnums`
-    (JAX's `grad`): a function returning the gradient (with has_aux: `(grad, aux)`)."""
+    (JAX's `grad`): a function returning the gradient (with has_aux: `(grad, aux)`). Complex
+    inputs and `holomorphic=True` as in `value_and_grad`."""
     _argnums(argnums, "grad")
 
     def body(*args, **kwargs):
-        value, grads = _value_and_grad(fn, argnums, has_aux, "grad", args, kwargs)
+        value, grads = _value_and_grad(fn, argnums, has_aux, "grad", args, kwargs, holomorphic)
         return (grads, value[1]) if has_aux else grads
 
     return _function_of(body, fn, f"grad({fn_name(fn)})")
@@ -206,7 +226,7 @@ def jvp(fn: Callable, primals: Sequence[Any], tangents: Sequence[Any]):
     in_types = [graph.inputs[i].type for i in range(len(A.leaves))]
     ts = _matching(tuple(tangents), pytree.flatten(tuple(primals))[1], in_types,
                    f"jvp of {name}")
-    differentiable = [t.dtype.is_float for t in in_types]
+    differentiable = [t.dtype.is_inexact for t in in_types]
     with_tangent = differentiable + [False] * len(traced.captured)
     transformed = jvp_graph(graph, with_tangent)
     outs = apply_graph(transformed, outer_values(traced, A.leaves)
@@ -228,6 +248,12 @@ def _jacobian(fn, argnums, mode: str):
         traced = A.trace(fn, f"{what}_{name}")
         graph = traced.graph
         wrt = _float_leaves(A, graph, nums, what)
+        for i in wrt:
+            if graph.inputs[i].type.dtype.is_complex:
+                raise located(TypeError, (
+                    f"{what}({name}): argument {A.leaf_path(i)} is complex; Jacobians of "
+                    "complex inputs are not supported yet: use tx.jvp (a tangent per "
+                    "direction, 1 and 1j) or tx.vjp"))
         n_in, n_out = len(graph.inputs), len(graph.outputs)
         outer = outer_values(traced, A.leaves)
         blocks: dict[tuple[int, int], Any] = {}  # (output leaf, input leaf) -> Jacobian block
@@ -247,7 +273,9 @@ def _jacobian(fn, argnums, mode: str):
                 o = v.type
                 if not o.dtype.is_float:
                     raise located(TypeError, f"jacrev({name}): output {j} has dtype "
-                                  f"{o.dtype.name}; a Jacobian needs floating-point outputs")
+                                  f"{o.dtype.name}; a Jacobian needs real floating-point "
+                                  "outputs (of a complex one: use tx.jacfwd, or take "
+                                  "tx.real and tx.imag of it)")
                 m = o.size
                 transformed = vjp_graph(graph, wrt, [i == j for i in range(n_out)])
                 mapped = vmap_graph(transformed, [None] * n_in + [0], m,

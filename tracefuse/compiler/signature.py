@@ -47,8 +47,8 @@ POSITIONAL = (P.POSITIONAL_ONLY, P.POSITIONAL_OR_KEYWORD)
 INT64_MIN, INT64_END = -(2**63), 2**63
 # the leaf key of each Python scalar type: a weak 0-d value of the array API's default dtype
 PY_KEYS = {bool: ((), np.dtype(bool), True), int: ((), np.dtype(np.int64), True),
-           float: ((), np.dtype(np.float64), True)}
-PY_NAMES = {"b": "Python bool", "i": "Python int", "f": "Python float"}
+           float: ((), np.dtype(np.float64), True), complex: ((), np.dtype(np.complex128), True)}
+PY_NAMES = {"b": "Python bool", "i": "Python int", "f": "Python float", "c": "Python complex"}
 
 
 class ExactFloat(float):

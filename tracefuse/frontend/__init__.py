@@ -32,6 +32,7 @@ from .elementwise import (abs, acos, acosh, add, arccos, arccosh, arcsin, arcsin
 from .indexing import getitem, take
 from .info import __array_namespace_info__
 from .linalg_compose import einsum, tensordot
+from .elementwise import angle, conj, conjugate, imag, real
 from .linear_algebra import matmul, vecdot
 from .manipulation import (broadcast_arrays, broadcast_to, concat, expand_dims, flip,
                            matrix_transpose, moveaxis, permute_dims, reshape, squeeze, stack,
@@ -66,6 +67,8 @@ __all__ = [
     "signbit", "sin", "sinh", "sqrt", "square", "stop_gradient", "subtract", "tan", "tanh",
     "true_divide", "trunc",
     "where",
+    # complex numbers
+    "angle", "conj", "conjugate", "imag", "real",
     # reductions and statistics
     "all", "any", "argmax", "argmin", "max", "mean", "min", "prod", "std", "sum", "var",
     # linear algebra

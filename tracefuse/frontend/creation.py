@@ -58,8 +58,18 @@ def _checked_array(value: Any, dtype=None) -> np.ndarray:
     except DTypeError as e:
         raise DTypeError(with_location(str(e), user_location())) from None
     if dtype is not None:
+        _check_complex_to_real(arr.dtype, dtype)
         arr = arr.astype(dt.as_dtype(dtype).np, copy=False)
     return arr
+
+
+def _check_complex_to_real(src, dtype) -> None:
+    """Complex values to a real dtype: a DTypeError, as astype's (the standard: say which part)."""
+    to = dt.as_dtype(dtype)
+    if np.dtype(src).kind == "c" and not (to.is_complex or to.is_bool):
+        raise DTypeError(with_location(
+            f"cannot convert complex values to {to.name}: take tx.real(...) or tx.imag(...) of "
+            "them (or pass a complex dtype)", user_location()))
 
 
 def asarray(obj, /, *, dtype=None, device=None, copy: bool | None = None):
@@ -184,6 +194,9 @@ def full(shape, fill_value, *, dtype=None, device=None):
     device = _check_device(device)
     shape = _shape(shape)
     d = _fill_dtype(fill_value, dtype)
+    if isinstance(fill_value, complex) or getattr(getattr(fill_value, "dtype", None), "kind",
+                                                  None) == "c":
+        _check_complex_to_real(np.complex128, d)
     value = (np.asarray(_device.to_host(fill_value), dtype=d.np).item()
              if not isinstance(fill_value, Tracer) else None)
     if current_builder() is not None:
@@ -255,9 +268,14 @@ def _all_int(*values) -> bool:
 
 
 def linspace(start, stop, /, num, *, dtype=None, device=None, endpoint=True):
-    """`num` evenly spaced values from start to stop (stop included unless endpoint=False)."""
+    """`num` evenly spaced values from start to stop (stop included unless endpoint=False);
+    default float64, complex128 when start or stop is complex."""
     device = _check_device(device)
-    d = dt.as_dtype(dtype).np if dtype is not None else np.float64
+    if dtype is None:
+        d = np.complex128 if isinstance(start, complex) or isinstance(stop, complex) \
+            else np.float64
+    else:
+        d = dt.as_dtype(dtype).np
     return _wrap(np.linspace(start, stop, num, endpoint=endpoint, dtype=d), device)
 
 

@@ -66,7 +66,7 @@ def finfo(type: Any, /) -> finfo_object:
     if d.kind not in "fc":
         raise TypeError(f"finfo needs a floating-point dtype, not {d.name}; use iinfo for "
                         "integers")
-    info = np.finfo(d.np)
+    info = np.finfo(dt.real_dtype(d).np)  # a complex dtype: the limits of its parts
     return finfo_object(bits=int(info.bits), eps=float(info.eps), max=float(info.max),
                         min=float(info.min), smallest_normal=float(info.smallest_normal),
                         dtype=dt.as_dtype(info.dtype))
@@ -88,7 +88,7 @@ _KINDS = {
     "unsigned integer": lambda d: d.kind == "u",
     "integral": lambda d: d.is_integer,
     "real floating": lambda d: d.is_float,
-    "complex floating": lambda d: False,
+    "complex floating": lambda d: d.is_complex,
     "numeric": lambda d: d.is_numeric,
 }
 

@@ -78,10 +78,18 @@ isfinite = _unary(G.ISFINITE, "isfinite", "True where x is neither NaN nor infin
 signbit = _unary(G.SIGNBIT, "signbit", "True where the sign bit is set (incl. -0.0).")
 logical_not = _unary(G.LOGICAL_NOT, "logical_not", "not x, elementwise (result bool).")
 bitwise_invert = _unary(G.BITWISE_INVERT, "bitwise_invert", "~x for integers, not x for bools.")
+real = _unary(G.REAL, "real", "The real part (complex64 gives float32, complex128 float64; a "
+              "real-valued x is returned as it is, a copy).")
+imag = _unary(G.IMAG, "imag", "The imaginary part (complex64 gives float32, complex128 float64; "
+              "zeros of x's dtype for a real-valued x).")
+conj = _unary(G.CONJ, "conj", "The complex conjugate, real - imag*1j (a real-valued x unchanged).")
+angle = _unary(G.ANGLE, "angle", "The argument of a complex number, atan2(imag(x), real(x)), "
+               "in [-pi, pi] (complex64 gives float32).")
 
 # array API aliases and NumPy names users reach for
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 invert = bitwise_invert
+conjugate = conj
 
 
 def stop_gradient(x):

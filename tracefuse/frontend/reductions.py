@@ -12,7 +12,7 @@ import builtins
 import math
 
 from .dispatch import bind, type_of
-from .elementwise import astype, divide, multiply, sqrt, subtract
+from .elementwise import add, astype, divide, imag, multiply, real, sqrt, subtract
 from ..errors import ShapeError, user_location, with_location
 from ..ir import Attrs, OpCode
 from ..ir import dtypes as dt
@@ -73,7 +73,15 @@ argmin = _arg_reduction(G.ARGMIN, "argmin", "Index of the first minimum (over al
 
 def _float_operand(x):
     t = type_of(x)
-    return x if t.dtype.is_float else astype(x, dt.DEFAULT_FLOAT)
+    return x if t.dtype.is_inexact else astype(x, dt.DEFAULT_FLOAT)
+
+
+def _abs_square(x):
+    """|x|^2 in x's real dtype: x * x for real x, real^2 + imag^2 for complex (as NumPy's var)."""
+    if not type_of(x).dtype.is_complex:
+        return multiply(x, x)
+    re, im = real(x), imag(x)
+    return add(multiply(re, re), multiply(im, im))
 
 
 def _count(x, axes) -> int:
@@ -92,12 +100,13 @@ def mean(x, /, *, axis=None, keepdims=False):
 
 
 def var(x, /, *, axis=None, correction=0.0, keepdims=False):
-    """Variance over `axis`: sum((x - mean)**2) / (N - correction), computed like NumPy."""
+    """Variance over `axis`: sum(|x - mean|**2) / (N - correction), computed like NumPy (a
+    complex x gives its real dtype)."""
     x = _float_operand(x)
     axes = _axes(x, axis)
     n = _count(x, axes)
     centered = subtract(x, divide(sum(x, axis=axes, keepdims=True), n))
-    total = sum(multiply(centered, centered), axis=axes, keepdims=keepdims)
+    total = sum(_abs_square(centered), axis=axes, keepdims=keepdims)
     return divide(total, builtins.max(n - correction, 0))
 
 

@@ -1,7 +1,7 @@
 """Turning user values (Python scalars, NumPy arrays and scalars, array-likes) into an array and
 its `TensorType`, the one place both eager mode and the tracer do it.
 
-Python `bool`/`int`/`float` become *weak* 0-d values (NEP 50); NumPy scalars and arrays are
+Python `bool`/`int`/`float`/`complex` become *weak* 0-d values (NEP 50); NumPy scalars and arrays are
 strong and keep their dtype; anything with `__array__` (a `tx.Tensor`) is asked for its array,
 and a CuPy array is copied to the host (a constant captured by a traced function).
 """
@@ -16,7 +16,7 @@ from ..errors import DTypeError
 from . import dtypes as dt
 from .types import TensorType
 
-PY_SCALARS = (bool, int, float)
+PY_SCALARS = (bool, int, float, complex)
 
 
 def is_gpu_array(a: Any) -> bool:

@@ -51,12 +51,16 @@ def _weak_int_out_of_range(a: np.ndarray, t: TensorType, dtype: np.dtype):
 
 def _ew(fn: Callable, operands: str = "promote") -> Impl:
     """An elementwise op: operands converted to the promoted dtype ('promote') or, for
-    floating-point functions, to the result's float dtype ('result'); comparisons ('compare')
+    floating-point functions, to the result's float dtype ('result'; for a real result of
+    complex operands, the complex dtype of its precision: 'result_real'); comparisons ('compare')
     of two integer arrays compare the exact values, whatever their signedness."""
 
     def impl(args, in_types, attrs, out):
         if operands == "result":
             dtype = out.dtype.np
+        elif operands == "result_real":  # a real result of complex operands: the complex
+            dtype = dt.complex_dtype(out.dtype).np if any(  # dtype of the result's precision
+                t.dtype.is_complex for t in in_types) else out.dtype.np
         else:
             dtype = operand_dtype([(t.dtype, t.weak) for t in in_types]).np
         if operands == "compare" and all(t.dtype.is_integer and not t.weak for t in in_types):
@@ -356,6 +360,10 @@ NUMPY_IMPL: dict[OpCode, Impl] = {
     G.BITWISE_INVERT: _ew(np.invert),
     G.CAST: _cast,
     G.STOP_GRADIENT: _ew(np.copy),
+    G.REAL: _ew(lambda x: np.real(x).copy()),  # a copy: np.real of a real array is the array
+    G.IMAG: _ew(lambda x: np.imag(x).copy()),
+    G.CONJ: _ew(np.conj),
+    G.ANGLE: _ew(np.angle, "result_real"),
     G.ADD: _ew(np.add),
     G.SUBTRACT: _ew(np.subtract),
     G.MULTIPLY: _ew(np.multiply),

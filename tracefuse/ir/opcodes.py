@@ -56,6 +56,11 @@ class OpCode(Enum):
     BITWISE_INVERT = "bitwise_invert"
     CAST = "cast"  # attrs: dtype
     STOP_GRADIENT = "stop_gradient"  # the identity; transforms give it no derivative
+    # complex numbers (real operands: real(x) = x, imag(x) = 0, conj(x) = x, angle = 0 or pi)
+    REAL = "real"  # the real part, in the real dtype of the operand's (complex64 -> float32)
+    IMAG = "imag"  # the imaginary part, likewise
+    CONJ = "conj"  # the complex conjugate, the operand's dtype
+    ANGLE = "angle"  # atan2(imag, real), a real floating-point result
     # elementwise, two operands
     ADD = "add"
     SUBTRACT = "subtract"
@@ -131,6 +136,7 @@ UNARY = frozenset({
     G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN, G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH,
     G.ASINH, G.ACOSH, G.ATANH, G.ERF, G.ERFC, G.FLOOR, G.CEIL, G.TRUNC, G.ROUND, G.ISNAN,
     G.ISINF, G.ISFINITE, G.SIGNBIT, G.LOGICAL_NOT, G.BITWISE_INVERT, G.CAST, G.STOP_GRADIENT,
+    G.REAL, G.IMAG, G.CONJ, G.ANGLE,
 })
 
 BINARY = frozenset({
@@ -191,8 +197,11 @@ PREDICATES = frozenset({
 TRANSCENDENTAL = frozenset({
     G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN, G.ACOS,
     G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.ERF, G.ERFC, G.POW, G.ATAN2,
-    G.HYPOT, G.LOGADDEXP,
+    G.HYPOT, G.LOGADDEXP, G.ANGLE,
 })
+
+# The complex-number ops: real <-> complex (their derivatives are linear maps, not products).
+COMPLEX_PARTS = frozenset({G.REAL, G.IMAG, G.CONJ, G.ANGLE})
 
 BY_NAME = {code.value: code for code in OpCode}
 

@@ -22,7 +22,8 @@ value and kernel names are local to it. Indentation is not significant.
 Value names are any `%name` tokens; they are only looked up, never renumbered. Nothing is
 inferred silently: each op gets its outputs typed as written, and the written type must equal
 what `rules.infer_type` computes (the verifier's `check_op` runs on each op as it is read).
-A `dense<...>` literal takes its dtype and shape from the op's written result type. Every
+A `dense<...>` literal takes its dtype and shape from the op's written result type; a complex
+element or attribute is written `complex(re, im)`. Every
 problem raises `IRParseError` naming the line, the column, the offending text and what to do.
 """
 
@@ -151,6 +152,17 @@ def _dim(line: _Line) -> int:
 
 def _number(text: str) -> int | float:
     return int(text) if _INT_RE.fullmatch(text) else float(text)
+
+
+def _complex(line: "_Line") -> complex:
+    """The rest of `complex(re, im)` after the word `complex`: both parts as floats."""
+    line.next("punct", "(", what="`(` after complex")
+    parts = []
+    for close in (",", ")"):
+        _, text, col = line.next("number", what="a number", hint="write complex(1.5, -2.0)")
+        parts.append(float(text))
+        line.next("punct", close, what=f"`{close}`", hint="write complex(1.5, -2.0)")
+    return complex(*parts)
 
 
 def parse_graph(text: str) -> Graph:
@@ -525,6 +537,8 @@ class _Parser:
             return self.parse_dense(line, text, col, result)
         if kind == "word" and text in _WORDS:
             return _WORDS[text]
+        if kind == "word" and text == "complex":
+            return _complex(line)
         if kind == "word" and text in _DTYPE_NAMES:
             return _DTYPE_NAMES[text]
         raise line.error(col, f"`{text}` is not an attribute value",
@@ -570,14 +584,17 @@ class _Parser:
             value: Any = text == "true"
         elif kind == "number":
             value = _number(text)
+        elif kind == "word" and text == "complex":
+            value = _complex(line)
         else:
             raise line.error(col, f"`{text}` is not an element value",
                              "write a number, true or false")
         ok = (isinstance(value, bool) if dtype.is_bool
               else isinstance(value, int) and not isinstance(value, bool) if dtype.is_integer
-              else not isinstance(value, bool))
+              else isinstance(value, complex) if dtype.is_complex
+              else not isinstance(value, (bool, complex)))
         if not ok:
             raise line.error(col, f"`{text}` is not a {dtype.name} element",
-                             "write true/false for bool, ints for integer and numbers for float "
-                             "dtypes")
+                             "write true/false for bool, ints for integer, numbers for float "
+                             "and complex(re, im) for complex dtypes")
         return value

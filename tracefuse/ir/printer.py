@@ -10,7 +10,8 @@ func @gelu(%0: f32[1024]) -> (f32[1024]) {
 
 Values are numbered at print time: inputs first, then op outputs in order, so the text is
 deterministic. Attribute values print as: ints, `true`/`false`, `none`, floats by `repr` (exact:
-`nan`, `-nan`, `inf`, `-0.0`, 17 significant digits), tuples `(0, 1)`, dtypes by short name
+`nan`, `-nan`, `inf`, `-0.0`, 17 significant digits), complex numbers as `complex(re, im)`
+with both parts so written, tuples `(0, 1)`, dtypes by short name
 (`f32`), strings in double quotes, and constants as `dense<[...]>` (a nested list) or, past
 `MAX_LIST_LITERAL` elements, `dense<0x...>` (the little-endian bytes in hex). With
 `elide_constants=True` large constants print as `dense<elided N elements>` for display; such
@@ -96,6 +97,9 @@ def format_scalar(x: Any) -> str:
         return "true" if x else "false"
     if isinstance(x, (int, np.integer)):
         return str(int(x))
+    if isinstance(x, (complex, np.complexfloating)):
+        # both parts exactly, NaN signs and -0.0 included: complex(1.5, -0.0)
+        return f"complex({format_float(x.real)}, {format_float(x.imag)})"
     return format_float(x)
 
 
@@ -117,7 +121,7 @@ def format_literal(lit: Literal, elide: bool = False) -> str:
 def format_attr(value: Any, elide: bool = False) -> str:
     if value is None:
         return "none"
-    if isinstance(value, (bool, int, float, np.generic)):
+    if isinstance(value, (bool, int, float, complex, np.generic)):
         return format_scalar(value)
     if isinstance(value, DType):
         return value.short

@@ -10,7 +10,12 @@ from NumPy: functions with floating-point results (`exp`, `divide`, `atan2`, `re
 give float64 for every integer and bool input, where NumPy gives float16 for 8-bit and float32
 for 16-bit ints (and keeps ints for `reciprocal`); arithmetic that NumPy does on bools by
 converting them to int8 (`floor`, `square`, `//`, `%`, `**`, shifts ...) is a DTypeError here,
-as in the array API standard: cast first.
+as in the array API standard: cast first. Complex operands: functions the standard defines
+only for real numbers (ordering: `<`, `maximum`, `floor`, `%`, `clip`, max/min/argmax
+reductions; `atan2`, `hypot`, `erf` ...) and the logical ops are a DTypeError that says what to
+write instead (NumPy orders complex numbers lexicographically); `abs` of complex gives the real
+dtype of its parts; a cast of complex to a real dtype is a DTypeError too (the standard: take
+`real(x)` or `imag(x)` first; NumPy drops the imaginary part), to bool it is `x != 0`.
 """
 
 from __future__ import annotations
@@ -266,18 +271,30 @@ SHAPE_RULES: dict[OpCode, Callable[[Sequence[Shape], Mapping], Shape]] = {
 _ACCEPT: dict[str, Callable[[DType], bool]] = {
     "any": lambda d: True,
     "numeric": lambda d: d.is_numeric,
+    "real": lambda d: d.is_real_numeric,
+    "real_or_bool": lambda d: not d.is_complex,
     "int": lambda d: d.is_integer,
     "int_or_bool": lambda d: d.is_integer or d.is_bool,
 }
 _ACCEPT_TEXT = {
-    "numeric": "a numeric (integer or floating-point)",
+    "numeric": "a numeric (integer, floating-point or complex)",
+    "real": "a real-valued numeric (integer or real floating-point)",
+    "real_or_bool": "a real-valued (boolean, integer or real floating-point)",
     "int": "an integer",
     "int_or_bool": "an integer or boolean",
+}
+_COMPLEX_HINT = {
+    "real": "; complex numbers are not ordered (the array API standard): compare real(x) and "
+            "imag(x), or abs(x)",
+    "real_or_bool": "; complex numbers are not ordered (the array API standard): apply it to "
+                    "real(x) and imag(x), or abs(x)",
 }
 _RESULT: dict[str, Callable[[DType], DType]] = {
     "same": lambda d: d,
     "bool": lambda d: dt.bool_,
     "float": dt.to_float,
+    "real_float": dt.to_real_float,  # abs and angle of complex64: float32
+    "real_part": dt.real_dtype,  # real, imag, abs: complex64 -> float32, others unchanged
 }
 
 
@@ -288,7 +305,8 @@ def _elementwise_dtype(accept: str, result: str) -> Callable[[Sequence[DW], Mapp
         dtype, weak = dt.promote_all(list(types))
         if not check(dtype):
             got = ", ".join(d.name for d, _ in types)
-            raise DTypeError(f"needs {_ACCEPT_TEXT[accept]} dtype, got {got}")
+            hint = _COMPLEX_HINT.get(accept, "") if dtype.is_complex else ""
+            raise DTypeError(f"needs {_ACCEPT_TEXT[accept]} dtype, got {got}{hint}")
         return to_result(dtype), weak
 
     return rule
@@ -296,20 +314,26 @@ def _elementwise_dtype(accept: str, result: str) -> Callable[[Sequence[DW], Mapp
 
 # (accepted operand kind after promotion, result kind) for each elementwise op
 _ELEMENTWISE_KINDS: dict[OpCode, tuple[str, str]] = {
-    G.NEGATIVE: ("numeric", "same"), G.ABS: ("any", "same"), G.SIGN: ("numeric", "same"),
-    G.SQUARE: ("numeric", "same"), G.FLOOR: ("numeric", "same"), G.CEIL: ("numeric", "same"),
-    G.TRUNC: ("numeric", "same"), G.ROUND: ("numeric", "same"),
+    G.NEGATIVE: ("numeric", "same"), G.ABS: ("any", "real_part"), G.SIGN: ("numeric", "same"),
+    G.SQUARE: ("numeric", "same"), G.FLOOR: ("real", "same"), G.CEIL: ("real", "same"),
+    G.TRUNC: ("real", "same"), G.ROUND: ("numeric", "same"),
     G.BITWISE_INVERT: ("int_or_bool", "same"), G.STOP_GRADIENT: ("any", "same"),
+    G.REAL: ("any", "real_part"), G.IMAG: ("any", "real_part"),
+    G.CONJ: ("numeric", "same"), G.ANGLE: ("any", "real_float"),
     **{c: ("any", "float") for c in (
         G.SQRT, G.RECIPROCAL, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS,
         G.TAN, G.ASIN, G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH,
-        G.ERF, G.ERFC, G.DIVIDE, G.ATAN2, G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER)},
-    **{c: ("any", "bool") for c in (
-        G.ISNAN, G.ISINF, G.ISFINITE, G.SIGNBIT, G.LOGICAL_NOT, G.EQUAL, G.NOT_EQUAL, G.LESS,
-        G.LESS_EQUAL, G.GREATER, G.GREATER_EQUAL, G.LOGICAL_AND, G.LOGICAL_OR, G.LOGICAL_XOR)},
+        G.DIVIDE)},
+    **{c: ("real_or_bool", "float") for c in (
+        G.ERF, G.ERFC, G.ATAN2, G.HYPOT, G.LOGADDEXP, G.COPYSIGN, G.NEXTAFTER)},
+    **{c: ("any", "bool") for c in (G.ISNAN, G.ISINF, G.ISFINITE, G.EQUAL, G.NOT_EQUAL)},
+    **{c: ("real_or_bool", "bool") for c in (
+        G.SIGNBIT, G.LOGICAL_NOT, G.LESS, G.LESS_EQUAL, G.GREATER, G.GREATER_EQUAL,
+        G.LOGICAL_AND, G.LOGICAL_OR, G.LOGICAL_XOR)},
     G.ADD: ("any", "same"), G.MULTIPLY: ("any", "same"), G.SUBTRACT: ("numeric", "same"),
-    G.FLOOR_DIVIDE: ("numeric", "same"), G.REMAINDER: ("numeric", "same"),
-    G.POW: ("numeric", "same"), G.MAXIMUM: ("any", "same"), G.MINIMUM: ("any", "same"),
+    G.FLOOR_DIVIDE: ("real", "same"), G.REMAINDER: ("real", "same"),
+    G.POW: ("numeric", "same"), G.MAXIMUM: ("real_or_bool", "same"),
+    G.MINIMUM: ("real_or_bool", "same"),
     G.BITWISE_AND: ("int_or_bool", "same"), G.BITWISE_OR: ("int_or_bool", "same"),
     G.BITWISE_XOR: ("int_or_bool", "same"), G.LEFT_SHIFT: ("int", "same"),
     G.RIGHT_SHIFT: ("int", "same"),
@@ -347,7 +371,14 @@ def operand_dtype(types: Sequence[DW]) -> DType:
 
 
 def _cast_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
-    return attrs["dtype"], False
+    (src, _), = types
+    to = attrs["dtype"]
+    if src.is_complex and not (to.is_complex or to.is_bool):
+        # the standard: which part becomes the real value must be said, not discarded silently
+        raise DTypeError(f"cannot cast {src.name} to {to.name}: take real(x) or imag(x) (or "
+                         f"abs(x)) first, then cast that (the array API standard does not cast "
+                         f"complex to real, where NumPy drops the imaginary part)")
+    return to, False
 
 
 def _where_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
@@ -358,6 +389,9 @@ def _clip_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
     x = types[0]
     if x[0].is_bool:
         raise DTypeError("needs a numeric dtype, got bool")
+    if any(d.is_complex for d, _ in types):
+        raise DTypeError("needs real-valued operands, got complex (complex numbers are not "
+                         "ordered: clip real(x) and imag(x) apart)")
     return x
 
 
@@ -370,11 +404,20 @@ def _same_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
     return types[0]
 
 
+def _ordered_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
+    """max/min: the operand's dtype, which must be ordered (not complex, as the standard says)."""
+    if types[0][0].is_complex:
+        raise DTypeError(f"needs a real-valued dtype, got {types[0][0].name} (complex numbers "
+                         "are not ordered: reduce real(x), imag(x) or abs(x))")
+    return types[0]
+
+
 def _bool_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
     return dt.bool_, types[0][1]
 
 
 def _index_dtype(types: Sequence[DW], attrs: Mapping) -> DW:
+    _ordered_dtype(types, attrs)
     return dt.DEFAULT_INDEX, False
 
 
@@ -413,8 +456,8 @@ DTYPE_RULES: dict[OpCode, Callable[[Sequence[DW], Mapping], DW]] = {
     G.CLIP: _clip_dtype,
     G.SUM: _sum_dtype,
     G.PROD: _sum_dtype,
-    G.MAX: _same_dtype,
-    G.MIN: _same_dtype,
+    G.MAX: _ordered_dtype,
+    G.MIN: _ordered_dtype,
     G.ALL: _bool_dtype,
     G.ANY: _bool_dtype,
     G.ARGMAX: _index_dtype,

@@ -95,7 +95,8 @@ def _is_ints(x: Any) -> bool:
 
 
 def _is_scalar(x: Any) -> bool:
-    return isinstance(x, (bool, int, float, np.bool_, np.integer, np.floating))
+    return isinstance(x, (bool, int, float, complex, np.bool_, np.integer, np.floating,
+                          np.complexfloating))
 
 
 # what a well-formed value of an attribute looks like, by attribute name
@@ -114,7 +115,7 @@ _AXIS_KIND = (_is_int, "an int")
 _ARG_AXIS_KIND = (lambda x: x is None or _is_int(x), "an int or none")
 _VALUE_KIND = {
     G.CONSTANT: (lambda x: isinstance(x, Literal), "a Literal"),
-    G.FULL: (_is_scalar, "a Python scalar (bool, int or float)"),
+    G.FULL: (_is_scalar, "a Python scalar (bool, int, float or complex)"),
 }
 
 

@@ -56,8 +56,12 @@ class Match:
         self.op, self.args, self.fast = op, inputs, fastmath
         self.out: TensorType = op.outputs[0].type
         self.attrs = op.attrs
-        self.ints = not self.out.dtype.is_float  # integers and bools: exact arithmetic
+        # integers and bools: exact arithmetic (complex results are floating point, not exact)
+        self.ints = not self.out.dtype.is_inexact
         self.floats = not self.ints
+        # complex pow is NumPy's npy_cpow (exp(b log a), or repeated products from 1 + 0j):
+        # x*x and sqrt(x) differ from it at infinite parts, so its rewrites stay off
+        self.real = not self.out.dtype.is_complex
         # rewrites wrong for NaN, inf or -0.0 are allowed: exact for ints, fast math for floats
         self.loose = self.ints or fastmath
         self.emitted: list[Op] = []
@@ -148,7 +152,7 @@ class Match:
     def scalar(self, value: Any, like: TensorType) -> Value | None:
         """A 0-d constant that combines with a value of type `like` without changing its dtype:
         a weak Python scalar of `like`'s kind, as the tracer writes `1 / x`."""
-        arr = np.asarray(value, dtype=np.float64 if like.dtype.is_float else np.int64)
+        arr = np.asarray(value, dtype=np.float64 if like.dtype.is_inexact else np.int64)
         return self.emit(G.CONSTANT, value=Literal(arr), weak=True)
 
     def fill(self, value: Any) -> Value | None:
@@ -258,10 +262,10 @@ RULES: tuple[tuple[OpCode, RuleFn], ...] = (
     (G.NEGATIVE, lambda m: (p := m.inner()) and p.inputs[0]),      # --x -> x
     (G.POW, lambda m: m.one(1) and m.a),                           # x**1 -> x
     (G.POW, lambda m: m.any_zero(1) and m.fill(1)),                # x**0 -> 1 (nan**0 = 1)
-    (G.POW, lambda m: m.exponent(2, 4) and m.power(m.n)),          # x**3 -> x*x*x
-    (G.POW, lambda m: m.floats and m.exponent(-4, -1) and m.inverse()),  # x**-2 -> 1/(x*x)
-    (G.POW, lambda m: m.k_is(1, 0.5) and m.emit(G.SQRT, m.x)),     # x**0.5 -> sqrt(x)
-    (G.POW, lambda m: m.fast and m.half_exponent() and m.half_power()),  # x**1.5 -> x*sqrt(x)
+    (G.POW, lambda m: m.real and m.exponent(2, 4) and m.power(m.n)),  # x**3 -> x*x*x
+    (G.POW, lambda m: m.real and m.floats and m.exponent(-4, -1) and m.inverse()),  # x**-2 -> 1/(x*x)
+    (G.POW, lambda m: m.real and m.k_is(1, 0.5) and m.emit(G.SQRT, m.x)),  # x**0.5 -> sqrt(x)
+    (G.POW, lambda m: m.real and m.fast and m.half_exponent() and m.half_power()),  # x**1.5 -> x*sqrt(x)
     (G.MULTIPLY, lambda m: m.loose and m.any_zero(1) and m.fill(0)),  # x*0 -> 0, 0*x -> 0
     (G.SUBTRACT, lambda m: m.loose and m.a is m.b and m.fill(0)),  # x-x -> 0
     (G.BITWISE_XOR, lambda m: m.a is m.b and m.fill(0)),           # x^x -> 0

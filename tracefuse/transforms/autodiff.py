@@ -4,8 +4,12 @@
 Forward mode walks the ops once, emitting each op and then its tangent by `JVP_RULES`. Reverse
 mode emits the forward ops, then walks them backwards from the outputs' cotangents, emitting
 each op's operand cotangents by `VJP_RULES` and adding up the cotangents of values used more
-than once. Only *active* ops are differentiated: those with a floating-point operand that
-depends on what is differentiated, whose result reaches an output. A zero is `None` all
+than once. Only *active* ops are differentiated: those with a floating-point (real or complex)
+operand that depends on what is differentiated, whose result reaches an output. Complex values
+follow JAX's convention (docs/transforms.md): a tangent is pushed forward by the derivative as
+an R-linear map, and a cotangent is pulled back by that map's transpose conjugated on both
+sides, so a holomorphic op's cotangent is `ct * f'(z)` (no conjugate) and `grad` of a
+real-valued f(z) is df/dx - i df/dy. A zero is `None` all
 through (no op); it becomes a `full 0` only where a transformed graph must return it.
 
 The forward and the backward ops land in one graph, so the pass pipeline sees both: CSE merges
@@ -49,11 +53,11 @@ def _rule(table: dict, op: Op, mode: str):
 def _check_rules(table: dict, graph: Graph, sources: Sequence[Value], mode: str) -> None:
     """Raise NonDifferentiableError for an op on a path from `sources` that has no rule, before
     anything is emitted: such an op (a fused kernel) may not even be copyable."""
-    active = {v for v in sources if v.type.dtype.is_float}
+    active = {v for v in sources if v.type.dtype.is_inexact}
     for op in graph.ops:
         if any(v in active for v in op.inputs):
             _rule(table, op, mode)
-            active.update(v for v in op.outputs if v.type.dtype.is_float)
+            active.update(v for v in op.outputs if v.type.dtype.is_inexact)
 
 
 def _fit(e: Emitter, v: Value, type: TensorType) -> Value:
@@ -77,7 +81,7 @@ def emit_jvp(builder: GraphBuilder, graph: Graph, primals: Sequence[Value],
                 outs, touts = rule(builder, op, [env[v] for v in op.inputs], ts, emit_jvp=emit_jvp)
                 env.update(zip(op.outputs, outs))
                 tan.update({o: t for o, t in zip(op.outputs, touts)
-                            if t is not None and o.type.dtype.is_float})
+                            if t is not None and o.type.dtype.is_inexact})
             else:
                 copy_op(builder, op, env)
             continue
@@ -91,9 +95,9 @@ def emit_jvp(builder: GraphBuilder, graph: Graph, primals: Sequence[Value],
                                                         outs)
                 tan.update({o: _fit(e, t, env[o].type.strong())
                             for o, t in zip(op.outputs, touts)
-                            if t is not None and o.type.dtype.is_float})
+                            if t is not None and o.type.dtype.is_inexact})
             continue
-        if not tan or not op.output.type.dtype.is_float:
+        if not tan or not op.output.type.dtype.is_inexact:
             continue
         ts = [tan.get(v) for v in op.inputs]
         if all(t is None for t in ts):
@@ -108,10 +112,10 @@ def emit_jvp(builder: GraphBuilder, graph: Graph, primals: Sequence[Value],
 
 def active_values(ops: Sequence[Op], sources: Sequence[Value]) -> set[Value]:
     """The floating-point values that depend on `sources` through `ops`."""
-    active = {v for v in sources if v.type.dtype.is_float}
+    active = {v for v in sources if v.type.dtype.is_inexact}
     for op in ops:
         if any(v in active for v in op.inputs):
-            active.update(v for v in op.outputs if v.type.dtype.is_float)
+            active.update(v for v in op.outputs if v.type.dtype.is_inexact)
     return active
 
 

@@ -38,7 +38,7 @@ def _zeros_for(e: Emitter, values: Sequence[Value | None], like: Sequence[Value]
 
 
 def _is_float(v: Value) -> bool:
-    return v.type.dtype.is_float
+    return v.type.dtype.is_inexact  # real or complex: what has derivatives
 
 
 # --- forward mode ---------------------------------------------------------------------------

@@ -127,8 +127,10 @@ PARTIALS: dict[OpCode, PartialsFn] = {
     G.COSH: _unary(lambda e, x, z: e.op(G.SINH, x)),
     G.TANH: _unary(lambda e, x, z: e.sub(e.scalar(1.0), _square(e, z))),
     G.ASINH: _unary(lambda e, x, z: _inv_sqrt(e, e.add(_square(e, x), e.scalar(1.0)))),
-    G.ACOSH: _unary(lambda e, x, z: _inv_sqrt(
-        e, e.mul(e.sub(x, e.scalar(1.0)), e.add(x, e.scalar(1.0))))),
+    # 1 / (sqrt(x - 1) sqrt(x + 1)), not 1 / sqrt(x^2 - 1): the same for real x > 1, and the
+    # right branch for complex x (sqrt of the product flips sign where Re(x) < 0)
+    G.ACOSH: _unary(lambda e, x, z: e.div(e.scalar(1.0), e.mul(
+        e.op(G.SQRT, e.sub(x, e.scalar(1.0))), e.op(G.SQRT, e.add(x, e.scalar(1.0)))))),
     G.ATANH: _unary(lambda e, x, z: e.div(e.scalar(1.0), e.sub(e.scalar(1.0), _square(e, x)))),
     G.ERF: _unary(lambda e, x, z: _erf_slope(e, x, 1.0)),
     G.ERFC: _unary(lambda e, x, z: _erf_slope(e, x, -1.0)),

@@ -96,6 +96,12 @@ class Emitter:
     def cast(self, x: Value, dtype: DType) -> Value:
         if x.type.dtype == dtype and not x.type.weak:
             return x
+        if x.type.dtype.is_complex and not dtype.is_complex:
+            # a complex derivative of a real value: its real part (JAX's convention: the
+            # transpose of real -> complex is taking the real part)
+            x = self.op(G.REAL, x)
+            if x.type.dtype == dtype:
+                return x
         return self.op(G.CAST, x, dtype=dtype)
 
     def like(self, x: Value, type: TensorType) -> Value:
@@ -159,6 +165,6 @@ class Emitter:
 
 
 def is_float(t: TensorType) -> bool:
-    """Whether values of this type have derivatives (floating point)."""
-    return t.dtype.is_float
+    """Whether values of this type have derivatives (real or complex floating point)."""
+    return t.dtype.is_inexact
 

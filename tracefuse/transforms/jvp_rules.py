@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from ..ir import Op, OpCode, Value
 from ..ir.opcodes import PREDICATES, Unsupported
 from . import control_flow_rules as cf
+from . import complex_rules
 from . import library as library_rules  # the rules of library calls
 from . import reduction_math as rm
 from .derivatives import PARTIALS, clip_partials, scale
@@ -101,6 +102,7 @@ JVP_RULES: dict[OpCode, JvpRule | Unsupported] = {
     G.CONSTANT: _zero, G.FULL: _zero, G.IOTA: _zero,
     G.RANDOM_BITS: _NO_DERIVATIVE,  # integer bits of integer keys
     **{code: _from_partials(PARTIALS[code]) for code in PARTIALS},
+    **complex_rules.JVP,  # real, imag, conj, angle; abs (of complex z: not holomorphic)
     **{code: _NO_DERIVATIVE for code in PREDICATES},
     **{code: _NO_DERIVATIVE for code in (G.BITWISE_INVERT, G.BITWISE_AND, G.BITWISE_OR,
                                          G.BITWISE_XOR, G.LEFT_SHIFT, G.RIGHT_SHIFT)},

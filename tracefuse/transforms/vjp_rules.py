@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from ..ir import Op, OpCode, Value
 from ..ir.opcodes import PREDICATES, Unsupported
 from . import control_flow_rules as cf
+from . import complex_rules
 from . import library as library_rules  # the rules of library calls
 from . import reduction_math as rm
 from .derivatives import PARTIALS, clip_partials, scale
@@ -145,6 +146,7 @@ VJP_RULES: dict[OpCode, VjpRule | Unsupported] = {
     G.CONSTANT: _none, G.FULL: _none, G.IOTA: _none,
     G.RANDOM_BITS: _none,  # integer bits of integer keys: no cotangent
     **{code: _from_partials(PARTIALS[code]) for code in PARTIALS},
+    **complex_rules.VJP,  # real, imag, conj, angle; abs (of complex z: not holomorphic)
     **{code: _none for code in PREDICATES},
     **{code: _none for code in (G.BITWISE_INVERT, G.BITWISE_AND, G.BITWISE_OR, G.BITWISE_XOR,
                                 G.LEFT_SHIFT, G.RIGHT_SHIFT)},

@@ -39,9 +39,11 @@ import re
 from dataclasses import dataclass
 
 from ...ir import OpCode
+from ...ir import dtypes as dt
 from ...ir.dtypes import DType
 from ..loops import LoopKernel
 from ..render import COMMON_OPS, OpEntry, Renderer
+from .complex_c import COMPLEX_FUNCS, COMPLEX_PART_OPS, COMPLEX_PREAMBLE
 
 G = OpCode
 
@@ -55,6 +57,7 @@ C_TYPES = {
     "bool": "bool", "int8": "signed char", "uint8": "unsigned char", "int16": "short",
     "uint16": "unsigned short", "int32": "int", "uint32": "unsigned int", "int64": "long long",
     "uint64": "unsigned long long", "float32": "float", "float64": "double",
+    "complex64": "tx_c64", "complex128": "tx_c128",  # complex_c.py's struct
 }
 
 _F32 = {
@@ -214,6 +217,11 @@ def _unsigned(d: DType) -> str:
     return "unsigned long long" if d.itemsize == 8 else "unsigned int"
 
 
+def has_complex(k: LoopKernel) -> bool:
+    """Whether the kernel holds a complex value (its source then needs complex_c.py's code)."""
+    return any(d.is_complex for d in [n.dtype for n in k.nodes] + [v.type.dtype for v in k.arrays])
+
+
 def cuda_can_compile(k: LoopKernel) -> bool:
     """float16 has no arithmetic here yet: such kernels run their body with the array library."""
     dtypes = [n.dtype for n in k.nodes] + [v.type.dtype for v in k.arrays]
@@ -239,7 +247,7 @@ def mapping_of(k: LoopKernel) -> str:
 # --- the op table: entries (renderer, operands, operand dtype, result dtype) -> CUDA C ----------
 def _arith(sym: str, a: str, b: str, d: DType) -> str:
     """Integer + - * wrap: computed in the unsigned type (signed overflow is undefined)."""
-    if d.is_float:
+    if d.is_inexact:
         return f"({a} {sym} {b})"
     u = _unsigned(d)
     return f"(({c_type(d)})(({u})({a}) {sym} ({u})({b})))"
@@ -274,11 +282,13 @@ def _right_shift(r, ops, od: DType, out: DType) -> str:
 
 def _negative(r, ops, od: DType, out: DType) -> str:
     a, u = ops[0], _unsigned(od)
-    return f"(-{a})" if od.is_float else f"(({c_type(out)})((({u})0) - ({u})({a})))"
+    return f"(-{a})" if od.is_inexact else f"(({c_type(out)})((({u})0) - ({u})({a})))"
 
 
 def _sign(r, ops, od: DType, out: DType) -> str:
     a = ops[0]
+    if od.is_complex:
+        return f"tx_sign({a})"
     text = f"(({c_type(out)})((({a}) > 0) - (({a}) < 0)))"
     return f"(({a}) != ({a}) ? ({a}) : {text})" if od.is_float else text
 
@@ -289,6 +299,8 @@ def _square(r, ops, od: DType, out: DType) -> str:
 
 
 def _reciprocal(r, ops, od: DType, out: DType) -> str:
+    if od.is_complex:  # NumPy's loop, not 1 / z (whose last bits differ)
+        return f"tx_reciprocal({ops[0]})"
     return f"({r.literal(1.0, od)} / {ops[0]})"
 
 
@@ -296,16 +308,24 @@ def _bitwise_invert(r, ops, od: DType, out: DType) -> str:
     return f"(!{ops[0]})" if od.is_bool else f"(({c_type(out)})(~({ops[0]})))"
 
 
-def _float_only(float_text: str, otherwise: str):
-    """A predicate: `float_text` on floats (a template), the constant `otherwise` else."""
-    return lambda r, ops, od, out: float_text.format(*ops) if od.is_float else otherwise
+def _float_only(float_text: str, otherwise: str, complex_fn: str):
+    """A predicate: `float_text` on floats (a template), `complex_fn` of complex_c.py on
+    complex values, the constant `otherwise` else."""
+    def entry(r, ops, od: DType, out: DType) -> str:
+        if od.is_complex:
+            return f"{complex_fn}({ops[0]})"
+        return float_text.format(*ops) if od.is_float else otherwise
+    return entry
 
 
 def _libm(code: OpCode, otherwise=None):
     """A float function: the `f` version for float32 (`expf`), the plain one for float64, or a
-    `tx_` helper of the preamble; the entry `otherwise` for non-float operands."""
+    `tx_` helper of the preamble; complex_c.py's function of a complex operand; the entry
+    `otherwise` for integer and bool operands."""
     def entry(r, ops, od: DType, out: DType) -> str:
-        if otherwise is not None and not od.is_float:
+        if od.is_complex and code.value in COMPLEX_FUNCS:
+            return f"{COMPLEX_FUNCS[code.value]}({', '.join(ops)})"
+        if otherwise is not None and not od.is_inexact:
             return otherwise(r, ops, od, out)
         table = _F32 if od.itemsize == 4 else _F64
         if od.is_float and code in table:
@@ -355,10 +375,11 @@ CUDA_OPS: dict[OpCode, OpEntry] = {
     G.LOGICAL_XOR: "(({0} != 0) != ({1} != 0))",
     G.NEGATIVE: _negative, G.ABS: _libm(G.ABS, _abs_integer), G.SIGN: _sign,
     G.SQUARE: _square, G.RECIPROCAL: _reciprocal, G.BITWISE_INVERT: _bitwise_invert,
-    G.ISNAN: _float_only("({0} != {0})", "false"),
-    G.ISINF: _float_only("tx_isinf({0})", "false"),
-    G.ISFINITE: _float_only("(!tx_isinf({0}) && {0} == {0})", "true"),
+    G.ISNAN: _float_only("({0} != {0})", "false", "tx_isnan"),
+    G.ISINF: _float_only("tx_isinf({0})", "false", "tx_isinf"),
+    G.ISFINITE: _float_only("(!tx_isinf({0}) && {0} == {0})", "true", "tx_isfinite"),
     G.SIGNBIT: _libm(G.SIGNBIT, _integer_signbit),
+    **COMPLEX_PART_OPS,  # real, imag, conj, angle
     **{code: _libm(code, _integer_rounding) for code in (G.FLOOR, G.CEIL, G.TRUNC, G.ROUND)},
     **{code: _libm(code) for code in (
         G.SQRT, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN,
@@ -403,6 +424,10 @@ class CudaRenderer(Renderer):
             if v == -(2**63):
                 return "((long long)(-9223372036854775807LL - 1))"
             return f"(({c_type(d)}){v}LL)" if d.itemsize == 8 else f"(({c_type(d)}){v})"
+        if d.is_complex:
+            part = dt.real_dtype(d)
+            value = complex(value)
+            return f"{c_type(d)}({self.literal(value.real, part)}, {self.literal(value.imag, part)})"
         value = float(value)
         inf = "TX_INF_F" if d.itemsize == 4 else "TX_INF_D"
         if math.isnan(value):
@@ -734,7 +759,7 @@ def render_cuda(k: LoopKernel, name: str = "kernel") -> CudaKernel:
     """The CUDA module (preamble + kernels) of one loop kernel."""
     idx = choose_index_type(k)
     mapping = mapping_of(k)
-    parts = [PREAMBLE]
+    parts = [PREAMBLE] + ([COMPLEX_PREAMBLE] if has_complex(k) else [])
     kernels: dict[str, list[str]] = {}
 
     def add(r: CudaRenderer, kname: str, text: str) -> None:

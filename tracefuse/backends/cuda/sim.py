@@ -105,6 +105,7 @@ _FUNDAMENTAL = {
     "unsigned short": np.uint16, "int": np.int32, "unsigned int": np.uint32,
     "long long": np.int64, "unsigned long long": np.uint64, "float": np.float32,
     "double": np.float64,
+    "tx_c64": np.complex64, "tx_c128": np.complex128,  # the generated code's complex struct
 }
 _SPELLINGS = {
     "char": "signed char",  # x86-64 Linux: char is signed (the wrapper keeps the spelling)
@@ -125,6 +126,17 @@ _CTYPES = {
     "unsigned int": ctypes.c_uint32, "long long": ctypes.c_int64,
     "unsigned long long": ctypes.c_uint64, "float": ctypes.c_float, "double": ctypes.c_double,
 }
+
+
+class _Complex64(ctypes.Structure):
+    _fields_ = [("re", ctypes.c_float), ("im", ctypes.c_float)]
+
+
+class _Complex128(ctypes.Structure):
+    _fields_ = [("re", ctypes.c_double), ("im", ctypes.c_double)]
+
+
+_CTYPES.update({"tx_c64": _Complex64, "tx_c128": _Complex128})
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 
@@ -617,6 +629,11 @@ def _convert(kernel: str, i: int, p: Param, value) -> ctypes._SimpleCData:
             raise OverflowError(f"{where}: {v} does not fit in {p.base} "
                                 f"({info.min}..{info.max})")
         return _CTYPES[p.base](v)
+    if kind == "c":  # tx_c64 / tx_c128 by value: (re, im)
+        if not isinstance(value, (int, float, complex, np.number)) or isinstance(value, bool):
+            raise TypeError(f"{where}: expected a number, got {type(value).__name__} {value!r}")
+        z = complex(np.asarray(value).astype(p.dtype)[()])
+        return _CTYPES[p.base](z.real, z.imag)
     # float / double
     with np.errstate(all="ignore"):  # as a C cast: out of range gives inf
         return _to_float(where, p, value)

@@ -76,6 +76,8 @@ def render_module(k: LoopKernel, options: CompileOptions, allow_parallel: bool =
              "from numba import njit, prange"]
     for fn in sorted(renderer.imports):
         lines.append(f"from tracefuse.backends.vmath.functions import {fn}")
+    for fn in sorted(renderer.complex_imports):
+        lines.append(f"from tracefuse.backends.vmath.complex_numba import {fn}")
     for fn in sorted(renderer.intrinsics):
         lines.append(f"from tracefuse.backends.numba.intrinsics import {fn}")
     if renderer.philox:

@@ -19,6 +19,7 @@ import math
 import re
 
 from ...ir import OpCode
+from ...ir import dtypes as dt
 from ...ir.dtypes import DType
 from ..loops import LoopKernel
 from ..render import COMMON_OPS, OpEntry, Renderer
@@ -103,6 +104,9 @@ def _right_shift(r, ops, od: DType, out: DType) -> str:
 
 def _pow(r, ops, od: DType, out: DType) -> str:
     a, b = ops
+    if od.is_complex:  # NumPy's cases (0 ** -1 is NaN, not a ZeroDivisionError)
+        r.complex_imports.add("complex_pow")
+        return _wrap(f"complex_pow({a}, {b})", out)
     if od.is_integer:  # in 64 bits, wrapped to the result's width
         fn, wide = ("ipow_i64", "np.int64") if od.kind == "i" else ("ipow_u64", "np.uint64")
         r.imports.add(fn)
@@ -130,6 +134,9 @@ def _abs(r, ops, od: DType, out: DType) -> str:
 
 def _sign(r, ops, od: DType, out: DType) -> str:
     a = ops[0]
+    if od.is_complex:
+        r.complex_imports.add("complex_sign")
+        return _wrap(f"complex_sign({a})", out)
     text = _wrap(f"({a} > 0) - ({a} < 0)", out)
     return f"({a} if {a} != {a} else {text})" if od.is_float else text
 
@@ -140,7 +147,18 @@ def _square(r, ops, od: DType, out: DType) -> str:
 
 
 def _reciprocal(r, ops, od: DType, out: DType) -> str:
+    if od.is_complex:
+        r.complex_imports.add("complex_reciprocal")
+        return _wrap(f"complex_reciprocal({ops[0]})", out)
     return _wrap(f"{r.literal(1.0, od)} / {ops[0]}", out)
+
+
+def _divide(r, ops, od: DType, out: DType) -> str:
+    """x / y; complex by NumPy's loop (Numba's complex `/` raises ZeroDivisionError)."""
+    if od.is_complex:
+        r.complex_imports.add("complex_divide")
+        return _wrap(f"complex_divide({ops[0]}, {ops[1]})", out)
+    return _wrap(f"{ops[0]} / {ops[1]}", out)
 
 
 def _bitwise_invert(r, ops, od: DType, out: DType) -> str:
@@ -148,14 +166,56 @@ def _bitwise_invert(r, ops, od: DType, out: DType) -> str:
 
 
 def _isnan(r, ops, od: DType, out: DType) -> str:
+    if od.is_complex:  # NaN in either part
+        return f"(({ops[0]}.real != {ops[0]}.real) | ({ops[0]}.imag != {ops[0]}.imag))"
     return f"({ops[0]} != {ops[0]})" if od.is_float else "False"
 
 
-def _libm(code: OpCode, otherwise=None):
+def _complex_parts(fn: str):
+    """isinf/isfinite of complex: isinf if either part is infinite, isfinite if both are."""
+    join = " | " if fn == "np.isinf" else " & "
+    return lambda r, ops, od, out: (f"({fn}({ops[0]}.real){join}{fn}({ops[0]}.imag))")
+
+
+def _real(r, ops, od: DType, out: DType) -> str:
+    return f"{ops[0]}.real" if od.is_complex else ops[0]
+
+
+def _imag(r, ops, od: DType, out: DType) -> str:
+    return f"{ops[0]}.imag" if od.is_complex else r.literal(0, out)
+
+
+def _conj(r, ops, od: DType, out: DType) -> str:
+    return f"{ops[0]}.conjugate()" if od.is_complex else ops[0]
+
+
+def _angle(r, ops, od: DType, out: DType) -> str:
+    a = ops[0]
+    if od.is_complex:
+        return _wrap(f"np.arctan2({a}.imag, {a}.real)", out)
+    return _wrap(f"np.arctan2({r.literal(0, out)}, {r.cast(a, od, out)})", out)
+
+
+def _complex_round(r, ops, od: DType, out: DType) -> str:
+    """round of complex: each part to the nearest even integer, as NumPy."""
+    a = ops[0]
+    return _wrap(f"complex(np.rint({a}.real), np.rint({a}.imag))", out)
+
+
+def _libm(code: OpCode, otherwise=None, complex_entry=None):
     """A float function: vmath's vectorizable version for (op, dtype) where it has one (it keeps
-    the loop SIMD), else NumPy's scalar function; the entry `otherwise` for non-floats."""
+    the loop SIMD), else NumPy's scalar function; the entry `otherwise` for integers and bools;
+    for complex operands `complex_entry`, or NumPy's function (Numba has complex ones, and
+    numba/intrinsics.py the few it lacks)."""
     def entry(r, ops, od: DType, out: DType) -> str:
-        if otherwise is not None and not od.is_float:
+        if od.is_complex:
+            if complex_entry is not None:
+                return complex_entry(r, ops, od, out)
+            fn = COMPLEX_FUNCS.get(code)
+            if fn is not None:
+                r.complex_imports.add(fn)
+                return _wrap(f"{fn}({', '.join(ops)})", out)
+        elif otherwise is not None and not od.is_float:
             return otherwise(r, ops, od, out)
         fn = r.vmath.get((code.value, od.name))
         if fn is not None:
@@ -200,10 +260,20 @@ def _random_bits(r, ops, od: DType, out: DType) -> str:
     return f"philox_bits({ops[0]}, {ops[1]}, {ops[2]} + {ops[3]})"
 
 
+# complex functions Numba lacks or gets wrong at the standard's special values: ours
+# (backends/vmath/complex_numba.py), imported by name into the kernel's module
+COMPLEX_FUNCS: dict[OpCode, str] = {
+    G.EXP: "complex_exp", G.EXPM1: "complex_expm1", G.LOG: "complex_log",
+    G.LOG1P: "complex_log1p", G.LOG2: "complex_log2", G.LOG10: "complex_log10", G.SIN: "complex_sin", G.COS: "complex_cos", G.TAN: "complex_tan",
+    G.SINH: "complex_sinh", G.COSH: "complex_cosh", G.TANH: "complex_tanh",
+    G.ASIN: "complex_asin", G.ACOS: "complex_acos", G.ATAN: "complex_atan",
+    G.ASINH: "complex_asinh", G.ACOSH: "complex_acosh", G.ATANH: "complex_atanh",
+}
+
 NUMBA_OPS: dict[OpCode, OpEntry] = {
     **COMMON_OPS,
     G.ADD: _arithmetic("+", "|"), G.SUBTRACT: _arithmetic("-"), G.MULTIPLY: _arithmetic("*", "&"),
-    G.DIVIDE: _wrapped("/"), G.FLOOR_DIVIDE: _floor_divide, G.REMAINDER: _wrapped("%"),
+    G.DIVIDE: _divide, G.FLOOR_DIVIDE: _floor_divide, G.REMAINDER: _wrapped("%"),
     G.POW: _pow,
     G.BITWISE_AND: _wrapped("&"), G.BITWISE_OR: _wrapped("|"), G.BITWISE_XOR: _wrapped("^"),
     G.LEFT_SHIFT: _left_shift, G.RIGHT_SHIFT: _right_shift,
@@ -211,10 +281,12 @@ NUMBA_OPS: dict[OpCode, OpEntry] = {
     G.LOGICAL_XOR: "(({0} != 0) ^ ({1} != 0))",
     G.NEGATIVE: _negative, G.ABS: _abs, G.SIGN: _sign, G.SQUARE: _square,
     G.RECIPROCAL: _reciprocal, G.BITWISE_INVERT: _bitwise_invert, G.ISNAN: _isnan,
-    G.ISINF: _libm(G.ISINF, lambda r, ops, od, out: "False"),
-    G.ISFINITE: _libm(G.ISFINITE, lambda r, ops, od, out: "True"),
+    G.ISINF: _libm(G.ISINF, lambda r, ops, od, out: "False", _complex_parts("np.isinf")),
+    G.ISFINITE: _libm(G.ISFINITE, lambda r, ops, od, out: "True", _complex_parts("np.isfinite")),
+    G.REAL: _real, G.IMAG: _imag, G.CONJ: _conj, G.ANGLE: _angle,
     G.SIGNBIT: _libm(G.SIGNBIT, _integer_signbit),
-    **{code: _libm(code, _integer_rounding) for code in (G.FLOOR, G.CEIL, G.TRUNC, G.ROUND)},
+    **{code: _libm(code, _integer_rounding) for code in (G.FLOOR, G.CEIL, G.TRUNC)},
+    G.ROUND: _libm(G.ROUND, _integer_rounding, _complex_round),
     **{code: _libm(code) for code in (
         G.SQRT, G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN,
         G.ACOS, G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.ERF, G.ERFC,
@@ -322,6 +394,7 @@ class NumbaRenderer(Renderer):
         self.lanes: dict[int, str] = {}  # random node -> its word in this lane (groups)
         self.renamed: dict[int, str] = {}  # axis -> the name of its index, where not i<axis>
         self.imports: set[str] = set()
+        self.complex_imports: set[str] = set()  # from vmath/complex_numba.py
         self.intrinsics: set[str] = set()
         self.philox = False  # the kernel calls numba/philox.py's philox_bits
 
@@ -381,6 +454,11 @@ class NumbaRenderer(Renderer):
             return "True" if value else "False"
         if d.is_integer:
             return f"{self.type_name(d)}({int(value)})"
+        if d.is_complex:
+            z = complex(value)
+            part = dt.real_dtype(d)
+            return f"{self.type_name(d)}(complex({self.literal(z.real, part)}, " \
+                   f"{self.literal(z.imag, part)}))"
         value = float(value)
         if math.isnan(value):
             text = "np.nan"

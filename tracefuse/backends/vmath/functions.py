@@ -378,7 +378,8 @@ def vmath_version() -> str:
 
     h = hashlib.sha256()
     here = os.path.dirname(__file__)
-    for name in ("functions.py", "trig.py", "special.py", "core.py", "payne_hanek.py"):
+    for name in ("functions.py", "trig.py", "special.py", "core.py", "payne_hanek.py",
+                 "complex_numba.py"):
         with open(os.path.join(here, name), "rb") as f:
             h.update(f.read())
     for F in (np.float32, np.float64):  # the NaN signs asked of this machine's NumPy

@@ -387,6 +387,10 @@ def test_static_negative_zero_gets_its_own_trace():
     assert np.isnan(f(nan).numpy()) and np.isnan(f(float("nan")).numpy())
     assert f.trace_count == 3  # one trace for NaN, found again for another NaN object
     assert np.signbit(f(-nan).numpy()) and f.trace_count == 4  # -NaN keeps its sign
+    z = f(complex(-0.0, 0.0)).numpy()  # after 0.0 and -0.0: a complex gets its own trace
+    assert np.signbit(z.real) and not np.signbit(z.imag) and f.trace_count == 5
+    z = f(complex(0.0, 0.0)).numpy()
+    assert not np.signbit(z.real) and f.trace_count == 6
     g = tx.function(lambda v: tx.asarray(v), static_argnames=("v",), backend="numpy")
     assert_same(g((0.0, -0.0)), np.asarray([0.0, -0.0]))
     assert_same(g((-0.0, 0.0)), np.asarray([-0.0, 0.0]), what="a tuple of signed zeros")

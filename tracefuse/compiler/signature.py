@@ -71,10 +71,33 @@ class ExactFloat(float):
         return hash(self.bits())
 
 
+class ExactComplex(complex):
+    """A static complex argument as the cache key sees it: equal only to the same bits of both
+    parts (as ExactFloat: `complex(-0.0, 0)` gets its own trace)."""
+
+    __slots__ = ()
+
+    def bits(self) -> bytes:
+        return struct.pack("<dd", self.real, self.imag)
+
+    def __eq__(self, other: Any) -> bool:
+        return (isinstance(other, complex)
+                and self.bits() == struct.pack("<dd", other.real, other.imag))
+
+    def __ne__(self, other: Any) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.bits())
+
+
 def exact_static(value: Any) -> Any:
-    """`value` with its floats (also inside plain tuples) made ExactFloat, for the cache key."""
+    """`value` with its floats and complex numbers (also inside plain tuples) made ExactFloat /
+    ExactComplex, for the cache key."""
     if type(value) is float:
         return ExactFloat(value)
+    if type(value) is complex:
+        return ExactComplex(value)
     if type(value) is tuple:
         return tuple(exact_static(v) for v in value)
     return value

@@ -268,6 +268,16 @@ TX_DF tx_c128 tx_atan_d(tx_c128 z) {
 TX_DF tx_c128 tx_expm1_d(tx_c128 z) {  // NumPy's formula
   double x = z.re, y = z.im;
   if (x == 0 && y == 0) return z;
+  if (!(tx_isfin(x) && tx_isfin(y))) {  // the standard's special cases (NumPy misses six)
+    if (x != x) return tx_c128(TX_NAN_D, y == 0 ? y : TX_NAN_D);
+    if (tx_isinf(x) && x > 0) {
+      if (y == 0) return tx_c128(x, y);
+      if (tx_isfin(y)) return tx_c128(x * cos(y), x * sin(y));
+      return tx_c128(x, TX_NAN_D);
+    }
+    if (tx_isinf(x)) return tx_c128(-1.0, copysign(0.0, tx_isfin(y) ? sin(y) : y));
+    return tx_c128(TX_NAN_D, TX_NAN_D);
+  }
   double a = sin(y / 2);
   return tx_c128(expm1(x) * cos(y) - 2 * a * a, exp(x) * sin(y));
 }

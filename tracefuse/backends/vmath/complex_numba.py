@@ -283,6 +283,18 @@ def complex_expm1(z):
     x, y = z.real, z.imag
     if x == 0 and y == 0:
         return complex(x, y)
+    if not (math.isfinite(x) and math.isfinite(y)):  # the standard's special cases
+        if x != x:
+            return complex(_NAN, y if y == 0 else _NAN)
+        if x == _INF:
+            if y == 0:
+                return complex(_INF, y)
+            if math.isfinite(y):
+                return complex(_INF * math.cos(y), _INF * math.sin(y))
+            return complex(_INF, _NAN)
+        if x == -_INF:
+            return complex(-1.0, math.copysign(0.0, math.sin(y) if math.isfinite(y) else y))
+        return complex(_NAN, _NAN)
     a = math.sin(y / 2)
     return complex(math.expm1(x) * math.cos(y) - 2 * a * a, math.exp(x) * math.sin(y))
 

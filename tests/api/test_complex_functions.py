@@ -256,3 +256,22 @@ def test_simplify_keeps_complex_special_values(dtype):
 
     check(f, lambda a: a * 0 + (a - a), z)
     check(lambda a: tx.asarray(a) ** 4, lambda a: a ** 4, z)
+
+
+def test_expm1_follows_the_standards_special_cases():
+    """Where NumPy's expm1 gives NaN the array API standard names a value; ours give it on
+    every backend (and +0 + 0j for -0 + 0j)."""
+    inf, nan = np.inf, np.nan
+    cases = [((-0.0, 0.0), (0.0, 0.0)), ((inf, 0.0), (inf, 0.0)), ((inf, -0.0), (inf, -0.0)),
+             ((-inf, inf), (-1.0, 0.0)), ((-inf, nan), (-1.0, 0.0)), ((nan, 0.0), (nan, 0.0)),
+             ((-inf, 1.0), (-1.0, 0.0)), ((inf, nan), (inf, nan)), ((inf, inf), (inf, nan)),
+             ((2.0, inf), (nan, nan)), ((nan, 1.0), (nan, nan))]
+    z = np.zeros(len(cases), np.complex128)
+    z.real, z.imag = [a for (a, _), _ in cases], [b for (_, b), _ in cases]
+    for mode in ("eager", "numpy", "cpu", "gpu-sim"):
+        got = (tx.expm1(z) if mode == "eager" else tx.function(tx.expm1, backend=mode)(z)).numpy()
+        for g, (arg, (re, im)) in zip(got, cases):
+            for part, want in ((g.real, re), (g.imag, im)):
+                ok = np.isnan(part) if np.isnan(want) else (
+                    part == want and (want != 0 or np.signbit(part) == np.signbit(want)))
+                assert ok, f"{mode}: expm1{arg} = {g}, the standard says {complex(re, im)}"

@@ -154,6 +154,8 @@ def expm1_complex(z, xp=np):
     with np.errstate(all="ignore"):
         out = xp.expm1(z)
         x, y = z.real, z.imag
+        out = xp.where((x == 0) & (y == 0), xp.abs(x) + 0 * y, out)  # +0 + 0j for -0 too
+        out.imag = xp.where((x == 0) & (y == 0), y, out.imag)
         bad = ~(xp.isfinite(x) & xp.isfinite(y))
         if not bool(bad.any()):
             return out

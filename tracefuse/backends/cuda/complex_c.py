@@ -267,7 +267,7 @@ TX_DF tx_c128 tx_atan_d(tx_c128 z) {
 }
 TX_DF tx_c128 tx_expm1_d(tx_c128 z) {  // NumPy's formula
   double x = z.re, y = z.im;
-  if (x == 0 && y == 0) return z;
+  if (x == 0 && y == 0) return tx_c128(0.0, y);  // the standard: +0 + 0j for either zero of x
   if (!(tx_isfin(x) && tx_isfin(y))) {  // the standard's special cases (NumPy misses six)
     if (x != x) return tx_c128(TX_NAN_D, y == 0 ? y : TX_NAN_D);
     if (tx_isinf(x) && x > 0) {

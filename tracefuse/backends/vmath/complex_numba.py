@@ -281,8 +281,8 @@ def complex_expm1(z):
     """NumPy's formula: expm1(x) cos(y) - 2 sin(y/2)^2 + i exp(x) sin(y) (Numba's exp(z) - 1
     loses ~5000 ulps near 0); expm1(+-0 +- 0j) is z itself."""
     x, y = z.real, z.imag
-    if x == 0 and y == 0:
-        return complex(x, y)
+    if x == 0 and y == 0:  # the standard: +0 + 0j for either zero of x
+        return complex(0.0, y)
     if not (math.isfinite(x) and math.isfinite(y)):  # the standard's special cases
         if x != x:
             return complex(_NAN, y if y == 0 else _NAN)

@@ -173,6 +173,24 @@ def expm1_complex(z, xp=np):
         return xp.where(bad, special, out)
 
 
+def tanh_complex(z, xp=np):
+    """tanh of complex z with the array API's special case tanh(+-inf + iy) = +-1 + 0j, the
+    zero's sign that of y (NumPy's has the sign of sin(2y)); NumPy's value elsewhere."""
+    out = xp.tanh(z)
+    fix = xp.isinf(z.real) & xp.isfinite(z.imag)
+    if bool(fix.any()):
+        out.imag = xp.where(fix, xp.copysign(0.0, z.imag), out.imag)
+    return out
+
+
+def _tanh(args, in_types, attrs, out):
+    (x,) = args
+    x = x.astype(out.dtype.np, copy=False)
+    if out.dtype.is_complex:
+        return _finish(tanh_complex(x, sys.modules["cupy"] if is_gpu_array(x) else np), out)
+    return _finish(np.tanh(x), out)
+
+
 def _expm1(args, in_types, attrs, out):
     (x,) = args
     if out.dtype.is_complex:
@@ -376,7 +394,7 @@ NUMPY_IMPL: dict[OpCode, Impl] = {
     G.ATAN: _ew(np.arctan, "result"),
     G.SINH: _ew(np.sinh, "result"),
     G.COSH: _ew(np.cosh, "result"),
-    G.TANH: _ew(np.tanh, "result"),
+    G.TANH: _tanh,  # complex: the standard's sign of zero at infinite real parts
     G.ASINH: _ew(np.arcsinh, "result"),
     G.ACOSH: _ew(np.arccosh, "result"),
     G.ATANH: _ew(np.arctanh, "result"),

@@ -166,10 +166,12 @@ TX_DF tx_c128 tx_cosh_xy(double x, double y) {  // FreeBSD's ccosh cases
   }
   return tx_c128((x * x) * (y - y), (x + x) * (y - y));
 }
-TX_DF tx_c128 tx_tanh_xy(double x, double y) {  // FreeBSD's ctanh (Kahan's algorithm)
+// FreeBSD's ctanh (Kahan's algorithm); tanh(+-inf + iy) has the sign of y (the standard) when
+// `standard`, else of sin(2y) (C99, NumPy: what tan, through tanh, keeps)
+TX_DF tx_c128 tx_tanh_xy(double x, double y, bool standard) {
   if (!tx_isfin(x)) {
     if (x != x) return tx_c128(x + y, y == 0 ? y : x + y);
-    return tx_c128(copysign(1.0, x), copysign(0.0, tx_isinf(y) ? y : sin(y) * cos(y)));
+    return tx_c128(copysign(1.0, x), copysign(0.0, tx_isinf(y) || standard ? y : sin(y) * cos(y)));
   }
   if (!tx_isfin(y)) return tx_c128(x != 0 ? y - y : x, y - y);
   if (fabs(x) >= 22) { double e = exp(-fabs(x)); return tx_c128(copysign(1.0, x), 4 * sin(y) * cos(y) * e * e); }
@@ -183,7 +185,7 @@ TX_DF tx_c128 tx_sin_d(tx_c128 z) {
   return tx_unrot(tx_sinh_xy(w.re, w.im));
 }
 TX_DF tx_c128 tx_cos_d(tx_c128 z) { tx_c128 w = tx_rot(z); return tx_cosh_xy(w.re, w.im); }
-TX_DF tx_c128 tx_tan_d(tx_c128 z) { tx_c128 w = tx_rot(z); return tx_unrot(tx_tanh_xy(w.re, w.im)); }
+TX_DF tx_c128 tx_tan_d(tx_c128 z) { tx_c128 w = tx_rot(z); return tx_unrot(tx_tanh_xy(w.re, w.im, false)); }
 
 // inverse functions: Kahan's formulas ("Branch cuts for complex elementary functions", 1987)
 // from csqrt and real functions; the non-finite inputs by Annex G's tables
@@ -318,8 +320,8 @@ static __device__ __forceinline__ tx_c128 tx_csinh(tx_c128 z) { return tx_sinh_x
 static __device__ __forceinline__ tx_c64 tx_csinh(tx_c64 z) { return tx_c64(tx_sinh_xy(z.re, z.im)); }
 static __device__ __forceinline__ tx_c128 tx_ccosh(tx_c128 z) { return tx_cosh_xy(z.re, z.im); }
 static __device__ __forceinline__ tx_c64 tx_ccosh(tx_c64 z) { return tx_c64(tx_cosh_xy(z.re, z.im)); }
-static __device__ __forceinline__ tx_c128 tx_ctanh(tx_c128 z) { return tx_tanh_xy(z.re, z.im); }
-static __device__ __forceinline__ tx_c64 tx_ctanh(tx_c64 z) { return tx_c64(tx_tanh_xy(z.re, z.im)); }
+static __device__ __forceinline__ tx_c128 tx_ctanh(tx_c128 z) { return tx_tanh_xy(z.re, z.im, true); }
+static __device__ __forceinline__ tx_c64 tx_ctanh(tx_c64 z) { return tx_c64(tx_tanh_xy(z.re, z.im, true)); }
 static __device__ __forceinline__ tx_c128 tx_clog2(tx_c128 z) { tx_c128 l = tx_log_d(z); return tx_c128(l.re * 1.44269504088896340736, l.im * 1.44269504088896340736); }
 static __device__ __forceinline__ tx_c64 tx_clog2(tx_c64 z) { return tx_c64(tx_clog2(tx_c128(z))); }
 static __device__ __forceinline__ tx_c128 tx_clog10(tx_c128 z) { tx_c128 l = tx_log_d(z); return tx_c128(l.re * 0.434294481903251827651, l.im * 0.434294481903251827651); }

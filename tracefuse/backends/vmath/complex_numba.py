@@ -108,12 +108,14 @@ def _cosh(x, y):
 
 
 @njit(**_opts)
-def _tanh(x, y, large):
+def _tanh(x, y, large, standard):
     if not math.isfinite(x):
         if x != x:
             return complex(x + y, y if y == 0 else x + y)
-        return complex(math.copysign(1.0, x),
-                       math.copysign(0.0, y if math.isinf(y) else math.sin(y) * math.cos(y)))
+        # tanh(+-inf + iy): the standard says +-1 + 0j with the sign of y (`standard`); C99's
+        # ctanh (and NumPy) take the sign of sin(2y), which tan, through tanh, keeps
+        sign = y if math.isinf(y) or standard else math.sin(y) * math.cos(y)
+        return complex(math.copysign(1.0, x), math.copysign(0.0, sign))
     if not math.isfinite(y):
         return complex(y - y if x != 0 else x, y - y)
     if abs(x) >= large:  # tanh ~ +-1 + i 4 sin(y) cos(y) exp(-2|x|), without overflow
@@ -139,7 +141,7 @@ def complex_cosh(z):
 
 @njit(**_opts)
 def complex_tanh(z):
-    return _tanh(z.real, z.imag, 22.0)
+    return _tanh(z.real, z.imag, 22.0, True)
 
 
 @njit(**_opts)
@@ -159,7 +161,7 @@ def complex_cos(z):
 @njit(**_opts)
 def complex_tan(z):
     w = _rot(z)
-    return _unrot(_tanh(w.real, w.imag, 22.0))
+    return _unrot(_tanh(w.real, w.imag, 22.0, False))
 
 
 @njit(**_opts)

@@ -275,3 +275,11 @@ def test_expm1_follows_the_standards_special_cases():
                 ok = np.isnan(part) if np.isnan(want) else (
                     part == want and (want != 0 or np.signbit(part) == np.signbit(want)))
                 assert ok, f"{mode}: expm1{arg} = {g}, the standard says {complex(re, im)}"
+
+
+def test_special_cases_on_0d_arrays():
+    """The standard's cases hold for a 0-d array too (NumPy returns scalars there)."""
+    z = np.complex128(complex(np.inf, 2.0))
+    assert str(tx.tanh(z).numpy()) == "(1+0j)"
+    assert str(tx.expm1(np.complex128(complex(np.inf, 0.0))).numpy()) == "(inf+0j)"
+    assert str(tx.expm1(np.complex64(complex(-0.0, 0.0))).numpy()) == "0j"

@@ -152,7 +152,7 @@ def expm1_complex(z, xp=np):
     (NumPy's gives NaN where the standard says inf + 0j, -1 + 0j or NaN + 0j); NumPy's value
     elsewhere."""
     with np.errstate(all="ignore"):
-        out = xp.expm1(z)
+        out = xp.array(xp.expm1(z))  # an array (a 0-d result is a scalar), its imag writable
         x, y = z.real, z.imag
         out = xp.where((x == 0) & (y == 0), xp.abs(x) + 0 * y, out)  # +0 + 0j for -0 too
         out.imag = xp.where((x == 0) & (y == 0), y, out.imag)
@@ -168,7 +168,7 @@ def expm1_complex(z, xp=np):
              xp.where(x == inf, xp.where(y == 0, y, xp.where(fin_y, inf * xp.sin(y), nan)),
              xp.where(x == -inf, xp.where(fin_y, xp.copysign(0.0, xp.sin(y)),
                                           xp.copysign(0.0, y)), nan)))
-        special = re.astype(z.dtype)  # then its imaginary part: re + 1j * im would turn an
+        special = xp.array(re, dtype=z.dtype)  # then its imaginary part: re + 1j * im would turn an
         special.imag = im             # inf part into NaN and lose the sign of a zero
         return xp.where(bad, special, out)
 
@@ -176,7 +176,7 @@ def expm1_complex(z, xp=np):
 def tanh_complex(z, xp=np):
     """tanh of complex z with the array API's special case tanh(+-inf + iy) = +-1 + 0j, the
     zero's sign that of y (NumPy's has the sign of sin(2y)); NumPy's value elsewhere."""
-    out = xp.tanh(z)
+    out = xp.array(xp.tanh(z))  # an array (a 0-d result is a scalar), its imag writable
     fix = xp.isinf(z.real) & xp.isfinite(z.imag)
     if bool(fix.any()):
         out.imag = xp.where(fix, xp.copysign(0.0, z.imag), out.imag)

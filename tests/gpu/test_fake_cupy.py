@@ -89,3 +89,9 @@ def test_complex_on_the_gpu_backend():
     # complex arrays through CuPy's API, complex constants by value, the tx_complex kernels
     _pytest("tests/api/test_complex_functions.py", "tests/backends/test_complex_cuda.py",
             "-k", "not cpu")
+
+
+def test_library_calls_on_the_gpu_backend():
+    # sort, gathers/scatters (cupyx.scatter_*), unique, cupy.linalg, cupy.fft and complex
+    # kernels through CuPy's API: the tier-3 file a real device runs
+    _pytest("tests/gpu/test_gpu_library_calls.py", "-m", "gpu")

@@ -663,6 +663,10 @@ inner einsum pad roll split array_split copy""".split()
  copy) = (
     _from_numpy(getattr(np, _name), _name) for _name in _FUNCTION_NAMES)
 assert [globals()[n].__name__ for n in _FUNCTION_NAMES] == _FUNCTION_NAMES
+# more of CuPy's functions that tracefuse's library calls use (CuPy has each)
+take_along_axis, diff, indices, searchsorted = (
+    _from_numpy(getattr(np, _name), _name)
+    for _name in ("take_along_axis", "diff", "indices", "searchsorted"))
 
 
 def may_share_memory(a, b, max_work=None) -> bool:
@@ -1000,3 +1004,4 @@ class RawKernel:
 
 
 from . import fft  # noqa: F401 - cupy.fft (cuFFT), after the helpers it is made with
+from . import linalg  # noqa: F401 - cupy.linalg (cuSOLVER), as fft

@@ -50,7 +50,7 @@ def _gather_types(ts, p):
 def _broadcast_pair(xp, x, idx, axis):
     a, b = list(x.shape), list(idx.shape)
     a[axis] = b[axis] = 1
-    common = list(xp.broadcast_shapes(tuple(a), tuple(b)))
+    common = list(np.broadcast_shapes(tuple(a), tuple(b)))  # shapes only: any xp
     xs, ids = list(common), list(common)
     xs[axis], ids[axis] = x.shape[axis], idx.shape[axis]
     return xp.broadcast_to(x, tuple(xs)), xp.broadcast_to(idx, tuple(ids))

@@ -20,8 +20,8 @@ from .compiler.autograph import tx_range as range  # noqa: A001 - tf.range's nam
 from .compiler.control_flow import cond, fori_loop, scan, switch, while_loop
 from .compiler.differentiate import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
 from .compiler.vectorize import vmap
-from .errors import (BackendUnavailableError, ConcretizationError, DTypeError, IRParseError,
-                     RetraceWarning, ShapeError, SignatureError, TracefuseError, VerificationError)
+from .errors import (BackendUnavailableError, CheckError, ConcretizationError, DTypeError,
+                     IRParseError, RetraceWarning, ShapeError, SignatureError, TracefuseError, VerificationError)
 from .frontend import (  # noqa: F401 - re-exported through __all__
     abs, acos, acosh, add, all, any, arange, arccos, arccosh, arcsin, arcsinh, arctan, arctan2,
     arctanh, argmax, argmin, asarray, asin, asinh, astype, atan, atan2, atanh, bitwise_and,
@@ -78,7 +78,8 @@ __all__ = [
     "uint64", "float16", "float32", "float64", "complex64", "complex128",
     # errors and warnings
     "TracefuseError", "ShapeError", "DTypeError", "ConcretizationError", "SignatureError",
-    "BackendUnavailableError", "IRParseError", "VerificationError", "RetraceWarning",
+    "BackendUnavailableError", "IRParseError", "VerificationError", "CheckError",
+    "RetraceWarning",
     # constants
     "e", "pi", "inf", "nan", "newaxis", "__version__", "__array_api_version__",
 ]

@@ -14,6 +14,10 @@ Environment variables (read when first needed, so tests may set them with monkey
   gate, TESTING.md tier 1; needs ``pip install -e '.[gate]'``); ``batch`` queues them and
   compiles them together when ``backends.cuda.backend.flush_gate()`` is called or 64 are
   waiting (half the cost; the test suite flushes after each test module).
+- ``TRACEFUSE_CHECK``: ``1`` checks every call of every compiled function against the
+  reference interpreter, kernel by kernel (``f.check``, compiler/check.py), and raises
+  ``tx.CheckError`` at the first kernel that differs (slow; for debugging). Read once, at the
+  first call; ``set_check_calls(None)`` forgets it, so the next call reads it again.
 - ``TRACEFUSE_VERIFY_PASSES``: ``1`` runs the IR verifier after every pass (the test suite sets
   it; off by default, since a trace is verified once anyway).
 
@@ -131,6 +135,24 @@ def backend(name: Any) -> Iterator[Any]:
 
 def dump_dir() -> str | None:
     return os.environ.get("TRACEFUSE_DUMP_DIR") or None
+
+
+_check_calls: bool | None = None  # TRACEFUSE_CHECK once read (or set_check_calls); None: not yet
+
+
+def check_calls() -> bool:
+    """Whether every compiled call is checked (``TRACEFUSE_CHECK=1`` or ``set_check_calls``)."""
+    global _check_calls
+    if _check_calls is None:
+        _check_calls = os.environ.get("TRACEFUSE_CHECK", "").strip() not in ("", "0")
+    return _check_calls
+
+
+def set_check_calls(on: bool | None) -> None:
+    """Check every compiled call (True), none (False), or as ``TRACEFUSE_CHECK`` says (None:
+    read it again at the next call)."""
+    global _check_calls
+    _check_calls = None if on is None else bool(on)
 
 
 def verify_passes() -> bool:

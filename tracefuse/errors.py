@@ -106,6 +106,11 @@ class BackendUnavailableError(TracefuseError, RuntimeError):
     """The requested backend cannot run here (no device, a library not installed)."""
 
 
+class CheckError(TracefuseError, AssertionError):
+    """`TRACEFUSE_CHECK=1`: a compiled kernel's outputs differ from the reference interpreter's
+    (the message names the kernel, its ops, their user lines and the element that differs)."""
+
+
 class RetraceWarning(UserWarning):
     """A compiled function keeps retracing: some argument changes shape, dtype or static value."""
 

@@ -232,6 +232,10 @@ class ConcreteFunction:
         """Run on the flattened dynamic leaves of a call with this concrete function's key."""
         if self.int_limits:
             self.check_ints(leaves)
+        return self.execute(self.arrays(leaves), leaves)
+
+    def arrays(self, leaves: list[Any]) -> list:
+        """A call's dynamic leaves as the arrays the backend takes (not the Variables read)."""
         arrays = []
         for leaf, t in zip(leaves, self.in_types):
             if isinstance(leaf, Tensor):
@@ -244,7 +248,7 @@ class ConcreteFunction:
                 arrays.append(leaf.get() if self._host else leaf)
             else:
                 arrays.append(np.asarray(leaf, dtype=t.dtype.np))
-        return self.execute(arrays, leaves)
+        return arrays
 
     def __call__(self, *args: Any, **kwargs: Any):
         key, leaves, _ = self._signature.key(self.key.backend, self.key.options, args, kwargs)

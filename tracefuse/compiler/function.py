@@ -37,7 +37,9 @@ from ..frontend.tensor import Tensor
 from ..frontend.variable import Variable
 from ..tracer import pytree
 from ..tracer.tracer import current_builder
+from ..errors import user_location
 from .autograph import converted
+from .check import CheckReport, check_concrete, raise_on_mismatch
 from .concrete import ConcreteFunction, Lowered
 from .explain import RetraceLog, differences, explain_text
 from .signature import INT64_END, INT64_MIN, Key, Signature, TensorSpec
@@ -113,6 +115,8 @@ class Function:
             return self.traced_function(*args, **kwargs)  # called while tracing: inline it
         if config.functions_run_eagerly():
             return self._call_eagerly(args, kwargs)
+        if config.check_calls():
+            return self._call_checked(args, kwargs)
         if recording_tapes():
             return self._call_recorded(args, kwargs)
         backend = self._fixed_backend or config.current_backend()
@@ -173,6 +177,27 @@ class Function:
         out = cf.run(leaves)
         record_graph(cf.stage_graph("traced"), seen, pytree.flatten(out)[0])
         return out
+
+    def _call_checked(self, args: tuple, kwargs: dict):
+        """`TRACEFUSE_CHECK=1`: each call checked kernel by kernel (compiler/check.py) before
+        it runs; CheckError at the first kernel that differs from the reference."""
+        loc = user_location()
+        key, leaves, _ = self._signature.key(self.backend, self._options, args, kwargs)
+        cf = self._cache.get(key) or self._compile(key)
+        raise_on_mismatch(check_concrete(cf, leaves), loc)
+        return cf.run(leaves)
+
+    def check(self, *args: Any, rtol: float | None = None, atol: float | None = None,
+              **kwargs: Any) -> CheckReport:
+        """Run this call's compiled graph kernel by kernel against the reference interpreter
+        (each kernel on the reference's values of its inputs) and report the first kernel whose
+        outputs differ beyond tolerance: its ops, their user lines, the max abs and rel error
+        and the element that shows it (`report.ok`, `str(report)`). rtol/atol default per
+        dtype (compiler/check.py: float32 1e-5, float64 1e-12, ints exactly, atol scaled to
+        each array's magnitude). Variables are read, not assigned."""
+        key, leaves, _ = self._signature.key(self.backend, self._options, args, kwargs)
+        cf = self._cache.get(key) or self._compile(key)
+        return check_concrete(cf, leaves, rtol, atol)
 
     def _call_eagerly(self, args: tuple, kwargs: dict):
         """The body run op by op on Tensors, as compiled code would see them; the arguments

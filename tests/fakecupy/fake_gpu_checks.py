@@ -327,3 +327,18 @@ def test_np_asarray_copy_false_of_a_gpu_tensor_raises():
     with pytest.raises(ValueError, match="copy"):
         np.asarray(t, copy=False)
     assert np.asarray(t, copy=True).tolist() == [1.0, 1.0]
+
+
+def test_check_runs_gpu_kernels_alone_on_device_arrays():
+    """`f.check` (compiler/check.py) on gpu: each kernel alone on device copies of the
+    reference's values, compared on the host."""
+    @tx.function(backend="gpu")
+    def f(x, w):
+        y = x @ w
+        return tx.exp(y - tx.max(y, axis=-1, keepdims=True))
+
+    rng = np.random.default_rng(0)
+    x, w = rng.uniform(-2, 2, (3, 4)), rng.uniform(-2, 2, (4, 5))
+    report = f.check(cupy.asarray(x), cupy.asarray(w))
+    assert report.ok, str(report)
+    assert [c.name.split()[0] for c in report.checked] == ["op", "kernel"]

@@ -154,7 +154,7 @@ def compare(expected: Any, got: Any, rtol: float | None, atol: float | None,
         for part in (np.real, np.imag):
             m = compare(part(e), part(g), rtol, atol, output)
             if m is not None:
-                m.expected, m.got = e[m.index], g[m.index]
+                m.expected, m.got = e[m.index].item(), g[m.index].item()
                 return m
         return None
     if e.dtype.kind not in "fc":

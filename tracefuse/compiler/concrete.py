@@ -230,6 +230,11 @@ class ConcreteFunction:
 
     def run(self, leaves: list[Any]) -> Any:
         """Run on the flattened dynamic leaves of a call with this concrete function's key."""
+        return self.execute(self.leaf_arrays(leaves), leaves)
+
+    def leaf_arrays(self, leaves: list[Any]) -> list:
+        """The arrays the backend takes for the flattened dynamic leaves of a call (Python
+        ints checked against their bounds first); not the read Variables'."""
         if self.int_limits:
             self.check_ints(leaves)
         arrays = []
@@ -244,7 +249,7 @@ class ConcreteFunction:
                 arrays.append(leaf.get() if self._host else leaf)
             else:
                 arrays.append(np.asarray(leaf, dtype=t.dtype.np))
-        return self.execute(arrays, leaves)
+        return arrays
 
     def __call__(self, *args: Any, **kwargs: Any):
         key, leaves, _ = self._signature.key(self.key.backend, self.key.options, args, kwargs)

@@ -9,9 +9,9 @@ import json
 
 import numpy as np
 import pytest
+from oracle import rand
 
 import tracefuse as tx
-from oracle import rand
 from tracefuse.backends.numba.backend import executor_source
 
 PROFILED = ("numpy", "cpu", "gpu-sim")
@@ -120,3 +120,23 @@ def test_bad_repeat_says_what_to_pass(repeat):
     f = tx.function(mlp, backend="numpy")
     with pytest.raises(ValueError, match="repeat"):
         f.profile(*inputs(), repeat=repeat)
+
+
+def test_bandwidth_ceiling_is_measured_once_and_cached(monkeypatch, tmp_path):
+    from tracefuse.backends import profiling
+
+    monkeypatch.setenv("TRACEFUSE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(profiling, "_measured", {})
+    monkeypatch.setattr(profiling, "CEILING_BYTES", 1 << 20)  # small: a test, not a benchmark
+    f = tx.function(mlp, backend="numpy")
+    p = f.profile(*inputs(4), repeat=2)
+    cached = json.loads((tmp_path / "bandwidth.json").read_text())
+    assert cached == {p.device: p.ceiling_gb_per_s} and p.ceiling_gb_per_s > 0
+    # a later process reads the file instead of measuring
+    (tmp_path / "bandwidth.json").write_text(json.dumps({p.device: 2.5}))
+    monkeypatch.setattr(profiling, "_measured", {})
+    monkeypatch.setattr(profiling, "measure_copy_bandwidth", None)  # would raise if called
+    p = f.profile(*inputs(4), repeat=2)
+    assert p.ceiling_gb_per_s == 2.5 and "ceiling 2.5 GB/s" in str(p)
+    for r in p.rows:
+        assert r["pct_of_ceiling"] == pytest.approx(100 * r["gb_per_s"] / 2.5)

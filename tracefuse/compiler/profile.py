@@ -6,8 +6,8 @@ the other BLAS steps, sort, linalg, fft, views) and each control-flow region (ti
 loop and every iteration). A row has the step's name, its kind, the user's lines its ops came
 from (ops carry `loc`), calls, median and total time, bytes read and written (the sizes of the
 step's input and output values: what a kernel reads and writes once; a view moves nothing but
-is counted the same) and GB/s = (read + written) / median. No "% of the bandwidth ceiling"
-column yet: that needs a measured copy bandwidth per machine.
+is counted the same), GB/s = (read + written) / median and that as a percentage of the
+device's measured copy bandwidth (`bandwidth_ceiling`: measured once per machine and cached).
 
 The call runs once untimed (compiles, warms caches), then `repeat` times on a timed executable
 (backends/profiling.py) made for this profile only: normal calls never pay for the timers.
@@ -28,7 +28,7 @@ import numpy as np
 
 from ..backends.base import user_lines
 from ..backends.plan import BODY, KERNEL, REGION, Plan, Step, region_graphs
-from ..backends.profiling import timed_executable
+from ..backends.profiling import bandwidth_ceiling, timed_executable
 from ..ir import Graph, OpCode
 from ..ir.opcodes import REGIONS
 
@@ -87,8 +87,10 @@ class Profile:
     `save_chrome_trace(path)` the trace; `calls` the per-call wall times (seconds)."""
 
     def __init__(self, function: str, backend: str, plan: Plan,
-                 events: list[tuple[int, float, float]], calls: list[float]):
+                 events: list[tuple[int, float, float]], calls: list[float],
+                 ceiling: tuple[str, float]):
         self.function, self.backend = function, backend
+        self.device, self.ceiling_gb_per_s = ceiling
         self.events, self.calls = events, calls
         self.pid, self.tid = os.getpid(), threading.get_native_id()
         self._steps = [describe_step(step) for step in plan.steps]
@@ -100,27 +102,31 @@ class Profile:
             spent = times.get(i, [])
             median = statistics.median(spent) if spent else 0.0
             moved = info["bytes_read"] + info["bytes_written"]
+            rate = moved / median / 1e9 if median > 0 else 0.0
             rows.append({**info, "step": i, "calls": len(spent), "median_s": median,
-                         "total_s": sum(spent),
-                         "gb_per_s": moved / median / 1e9 if median > 0 else 0.0})
+                         "total_s": sum(spent), "gb_per_s": rate,
+                         "pct_of_ceiling": 100 * rate / self.ceiling_gb_per_s})
         self.rows = sorted(rows, key=lambda r: -r["median_s"])
 
     def __str__(self) -> str:
         total = sum(r["median_s"] for r in self.rows)
         call = statistics.median(self.calls) if self.calls else 0.0
         head = (f"profile of {self.function} on {self.backend}: {len(self.calls)} calls, median "
-                f"call {call * 1e6:.1f} us, its steps {total * 1e6:.1f} us")
-        table = [("time us", "%", "calls", "read", "written", "GB/s", "step", "kind", "lines")]
+                f"call {call * 1e6:.1f} us, its steps {total * 1e6:.1f} us; bandwidth "
+                f"ceiling {self.ceiling_gb_per_s:.1f} GB/s (measured copy)")
+        table = [("time us", "%", "calls", "read", "written", "GB/s", "% peak", "step", "kind",
+                  "lines")]
         for r in self.rows:
             share = 100 * r["median_s"] / total if total > 0 else 0.0
             table.append((f"{r['median_s'] * 1e6:.1f}", f"{share:.0f}", str(r["calls"]),
                           _size(r["bytes_read"]), _size(r["bytes_written"]),
-                          f"{r['gb_per_s']:.3g}", r["name"], r["kind"],
+                          f"{r['gb_per_s']:.3g}", f"{r['pct_of_ceiling']:.2g}", r["name"],
+                          r["kind"],
                           ", ".join(r["lines"]) or "-"))
         widths = [max(len(row[c]) for row in table) for c in range(len(table[0]) - 1)]
         lines = [head]
         for row in table:
-            cells = [cell.rjust(w) if c < 6 else cell.ljust(w)
+            cells = [cell.rjust(w) if c < 7 else cell.ljust(w)
                      for c, (cell, w) in enumerate(zip(row, widths))]
             lines.append("  ".join(cells + [row[-1]]).rstrip())
         return "\n".join(lines)
@@ -170,4 +176,5 @@ def profile_concrete(cf: Any, leaves: list, repeat: int) -> Profile:
         start = clock()
         run(list(arrays))
         calls.append(clock() - start)
-    return Profile(cf.function.__name__, cf.backend, cf.lowered.plan, events, calls)
+    return Profile(cf.function.__name__, cf.backend, cf.lowered.plan, events, calls,
+                   bandwidth_ceiling(cf.key.backend))

@@ -140,3 +140,36 @@ def test_bandwidth_ceiling_is_measured_once_and_cached(monkeypatch, tmp_path):
     assert p.ceiling_gb_per_s == 2.5 and "ceiling 2.5 GB/s" in str(p)
     for r in p.rows:
         assert r["pct_of_ceiling"] == pytest.approx(100 * r["gb_per_s"] / 2.5)
+
+
+SCRIPT = """
+import sys
+import numpy as np
+import tracefuse as tx
+
+@tx.function(backend="numpy")
+def scaled(x):
+    return tx.sum(x * 2.0, axis=-1)
+
+for i in range(int(sys.argv[1])):
+    scaled(np.full((4, 3), i + 1.5))
+sys.exit(3)
+"""
+
+
+def test_python_m_tracefuse_profile_prints_every_called_function(tmp_path, capsys):
+    from tracefuse import config
+    from tracefuse.__main__ import main
+
+    script = tmp_path / "script_to_profile.py"
+    script.write_text(SCRIPT)
+    assert main(["profile", str(script), "5"]) == 3  # the script's exit code
+    out = capsys.readouterr().out
+    assert "1 compiled functions called" in out and "profile of scaled on numpy: 5 calls" in out
+    assert "script_to_profile.py:8" in out  # the line of the kernel's ops
+    assert not config.profiles_recorded()
+    # after it, functions load without timers again
+    f = tx.function(mlp, backend="numpy")
+    args = inputs(5)
+    executable = f.get_concrete_function(*args).load()
+    assert not any("_timed_step" in getattr(fn, "__qualname__", "") for fn, *_ in executable.steps)

@@ -12,6 +12,10 @@ device's measured copy bandwidth (`bandwidth_ceiling`: measured once per machine
 The call runs once untimed (compiles, warms caches), then `repeat` times on a timed executable
 (backends/profiling.py) made for this profile only: normal calls never pay for the timers.
 Assigned Variables are not written back: profiling changes no state.
+
+`python -m tracefuse profile script.py` turns on `config.record_profiles`: each concrete
+function loaded from then on runs a timed executable (`recording_executable`) that records
+every call the script makes, and `recorded_profiles()` makes their Profiles at exit.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -176,5 +180,34 @@ def profile_concrete(cf: Any, leaves: list, repeat: int) -> Profile:
         start = clock()
         run(list(arrays))
         calls.append(clock() - start)
+    return _profile_of(cf, events, calls)
+
+
+def _profile_of(cf: Any, events: list, calls: list[float]) -> Profile:
     return Profile(cf.function.__name__, cf.backend, cf.lowered.plan, events, calls,
                    bandwidth_ceiling(cf.key.backend))
+
+
+_recorded: list[tuple[Any, list, list[float]]] = []  # (concrete function, events, call times)
+
+
+def recording_executable(cf: Any, executable: Any) -> Callable[[Sequence], list]:
+    """`executable` (cf's loaded one) timed, step by step and whole, at every call; recorded
+    for `recorded_profiles` (python -m tracefuse profile)."""
+    events: list[tuple[int, float, float]] = []
+    calls: list[float] = []
+    _recorded.append((cf, events, calls))
+    timed = timed_executable(cf.key.backend, cf.lowered, executable, events.append)
+    clock = time.perf_counter
+
+    def run(arrays: Sequence) -> list:
+        start = clock()
+        out = timed(arrays)
+        calls.append(clock() - start)
+        return out
+    return run
+
+
+def recorded_profiles() -> list[Profile]:
+    """A Profile of each recorded concrete function that was called, in order of loading."""
+    return [_profile_of(cf, events, calls) for cf, events, calls in _recorded if calls]

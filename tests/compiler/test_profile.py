@@ -9,12 +9,13 @@ import json
 
 import numpy as np
 import pytest
-from oracle import rand
+from oracle import BACKENDS, rand
 
 import tracefuse as tx
 from tracefuse.backends.numba.backend import executor_source
 
-PROFILED = ("numpy", "cpu", "gpu-sim")
+# the gpu backend where the run asks for it (a device, or tests/gpu/test_fake_cupy.py's fake)
+PROFILED = ("numpy", "cpu", "gpu-sim") + (("gpu",) if "gpu" in BACKENDS else ())
 
 
 def mlp(x, w, b):

@@ -70,7 +70,7 @@ def describe_step(step: Step) -> dict:
         lines = sorted(lines | ({op.loc.short()} if op.loc.line else set()))
     else:
         # a library `call` (sort, linalg, fft...) is named by the function it calls
-        name = op.attrs["fn"] if op.code is OpCode.CALL else op.code.value
+        name = str(op.attrs["fn"]) if op.code is OpCode.CALL else op.code.value
         kind = "library"
         lines = [op.loc.short()] if op.loc.line else []
     return {"name": name, "kind": kind, "lines": list(lines),

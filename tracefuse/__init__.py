@@ -14,8 +14,8 @@ import sys as _sys
 
 from . import autograph, config, fft, linalg, nn, optimizers, random, train
 from . import frontend as _frontend
-from .compiler.function import (ConcreteFunction, Function, Lowered, TensorSpec, function, jit,
-                                resolve_backend as _resolve_backend)
+from .compiler.function import (ConcreteFunction, Function, Lowered, Profile, TensorSpec, function,
+                                jit, resolve_backend as _resolve_backend)
 from .compiler.autograph import tx_range as range  # noqa: A001 - tf.range's name
 from .compiler.control_flow import cond, fori_loop, scan, switch, while_loop
 from .compiler.differentiate import grad, hessian, jacfwd, jacrev, jvp, value_and_grad, vjp
@@ -64,7 +64,7 @@ __array_api_version__ = "2023.12"
 
 __all__ = [
     # compiling
-    "function", "jit", "Function", "ConcreteFunction", "Lowered", "TensorSpec", "config",
+    "function", "jit", "Function", "ConcreteFunction", "Lowered", "Profile", "TensorSpec", "config",
     "autograph", "random", "nn", "linalg", "fft",
     # training
     "optimizers", "train",

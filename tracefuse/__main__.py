@@ -6,6 +6,8 @@
   file of a dump folder (TRACEFUSE_DUMP_DIR); its kernel sources (`.py`, `.cu`) are not IR.
 - `bench`: time tracefuse against NumPy eager (and numexpr, JAX when installed) on the
   workloads of BENCHMARKS.md; see `tracefuse/tools/bench/runner.py` and `bench --help`.
+- `profile SCRIPT [ARGS]`: run a Python script with every compiled function timed step by
+  step (compiler/profile.py) and print the `f.profile` table of each at exit.
 """
 
 from __future__ import annotations
@@ -121,6 +123,32 @@ def ir_roundtrip(path: str) -> int:
     return 0
 
 
+def profile_script(script: str, script_args: list[str]) -> int:
+    """Run `script` as __main__ (with `script_args` as its sys.argv[1:]) with profiles
+    recorded; print each compiled function's table, even when the script fails or exits."""
+    import runpy
+
+    from . import config
+    from .compiler.profile import recorded_profiles
+
+    config.record_profiles(True)
+    saved = sys.argv
+    sys.argv = [script, *script_args]
+    code = 0
+    try:
+        runpy.run_path(script, run_name="__main__")
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    finally:
+        sys.argv = saved
+        config.record_profiles(False)
+        profiles = recorded_profiles()
+        _section(f"tracefuse profile of {script}: {len(profiles)} compiled functions called")
+        for p in profiles:
+            print(p, end="\n\n")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tracefuse", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -138,7 +166,12 @@ def main(argv: list[str] | None = None) -> int:
     from .tools.fuzz_run import add_arguments as add_fuzz_arguments
 
     add_fuzz_arguments(p_fuzz)
+    p_profile = sub.add_parser("profile", help="run a script; print the f.profile table of every compiled function it called")
+    p_profile.add_argument("script")
+    p_profile.add_argument("script_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
+    if args.command == "profile":
+        return profile_script(args.script, args.script_args)
     if args.command == "demo":
         from . import config
 

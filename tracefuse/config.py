@@ -21,7 +21,9 @@ Environment variables (read when first needed, so tests may set them with monkey
 - ``TRACEFUSE_VERIFY_PASSES``: ``1`` runs the IR verifier after every pass (the test suite sets
   it; off by default, since a trace is verified once anyway).
 
-Global switches: ``run_functions_eagerly`` (per process); the default backend (below).
+Global switches: ``run_functions_eagerly`` (per process); the default backend (below);
+``record_profiles`` (per process, set by ``python -m tracefuse profile``): concrete functions
+loaded while it is on run timed, and their profiles are printed at exit.
 
 The default backend of a ``tx.function`` made without ``backend=``, looked up at every call:
 the innermost ``with config.backend(name):`` block of the calling thread, else
@@ -46,6 +48,7 @@ RETRACE_WINDOW = 10  # calls looked at when deciding whether a function retraces
 RETRACE_LIMIT = 5  # retraces within the window that trigger a RetraceWarning
 
 _run_eagerly = False
+_record_profiles = False
 
 
 def run_functions_eagerly(run_eagerly: bool) -> None:
@@ -131,6 +134,17 @@ def backend(name: Any) -> Iterator[Any]:
         yield chosen
     finally:
         _thread.backend = previous
+
+
+def record_profiles(on: bool) -> None:
+    """Load every concrete function from now on with timers around its plan's steps (read
+    once per concrete function, when it is loaded: a normal call checks nothing)."""
+    global _record_profiles
+    _record_profiles = bool(on)
+
+
+def profiles_recorded() -> bool:
+    return _record_profiles
 
 
 def dump_dir() -> str | None:

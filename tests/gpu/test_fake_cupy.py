@@ -95,3 +95,9 @@ def test_library_calls_on_the_gpu_backend():
     # sort, gathers/scatters (cupyx.scatter_*), unique, cupy.linalg, cupy.fft and complex
     # kernels through CuPy's API: the tier-3 file a real device runs
     _pytest("tests/gpu/test_gpu_library_calls.py", "-m", "gpu")
+
+
+def test_profile_on_the_gpu_backend():
+    # f.profile's timed plan walker on CuPy arrays: each step synchronized, the copy bandwidth
+    # of the device measured with CuPy
+    _pytest("tests/compiler/test_profile.py", "-k", "gpu")

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import config
 from ..backends import LoweredGraph
 from ..errors import BackendUnavailableError, SignatureError, with_location
 from ..frontend.device import is_gpu_array
@@ -29,6 +30,7 @@ from ..ir import TensorType, print_graph
 from ..ir import dtypes as dt
 from ..tracer import pytree
 from .explain import differences
+from .profile import recording_executable
 from .signature import Key, Signature
 
 _new = object.__new__
@@ -135,6 +137,8 @@ class ConcreteFunction:
             if reason is not None:  # traced by f.lower() on a machine without the device
                 raise BackendUnavailableError(reason)
             self._executable = self._backend.load(self.lowered)
+            if config.profiles_recorded():  # python -m tracefuse profile
+                self._executable = recording_executable(self, self._executable)
         return self._executable
 
     def execute(self, arrays: list, leaves: Any = ()) -> Any:
@@ -230,6 +234,11 @@ class ConcreteFunction:
 
     def run(self, leaves: list[Any]) -> Any:
         """Run on the flattened dynamic leaves of a call with this concrete function's key."""
+        return self.execute(self.leaf_arrays(leaves), leaves)
+
+    def leaf_arrays(self, leaves: list[Any]) -> list:
+        """The arrays the backend takes for the flattened dynamic leaves of a call (Python
+        ints checked against their bounds first); not the read Variables'."""
         if self.int_limits:
             self.check_ints(leaves)
         return self.execute(self.arrays(leaves), leaves)

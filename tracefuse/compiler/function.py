@@ -42,10 +42,11 @@ from .autograph import converted
 from .check import CheckReport, check_concrete, raise_on_mismatch
 from .concrete import ConcreteFunction, Lowered
 from .explain import RetraceLog, differences, explain_text
+from .profile import Profile, profile_concrete
 from .signature import INT64_END, INT64_MIN, Key, Signature, TensorSpec
 from .trace import trace
 
-__all__ = ["ConcreteFunction", "Function", "Lowered", "TensorSpec", "function", "jit"]
+__all__ = ["ConcreteFunction", "Function", "Lowered", "Profile", "TensorSpec", "function", "jit"]
 
 _PY_DTYPES = {bool: np.dtype(bool), int: np.dtype(np.int64), float: np.dtype(np.float64)}
 
@@ -239,6 +240,14 @@ class Function:
         key, _, _ = self._signature.key(self.backend, self._options, args, kwargs)
         cf = self._cache.get(key)
         return Lowered(cf if cf is not None else self._compile(key, need_device=False))
+
+    def profile(self, *args: Any, repeat: int = 10, **kwargs: Any) -> Profile:
+        """`repeat` timed calls with these arguments (after one untimed warm-up): a `Profile`
+        with a row per kernel, library op and control-flow step of the plan, its user lines,
+        median time, bytes and GB/s (compiler/profile.py). Variables are not written back."""
+        key, leaves, _ = self._signature.key(self.backend, self._options, args, kwargs)
+        cf = self._cache.get(key)
+        return profile_concrete(cf if cf is not None else self._compile(key), leaves, repeat)
 
     def explain(self, *args: Any, **kwargs: Any) -> str:
         """Whether this call would hit the cache, what would retrace it, and what runs."""

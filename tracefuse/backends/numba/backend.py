@@ -31,6 +31,8 @@ from __future__ import annotations
 import math
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,10 +99,13 @@ class NumbaKernel:
     large: bool = False  # at least PARALLEL_MIN elements of work (parallel where allowed)
 
 
-def _runner_source(plan: Plan) -> tuple[str, dict]:
+def _runner_source(plan: Plan, probe: Callable | None = None) -> tuple[str, dict]:
     """Python source of `run(args) -> outputs`, straight-line, generated from `plan`, and the
-    globals it needs (the kernels `k<i>` are filled by `load`)."""
-    env: dict = {"empty": np.empty, "ro": _readonly, "share": np.may_share_memory}
+    globals it needs (the kernels `k<i>` are filled by `load`). With `probe` (f.profile only:
+    the normal runner has no timer lines) each step's lines are timed with perf_counter and
+    `probe((step index, start, end))` called after it."""
+    env: dict = {"empty": np.empty, "ro": _readonly, "share": np.may_share_memory,
+                 "clock": time.perf_counter, "probe": probe}
     lines = ["def run(args):"]
     # Numba compiles a kernel once per argument type, and a read-only array (every Tensor) is
     # another type than a writable one: hand kernels read-only inputs always, so one compile
@@ -112,6 +117,8 @@ def _runner_source(plan: Plan) -> tuple[str, dict]:
     for i, step in enumerate(plan.steps):
         ins = [f"s{s}" for s in step.ins]
         outs = ", ".join(f"s{s}" for s in step.outs)
+        if probe is not None:
+            lines.append("    _t = clock()")
         if step.kind is KERNEL:
             lines += _kernel_lines(i, step, ins, env)
         elif step.kind is BODY:  # float16: the body, op by op with NumPy
@@ -128,6 +135,8 @@ def _runner_source(plan: Plan) -> tuple[str, dict]:
             # a control-flow op returns a list, one array per result
             target = (f"{outs}," if outs else "_") if op.code in MULTI_RESULT else outs
             lines.append(f"    {target} = op{i}([{', '.join(ins)}], *op{i}_)")
+        if probe is not None:
+            lines.append(f"    probe(({i}, _t, clock()))")
         if step.free:
             lines.append(f"    del {', '.join(f's{s}' for s in step.free)}")
     results = [f"s{s}" for s in plan.outputs]
@@ -273,9 +282,10 @@ class NumbaBackend:
         """The runner generated from the plan: `run(arrays) -> outputs`, kernels compiled."""
         return self.load_plan(lowered.plan)
 
-    def load_plan(self, plan: Plan):
-        """`load` of a plan: also how a region step's plans load (their runners nested)."""
-        source, env = _runner_source(plan)
+    def load_plan(self, plan: Plan, probe: Callable | None = None):
+        """`load` of a plan: also how a region step's plans load (their runners nested, never
+        probed). `probe`: the runner times each step for f.profile (see `_runner_source`)."""
+        source, env = _runner_source(plan, probe)
         env["alloc"] = BufferPool()
         salt = _key_material()
         for i, step in enumerate(plan.steps):

@@ -241,7 +241,7 @@ class ConcreteFunction:
         ints checked against their bounds first); not the read Variables'."""
         if self.int_limits:
             self.check_ints(leaves)
-        return self.execute(self.arrays(leaves), leaves)
+        return self.arrays(leaves)
 
     def arrays(self, leaves: list[Any]) -> list:
         """A call's dynamic leaves as the arrays the backend takes (not the Variables read)."""

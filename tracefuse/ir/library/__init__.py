@@ -21,13 +21,16 @@ import side effect.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from ...errors import ShapeError
+from ..convert import is_gpu_array
 from ..types import TensorType
 from . import fft, indexing, linalg, searching, sets, sorting
 from .base import REQUIRED, LibraryFunction
@@ -75,8 +78,7 @@ def result_types(in_types: Sequence[TensorType], attrs: Mapping[str, Any]) -> tu
     missing = [k for k, d in fn.params.items() if d is REQUIRED and k not in params]
     if missing:
         raise ShapeError(f"{fn.name} needs the parameter {', '.join(map(repr, missing))}")
-    full = {k: params.get(k, d) for k, d in fn.params.items()}
-    return tuple(fn.types(list(in_types), full))
+    return tuple(fn.types(list(in_types), full_params(attrs)))
 
 
 def full_params(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -88,19 +90,23 @@ def full_params(attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 def array_module(arrays: Sequence[Any]):
     """NumPy, or CuPy when an operand is a CuPy array (CuPy is then imported already)."""
-    for a in arrays:
-        if type(a).__module__.startswith("cupy"):
-            return sys.modules["cupy"]
-    return np
+    return sys.modules["cupy"] if any(is_gpu_array(a) for a in arrays) else np
+
+
+@functools.lru_cache(maxsize=1024)
+def _prepared(in_types: tuple[TensorType, ...], attrs: Mapping[str, Any]):
+    """(function, result types, full parameters) of a call: checked once per signature, not
+    at every run of a compiled plan's library step."""
+    return (lookup(attrs.get("fn")), result_types(in_types, attrs),
+            MappingProxyType(full_params(attrs)))
 
 
 def run(arrays: Sequence[Any], in_types: Sequence[TensorType], attrs: Mapping[str, Any]
         ) -> list[Any]:
     """Run a call: one array per result, each of exactly its result type."""
-    fn = lookup(attrs.get("fn"))
-    outs = result_types(in_types, attrs)
+    fn, outs, params = _prepared(tuple(in_types), attrs)
     xp = array_module(arrays)
-    results = fn.impl(xp, list(arrays), full_params(attrs), outs)
+    results = fn.impl(xp, list(arrays), params, outs)
     fixed = []
     for r, t in zip(results, outs):
         r = xp.asarray(r)

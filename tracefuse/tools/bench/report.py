@@ -73,15 +73,17 @@ def _versions(peers: dict) -> dict:
     return v
 
 
-def _ok(r: dict, impl: str) -> bool:
+def impl_ok(r: dict, impl: str) -> bool:
+    """Whether `impl` on the workload result `r` ran and matched NumPy everywhere (also at the
+    new shape)."""
     entry = r["impls"].get(impl)
     shape = r["latency"].get("new_shape", {}).get(impl, {})
     return bool(entry and entry["verified"] and shape.get("ok", True) and "error" not in shape)
 
 
 def document(results: list[dict], opts, peers: dict, peer_notes: list[str], cache_dir: str) -> dict:
-    all_verified = all(_ok(r, name) for r in results for name in r["impls"])
-    tracefuse_verified = all(_ok(r, "numpy") and _ok(r, "tracefuse")
+    all_verified = all(impl_ok(r, name) for r in results for name in r["impls"])
+    tracefuse_verified = all(impl_ok(r, "numpy") and impl_ok(r, "tracefuse")
                              and "error" not in r["latency"].get("fresh_process", {})
                              for r in results)
     return {

@@ -38,6 +38,9 @@ is a real cold compile and the subprocess sees exactly the cache this run wrote;
 uses a given folder instead. The variable is set before the first compile of this run: a
 backend that read it earlier in the same process would not see it.
 
+`--json PATH` writes every number of the run (report.py); `--plot PATH` draws the ratios
+(plot.py); `--load JSON` times nothing and prints (and with `--plot` draws) a saved run.
+
 Bandwidth floors (`--copy-gbs`, `--read-gbs`): what BENCHMARKS.md measured on the 2-core CI
 machine, both cores: 17.8 GB/s copy (bytes read + written) and 18.7 GB/s streaming read.
 Measure your machine's and pass them to get a meaningful % of floor elsewhere.
@@ -100,6 +103,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="progress display on stderr (auto: rich, else tqdm, else plain lines)")
     p.add_argument("--json", dest="json_path", default=None, metavar="PATH",
                    help="also write every number (samples included) to PATH as JSON")
+    p.add_argument("--plot", dest="plot_path", default=None, metavar="PATH",
+                   help="also draw every implementation's ratio to NumPy per workload to PATH "
+                        "(.png, .svg, .pdf; needs matplotlib: pip install 'tracefuse[plot]')")
+    p.add_argument("--load", dest="load_path", default=None, metavar="JSON",
+                   help="time nothing: print (and --plot) a run saved earlier with --json")
     p.add_argument("--list", action="store_true", help="list the workloads and exit")
 
 
@@ -518,15 +526,47 @@ def run_from_args(opts: argparse.Namespace) -> int:
         return 0
     try:
         W.select(opts.only)
-    except KeyError as e:
-        print(f"python -m tracefuse bench: {e.args[0]}", file=sys.stderr)
+        if opts.plot_path:  # before minutes of timing, not after
+            from ...compiler.profile_plot import check_can_plot
+
+            check_can_plot("--plot", opts.plot_path)
+        loaded = load_run(opts.load_path, opts.only) if opts.load_path else None
+    except (KeyError, ImportError, ValueError, OSError) as e:
+        print(f"python -m tracefuse bench: {e.args[0] if isinstance(e, KeyError) else e}",
+              file=sys.stderr)
         return 2
-    doc, status = run(opts)
+    doc, status = (loaded, 0) if loaded is not None else run(opts)
     print(report.render(doc), end="")
     if opts.json_path:
         report.write_json(doc, opts.json_path)
         print(f"\nwrote {opts.json_path}")
+    if opts.plot_path:
+        from .plot import plot_run
+
+        plot_run(doc, opts.plot_path)
+        print(f"\nwrote {opts.plot_path}")
     return status
+
+
+def load_run(path: str, only: list[str] | None) -> dict:
+    """The document of a run saved with --json; with --only, the workloads it names."""
+    import json
+
+    with open(path, encoding="utf-8") as f:
+        try:
+            doc = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not JSON ({e}): pass a file written by "
+                             "python -m tracefuse bench --json") from e
+    if not isinstance(doc, dict) or not isinstance(doc.get("results"), list):
+        raise ValueError(f"{path} holds no benchmark run (no 'results' list): pass a file "
+                         "written by python -m tracefuse bench --json")
+    if only:
+        names = {w.name for w in W.select(only)}
+        doc["results"] = [r for r in doc["results"] if r["name"] in names]
+        if not doc["results"]:
+            raise ValueError(f"{path} has none of the workloads {', '.join(sorted(names))}")
+    return doc
 
 
 if __name__ == "__main__":

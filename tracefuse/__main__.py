@@ -6,8 +6,9 @@
   file of a dump folder (TRACEFUSE_DUMP_DIR); its kernel sources (`.py`, `.cu`) are not IR.
 - `bench`: time tracefuse against NumPy eager (and numexpr, JAX when installed) on the
   workloads of BENCHMARKS.md; see `tracefuse/tools/bench/runner.py` and `bench --help`.
-- `profile SCRIPT [ARGS]`: run a Python script with every compiled function timed step by
-  step (compiler/profile.py) and print the `f.profile` table of each at exit.
+- `profile [--plot PATH] SCRIPT [ARGS]`: run a Python script with every compiled function timed
+  step by step (compiler/profile.py) and print the `f.profile` table of each at exit; `--plot`
+  also draws them all in one figure, a subplot per function (compiler/profile_plot.py).
 """
 
 from __future__ import annotations
@@ -123,14 +124,22 @@ def ir_roundtrip(path: str) -> int:
     return 0
 
 
-def profile_script(script: str, script_args: list[str]) -> int:
+def profile_script(script: str, script_args: list[str], plot_path: str | None = None) -> int:
     """Run `script` as __main__ (with `script_args` as its sys.argv[1:]) with profiles
-    recorded; print each compiled function's table, even when the script fails or exits."""
+    recorded; print each compiled function's table, even when the script fails or exits; with
+    `plot_path`, also draw every profile in one figure there, a subplot each."""
     import runpy
 
     from . import config
     from .compiler.profile import recorded_profiles
+    from .compiler.profile_plot import check_can_plot, plot_profiles
 
+    if plot_path is not None:
+        try:  # before the script runs, not after
+            check_can_plot("--plot", plot_path)
+        except (ImportError, ValueError) as e:
+            print(f"python -m tracefuse profile: {e}", file=sys.stderr)
+            return 2
     config.record_profiles(True)
     saved = sys.argv
     sys.argv = [script, *script_args]
@@ -146,6 +155,11 @@ def profile_script(script: str, script_args: list[str]) -> int:
         _section(f"tracefuse profile of {script}: {len(profiles)} compiled functions called")
         for p in profiles:
             print(p, end="\n\n")
+        if plot_path is not None and profiles:
+            plot_profiles(profiles, plot_path)
+            print(f"wrote {plot_path}: {len(profiles)} profiles, one subplot each")
+        elif plot_path is not None:
+            print(f"no compiled function was called: {plot_path} not written")
     return code
 
 
@@ -167,11 +181,15 @@ def main(argv: list[str] | None = None) -> int:
 
     add_fuzz_arguments(p_fuzz)
     p_profile = sub.add_parser("profile", help="run a script; print the f.profile table of every compiled function it called")
+    p_profile.add_argument("--plot", metavar="PATH", default=None,
+                           help="also draw each profile's time by step to PATH, one figure with a "
+                                "subplot per function (needs matplotlib: pip install "
+                                "'tracefuse[plot]')")
     p_profile.add_argument("script")
     p_profile.add_argument("script_args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     if args.command == "profile":
-        return profile_script(args.script, args.script_args)
+        return profile_script(args.script, args.script_args, args.plot)
     if args.command == "demo":
         from . import config
 

@@ -35,6 +35,7 @@ from ..backends.plan import BODY, KERNEL, REGION, Plan, Step, region_graphs
 from ..backends.profiling import bandwidth_ceiling, timed_executable
 from ..ir import Graph, OpCode
 from ..ir.opcodes import REGIONS
+from .profile_plot import plot_profile
 
 KINDS = {KERNEL: "kernel", BODY: "kernel (op by op)", REGION: "control flow"}
 
@@ -88,7 +89,8 @@ def _size(n: float) -> str:
 class Profile:
     """Per-step times of `repeat` calls of one concrete function (see the module docstring).
     `rows`: a list of dicts sorted by median time, slowest first; `str(profile)` the table;
-    `save_chrome_trace(path)` the trace; `calls` the per-call wall times (seconds)."""
+    `save_chrome_trace(path)` the trace; `plot()` a bar chart; `calls` the per-call wall times
+    (seconds)."""
 
     def __init__(self, function: str, backend: str, plan: Plan,
                  events: list[tuple[int, float, float]], calls: list[float],
@@ -155,6 +157,14 @@ class Profile:
                                  "bytes_read": info["bytes_read"],
                                  "bytes_written": info["bytes_written"]}})
         return out
+
+    def plot(self, path: str | os.PathLike | None = None, ax: Any = None, top: int = 20) -> Any:
+        """A horizontal bar chart of median time per step, slowest at the top: the `top`
+        slowest steps, the rest summed into one "other" bar; each bar labelled with the step's
+        name, kind, GB/s and % of the ceiling, its tick with the user lines. Draws on the
+        matplotlib Axes `ax` (a new figure when None), saves to `path` when given, returns the
+        Axes. Needs matplotlib: pip install 'tracefuse[plot]' (compiler/profile_plot.py)."""
+        return plot_profile(self, path=path, ax=ax, top=top)
 
     def save_chrome_trace(self, path: str | os.PathLike) -> None:
         """Write the trace as Chrome's JSON (open in chrome://tracing or ui.perfetto.dev)."""

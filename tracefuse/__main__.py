@@ -140,6 +140,7 @@ def profile_script(script: str, script_args: list[str], plot_path: str | None = 
         except (ImportError, ValueError) as e:
             print(f"python -m tracefuse profile: {e}", file=sys.stderr)
             return 2
+    recorded_profiles()  # drop what an earlier run in this process left
     config.record_profiles(True)
     saved = sys.argv
     sys.argv = [script, *script_args]

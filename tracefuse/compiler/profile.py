@@ -219,5 +219,9 @@ def recording_executable(cf: Any, executable: Any) -> Callable[[Sequence], list]
 
 
 def recorded_profiles() -> list[Profile]:
-    """A Profile of each recorded concrete function that was called, in order of loading."""
-    return [_profile_of(cf, events, calls) for cf, events, calls in _recorded if calls]
+    """A Profile of each concrete function recorded since the last call that was called, in
+    order of loading; the record is emptied (a second `profile` run in the same process starts
+    afresh)."""
+    taken = list(_recorded)
+    _recorded.clear()
+    return [_profile_of(cf, events, calls) for cf, events, calls in taken if calls]

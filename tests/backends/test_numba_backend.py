@@ -75,6 +75,41 @@ def test_softmax_propagates_nan_and_inf_per_row(rng):
     check(softmax, softmax_np, x, modes=CPU, rtol=1e-5, atol=1e-7)
 
 
+def test_softmax_computes_exp_once_per_element(rng):
+    # the sum pass stores exp(x - max) into the result row; the result pass reads it back
+    x = rand(rng, (6, 300), "float32")
+    (src,) = tx.function(softmax, backend="cpu").get_concrete_function(x).kernels
+    assert src.count("exp_f32(") == 1 and src.count("o0[") == 3  # store, load, store
+    check(softmax, softmax_np, x, modes=CPU, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 1), (2, 3, 1500), (4, 2, 5, 7)])
+def test_row_cache_on_every_rank_and_row_length(rng, shape):
+    x = rand(rng, shape, "float64") * 30  # rows longer than a block of 1024, and of one element
+    check(softmax, softmax_np, x, modes=CPU, rtol=1e-12, atol=1e-15)
+
+
+def test_row_cache_needs_the_results_dtype_and_layout(rng):
+    x = rand(rng, (5, 9), "float32")
+    # a float64 result of a float32 exp: nowhere to keep it, computed twice
+    wide = tx.function(lambda v: softmax(v).astype(tx.float64), backend="cpu")
+    assert wide.get_concrete_function(x).kernels[0].count("exp_f32(") == 2
+    check(lambda v: softmax(v).astype(tx.float64),
+          lambda v: softmax_np(v).astype(np.float64), x, modes=CPU, rtol=1e-5, atol=1e-7)
+    # reduced along the first axis: the result is not written in loop order
+    check(lambda v: tx.exp(v) / tx.sum(tx.exp(v), axis=0), lambda v: np.exp(v) / np.exp(v).sum(0),
+          x, modes=CPU, rtol=1e-5, atol=1e-7)
+    # two row results: exp itself and the softmax; the log-softmax has no exp in its row pass
+    check(lambda v: (tx.exp(v - 1.0), tx.exp(v - 1.0) / tx.sum(tx.exp(v - 1.0), axis=-1,
+                                                                    keepdims=True)),
+          lambda v: (np.exp(v - 1.0), np.exp(v - 1.0) / np.exp(v - 1.0).sum(-1, keepdims=True)),
+          x, modes=CPU, rtol=1e-5, atol=1e-7)
+    check(lambda v: tx.nn.log_softmax(v, axis=-1),
+          lambda v: v - v.max(-1, keepdims=True)
+          - np.log(np.exp(v - v.max(-1, keepdims=True)).sum(-1, keepdims=True)),
+          x, modes=CPU, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_sum_of_squares_parallel_chunks_and_accuracy(rng, dtype):
     n = 3 * 65536 + 123  # several parallel chunks and a ragged end

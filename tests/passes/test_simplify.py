@@ -414,3 +414,57 @@ def test_odd_exponents_are_left_alone(k):
         }}
     """)
     assert count(g, "pow") == 1
+
+
+def _divide_graph(dtype: str, k: str, kt: str = "f64[]{weak}") -> str:
+    short = {"float16": "f16", "float32": "f32", "float64": "f64"}[dtype]
+    return f"""
+        func @f(%x: {short}[1000]) -> ({short}[1000]) {{
+          %0: {kt} = constant {{value=dense<{k}>, weak=true}}
+          %1: {short}[1000] = divide %x, %0
+          return %1
+        }}
+    """
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+@pytest.mark.parametrize("k", ["8.0", "-0.25", "1024.0", "0.0009765625"])
+def test_division_by_a_power_of_two_is_an_exact_multiply(dtype, k, rng):
+    out = run_pass(simplify, ir(_divide_graph(dtype, k)))
+    assert count(out, "divide") == 0 and count(out, "multiply") == 1
+    info = np.finfo(dtype)
+    with np.errstate(over="ignore"):  # SPECIAL's 3e38 is inf in float16
+        special = np.array(SPECIAL, dtype)
+    x = np.concatenate([special,  # inf, nan, -0.0, huge and subnormal values
+                        np.array([info.smallest_subnormal, -info.smallest_subnormal,
+                                  info.smallest_normal, info.max, -info.max], dtype),
+                        (rng.standard_normal(980 - len(SPECIAL)) * 10).astype(dtype),
+                        (rng.standard_normal(15) * float(info.smallest_normal)).astype(dtype)])
+    with np.errstate(all="ignore"):
+        want = x / np.asarray(float(k), dtype)
+        (got,) = run(out, [x])
+    assert got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)  # bit for bit: NaN at NaN, signs of zeros
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("dtype,k", [("float32", "3.0"), ("float64", "0.1"),
+                                     ("float16", "1e-07"),  # its inverse overflows float16
+                                     ("float32", "1e-45"),  # a subnormal: 1/k overflows
+                                     ("float32", "0.0"), ("float32", "inf"), ("float32", "nan")])
+def test_other_divisors_stay_divisions(dtype, k):
+    assert count(run_pass(simplify, ir(_divide_graph(dtype, k))), "divide") == 1
+
+
+def test_integer_division_by_two_converts_then_multiplies():
+    # i32 / 2 is a float64 division of the converted operand: x_f64 * 0.5 is the same number
+    g = run_pass(simplify, ir("""
+        func @f(%x: i32[4]) -> (f64[4]) {
+          %0: i64[]{weak} = constant {value=dense<2>, weak=true}
+          %1: f64[4] = divide %x, %0
+          return %1
+        }
+    """))
+    assert count(g, "divide") == 0 and count(g, "cast") == 1
+    x = np.array([-(2**31), -7, 3, 2**31 - 1], np.int32)
+    np.testing.assert_array_equal(run(g, [x])[0], x / 2)

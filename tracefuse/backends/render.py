@@ -5,7 +5,11 @@ loops, then for each reduction level a pass over the reduced axes that accumulat
 level's reductions, and last the results, written either at the outer depth or (for a row
 kernel's results that vary along the reduced axes) in one more pass over the reduced axes.
 Values used in several passes are recomputed from the inputs in each (they are cheap next to a
-round trip through memory).
+round trip through memory), except one on targets that set `cache_row_values` (Numba): a value
+with a transcendental function in it (softmax's `exp`) that the last reduction pass computes and
+the result pass needs again is stored into the result's own row in that pass and read back in
+the result pass (`row_cache`), which costs no extra memory and halves a softmax's `exp` work
+(measured in docs/performance.md).
 
 Float sums accumulate in blocks of `BLOCK` elements in the value's dtype (a vectorizable inner
 loop) and add the blocks in a wider accumulator, which keeps a float32 sum of 50M elements
@@ -43,6 +47,7 @@ space), `finish_reductions` (CUDA: combine the threads' partial results), and
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from typing import ClassVar
@@ -176,9 +181,18 @@ COMMON_OPS: dict[OpCode, OpEntry] = {
 }
 
 
+# ops whose code is a function call (libm or vmath): worth storing rather than computing twice
+EXPENSIVE = frozenset({
+    G.EXP, G.EXPM1, G.LOG, G.LOG1P, G.LOG2, G.LOG10, G.SIN, G.COS, G.TAN, G.ASIN, G.ACOS,
+    G.ATAN, G.SINH, G.COSH, G.TANH, G.ASINH, G.ACOSH, G.ATANH, G.ERF, G.ERFC, G.POW, G.ATAN2,
+    G.HYPOT, G.LOGADDEXP})
+
+
 class Renderer:
     indent_unit = "    "
     nested_outer = True  # outer axes are nested loops (CUDA: one grid-stride loop instead)
+    cache_row_values = False  # store an expensive value in the result row (module docstring)
+    row_cache: tuple[int, int] | None = None  # (node, output) while rendering, if any
 
     def __init__(self) -> None:
         self.lines: list[str] = []
@@ -284,8 +298,11 @@ class Renderer:
             self.end_block()
             return "\n".join(self.lines) + "\n"
         self.open_outer(parallel)
+        self.row_cache = None
         for level in range(1, k.max_level + 1):
             reds = [i for i, n in enumerate(k.nodes) if n.kind == "reduce" and n.level == level]
+            if level == k.max_level and self.cache_row_values:
+                self.row_cache = self.cached_row_value(reds)
             self.reduction_pass(reds)
         self.write_outputs()
         while self.depth > 1:
@@ -393,9 +410,37 @@ class Renderer:
             return f"l{n.args[0]}_{n.value}"
         return self.expr(n, [f"v{a}" for a in n.args])
 
+    def cached_row_value(self, reds: list[int]) -> tuple[int, int] | None:
+        """(node, output) for `row_cache`: the last node the reduction pass `reds` computes
+        that the result pass needs again, varies along every axis, has an EXPENSIVE op among
+        the nodes it is computed from in that pass, and has the dtype of a row result that
+        is indexed by every axis in loop order, whose own value depends on it; else None."""
+        k = self.k
+        if getattr(self, "full_parallel", False) or not k.reduced:
+            return None
+        every = set(k.outer) | set(k.reduced)
+        order = [*k.outer, *k.reduced]
+        in_pass = set(self.needed([k.nodes[r].args[0] for r in reds]))
+        for j, o in enumerate(k.outputs):
+            if list(o.index) != order:
+                continue
+            later = set(self.needed([o.node]))
+            for c in sorted(in_pass & later, reverse=True):
+                n = k.nodes[c]
+                if n.kind != "op" or n.dtype != k.nodes[o.node].dtype or n.axes != every \
+                        or n.loop != -1:
+                    continue
+                if any(k.nodes[x].kind == "op" and k.nodes[x].code in EXPENSIVE
+                       for x in self.needed([c]) if x in in_pass):
+                    return c, j
+        return None
+
     def accumulate_body(self, reds: list[int], blk: bool) -> None:
         args = [self.k.nodes[r].args[0] for r in reds]
         self.compute(self.needed(args))
+        if self.row_cache is not None:
+            c, j = self.row_cache
+            self.store_output(j, dataclasses.replace(self.k.outputs[j], node=c))
         for r in reds:
             n = self.k.nodes[r]
             value = self.cast(f"v{n.args[0]}", n.arg_dtypes[0], n.dtype)
@@ -462,7 +507,14 @@ class Renderer:
                 self.end_block()
         if rows:
             opened = self.begin_row_pass()
-            self.compute(self.needed([o.node for o in rows]))
+            targets = [o.node for o in rows]
+            if self.row_cache is not None:
+                c, j = self.row_cache
+                index = [self.axis_var(a) for a in k.outputs[j].index]
+                self.declare(f"v{c}", self.load(f"o{j}", index), k.nodes[c].dtype)
+                self.compute([x for x in self.needed(targets, stop=c) if x != c])
+            else:
+                self.compute(self.needed(targets))
             for j, o in enumerate(k.outputs):
                 if o in rows:
                     self.store_output(j, o)

@@ -378,6 +378,7 @@ def blocked_loop(k: LoopKernel) -> int | None:
 
 
 class NumbaRenderer(Renderer):
+    cache_row_values = True
     ops = NUMBA_OPS
     target = "Numba"
 

@@ -13,7 +13,8 @@ design, so they are checked by distribution (`distribution` below);
 `benchmarks/random_vs_jax.py` judges them (`random_workloads.py`). The training steps of
 issue 17 (`train_digits`, `train_mlp1024`: one Adam step of an MLP classifier as a pure
 function, `training_workloads.py`); `benchmarks/training_vs_jax.py` judges them in their
-stateful form. `Workload` and `Target` live in `base.py`.
+stateful form. The workloads of issue 19 where JAX was ahead (`black_scholes`, `attention`,
+`model_workloads.py`). `Workload` and `Target` live in `base.py`.
 
 Each `Workload` owns:
 
@@ -62,6 +63,8 @@ import numpy as np
 import tracefuse as tx
 
 from .base import SEED, SIZES, Target, Workload, grid, normal, bytes_moved, leaves
+from .model_workloads import (attention_jax, attention_np, attention_tx, black_scholes_jax,
+                              black_scholes_np, black_scholes_tx, make_options, make_qkv)
 from .random_workloads import (make_key_like, make_key_x, check_dropout, check_uniform,
                                dropout_jax, dropout_mask_jax, dropout_mask_np, dropout_mask_tx,
                                dropout_np, dropout_tx, uniform_jax, uniform_np, uniform_tx)
@@ -663,6 +666,20 @@ WORKLOADS: tuple[Workload, ...] = (
               "alt_full": {"rows": 8000, "cols": 6001}, "alt_small": {"rows": 33, "cols": 17}},
              _make_rows, dropout_mask_np, dropout_mask_tx, Target("reference of dropout"),
              jax=dropout_mask_jax),
+    Workload("black_scholes", "Black-Scholes call and put prices of 4M options (log, sqrt, exp, "
+             "two erf normal CDFs), float32",
+             {"full": {"n": 4_000_000}, "small": {"n": 4096},
+              "alt_full": {"n": 3_600_001}, "alt_small": {"n": 777}},
+             make_options, black_scholes_np, black_scholes_tx, Target("as fast as jax.jit"),
+             jax=black_scholes_jax, atol_scale=1e-5),
+    Workload("attention", "attention softmax(q @ k^T / sqrt(d)) @ v, batch 8, 8 heads, 256 "
+             "tokens, head dim 64, float32",
+             {"full": {"batch": 8, "heads": 8, "seq": 256, "dim": 64},
+              "small": {"batch": 2, "heads": 3, "seq": 16, "dim": 8},
+              "alt_full": {"batch": 7, "heads": 8, "seq": 231, "dim": 64},
+              "alt_small": {"batch": 1, "heads": 2, "seq": 13, "dim": 5}},
+             make_qkv, attention_np, attention_tx, Target("as fast as jax.jit"), floor=None,
+             jax=attention_jax, atol_scale=1e-5),
     Workload("train_digits", "one Adam training step of the digits MLP (examples/train_mlp.py) "
              "as a pure function: 64-256-256-10, batch 64, softmax cross-entropy, float32",
              TRAIN_DIGITS, make_train_step, train_step_np, train_step_tx,

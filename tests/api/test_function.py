@@ -378,8 +378,8 @@ def test_dump_dir_writes_each_stage(tmp_path, monkeypatch):
     names = sorted(os.listdir(tmp_path))
     assert names == ["dumped.1.00.traced.ir", "dumped.1.01.fold-constants.ir",
                      "dumped.1.02.simplify.ir", "dumped.1.03.fold-simplified.ir",
-                     "dumped.1.04.cse.ir", "dumped.1.05.licm.ir", "dumped.1.06.dce.ir",
-                     "dumped.1.07.remat.ir", "dumped.1.08.fuse.ir"]
+                     "dumped.1.04.cse.ir", "dumped.1.05.licm.ir", "dumped.1.06.hoist-xs.ir",
+                     "dumped.1.07.dce.ir", "dumped.1.08.remat.ir", "dumped.1.09.fuse.ir"]
     assert "kernel @k0" in (tmp_path / names[-1]).read_text()
     assert "sqrt" in (tmp_path / names[0]).read_text()
 

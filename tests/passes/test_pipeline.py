@@ -13,7 +13,8 @@ from tracefuse.errors import VerificationError
 from tracefuse.ir import Graph, parse_graph, verify
 from tracefuse.passes import (OPTIMIZE, Pass, PassError, build_pipeline, dce, run_pipeline)
 
-NAMES = ["fold-constants", "simplify", "fold-simplified", "cse", "licm", "dce", "remat", "fuse"]
+NAMES = ["fold-constants", "simplify", "fold-simplified", "cse", "licm", "hoist-xs", "dce", "remat",
+         "fuse"]
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,10 @@ from .pipeline import (OPTIMIZE, Pass, PassError, PipelineResult, build_pipeline
                        run_pipeline)
 from .licm import licm
 from .remat import remat
+from .scan_xs import hoist_xs
 from .simplify import simplify
 
 __all__ = ["OPTIMIZE", "Pass", "PassError", "PipelineResult", "build_pipeline", "can_fuse", "cse",
-           "dce", "dump_stages", "fold_constants", "fuse", "fuse_with_report", "licm", "remat",
+           "dce", "dump_stages", "fold_constants", "fuse", "fuse_with_report", "hoist_xs", "licm",
+           "remat",
            "run_pipeline", "simplify"]

@@ -33,6 +33,7 @@ from .dce import dce
 from .fuse import fuse, fuse_with_report
 from .fold import fold_constants
 from .licm import licm
+from .scan_xs import hoist_xs
 from .remat import remat
 from .simplify import simplify
 
@@ -62,6 +63,7 @@ def _pipeline(fastmath: bool) -> tuple[Pass, ...]:
         Pass("fold-simplified", fold_constants),
         Pass("cse", cse),
         Pass("licm", licm),  # loop invariants out of while/scan bodies (after cse merged them)
+        Pass("hoist-xs", hoist_xs),  # a scan's xs-only work, for all steps before it
         Pass("dce", dce),
         Pass("remat", remat),  # after cse, which would merge the recomputed copies again
         Pass("fuse", fuse, fuse_with_report),  # last: the stage before it is "optimized", after it "fused"

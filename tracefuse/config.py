@@ -18,6 +18,8 @@ Environment variables (read when first needed, so tests may set them with monkey
   reference interpreter, kernel by kernel (``f.check``, compiler/check.py), and raises
   ``tx.CheckError`` at the first kernel that differs (slow; for debugging). Read once, at the
   first call; ``set_check_calls(None)`` forgets it, so the next call reads it again.
+- ``TRACEFUSE_CHECK_RTOL``, ``TRACEFUSE_CHECK_ATOL``: the tolerances of that check (floats;
+  default: ``f.check``'s per-dtype defaults). Read with ``TRACEFUSE_CHECK``.
 - ``TRACEFUSE_VERIFY_PASSES``: ``1`` runs the IR verifier after every pass (the test suite sets
   it; off by default, since a trace is verified once anyway).
 
@@ -154,12 +156,37 @@ def dump_dir() -> str | None:
 _check_calls: bool | None = None  # TRACEFUSE_CHECK once read (or set_check_calls); None: not yet
 
 
+_check_tolerances: tuple[float | None, float | None] = (None, None)
+
+
+def _tolerance(name: str) -> float | None:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a number: give a tolerance such as 1e-4, "
+                         "or unset it for the per-dtype default") from None
+    if not value >= 0:
+        raise ValueError(f"{name}={text!r}: a tolerance must be >= 0")
+    return value
+
+
 def check_calls() -> bool:
     """Whether every compiled call is checked (``TRACEFUSE_CHECK=1`` or ``set_check_calls``)."""
-    global _check_calls
+    global _check_calls, _check_tolerances
     if _check_calls is None:
         _check_calls = os.environ.get("TRACEFUSE_CHECK", "").strip() not in ("", "0")
+        _check_tolerances = (_tolerance("TRACEFUSE_CHECK_RTOL"),
+                             _tolerance("TRACEFUSE_CHECK_ATOL"))
     return _check_calls
+
+
+def check_tolerances() -> tuple[float | None, float | None]:
+    """(rtol, atol) of the check of every call (``TRACEFUSE_CHECK_RTOL`` / ``_ATOL``; None:
+    the per-dtype default), read with ``TRACEFUSE_CHECK``."""
+    return _check_tolerances
 
 
 def set_check_calls(on: bool | None) -> None:

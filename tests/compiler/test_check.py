@@ -175,3 +175,24 @@ def test_a_broken_control_flow_op_is_named(monkeypatch):
     assert not report.ok and report.kernel.name == "cond"
     assert {"multiply", "subtract"} <= set(report.kernel.ops)
     assert report.max_abs_error == 1.0
+
+
+def test_check_mode_tolerances_from_the_environment(monkeypatch):
+    f = tx.function(softmax_matmul, backend="cpu")
+    x, w = inputs()
+    monkeypatch.setenv("TRACEFUSE_CHECK", "1")
+    monkeypatch.setenv("TRACEFUSE_CHECK_RTOL", "0.5")
+    monkeypatch.setenv("TRACEFUSE_CHECK_ATOL", "10")
+    tx.config.set_check_calls(None)
+    try:
+        break_kernels(monkeypatch)  # a perturbation far inside those tolerances: accepted
+        assert f(x, w).numpy().shape == (3, 5)
+        assert tx.config.check_tolerances() == (0.5, 10.0)
+        monkeypatch.setenv("TRACEFUSE_CHECK_RTOL", "loose")
+        tx.config.set_check_calls(None)
+        with pytest.raises(ValueError, match="TRACEFUSE_CHECK_RTOL='loose' is not a number"):
+            f(x, w)
+    finally:
+        for name in ("TRACEFUSE_CHECK", "TRACEFUSE_CHECK_RTOL", "TRACEFUSE_CHECK_ATOL"):
+            monkeypatch.delenv(name, raising=False)
+        tx.config.set_check_calls(None)

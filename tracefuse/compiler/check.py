@@ -307,6 +307,10 @@ def raise_on_mismatch(report: CheckReport, loc: Loc | None = None) -> None:
     if not report.ok:
         raise CheckError(with_location(
             f"{report}\nTRACEFUSE_CHECK=1 stopped this call of {report.function}: its compiled "
-            "code disagrees with the reference interpreter. Run it with backend=\"numpy\" to "
-            "go on, and report the kernel above (f.lower(...).kernels shows its source)",
+            "code disagrees with the reference interpreter beyond the tolerance. If the lines "
+            "above subtract nearly equal numbers or overflow, both results are rounding noise: "
+            "rewrite them (the user guide's 'When it is slow, when it is wrong') or widen "
+            "TRACEFUSE_CHECK_RTOL / TRACEFUSE_CHECK_ATOL. Otherwise run it with "
+            "backend=\"numpy\" to go on, and report the kernel above (f.lower(...).kernels "
+            "shows its source)",
             loc if loc is not None else user_location()))

@@ -185,7 +185,8 @@ class Function:
         loc = user_location()
         key, leaves, _ = self._signature.key(self.backend, self._options, args, kwargs)
         cf = self._cache.get(key) or self._compile(key)
-        raise_on_mismatch(check_concrete(cf, leaves), loc)
+        rtol, atol = config.check_tolerances()
+        raise_on_mismatch(check_concrete(cf, leaves, rtol=rtol, atol=atol), loc)
         return cf.run(leaves)
 
     def check(self, *args: Any, rtol: float | None = None, atol: float | None = None,

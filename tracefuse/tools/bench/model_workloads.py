@@ -5,8 +5,8 @@ softmax between them). Their NumPy, tracefuse and JAX versions and inputs; see `
 for the conventions every workload follows.
 
 NumPy has no erf: the NumPy version of Black-Scholes uses `scipy.special.erf` (what a NumPy
-user calls) when SciPy is installed, else NumPy code of the same algorithm as tracefuse's
-(`ir/numpy_impl.py`'s reference erf): `ERF_SOURCE` says which.
+user calls) when SciPy is installed, else `math.erf` element by element (`np.vectorize`, much
+slower): `ERF_SOURCE` says which.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ try:
     from scipy.special import erf as _np_erf
     ERF_SOURCE = "scipy.special.erf"
 except ImportError:  # pragma: no cover - scipy is in the test extra
-    from ...ir.numpy_impl import _erf_f64
+    _vector_erf = np.vectorize(math.erf, otypes=[np.float64])
 
     def _np_erf(x):
-        return _erf_f64(x.astype(np.float64)).astype(x.dtype)
-    ERF_SOURCE = "tracefuse's NumPy reference erf (scipy not installed)"
+        return _vector_erf(x).astype(x.dtype)
+    ERF_SOURCE = "math.erf per element (scipy not installed)"
 
 
 def black_scholes_np(s, k, t, sigma):

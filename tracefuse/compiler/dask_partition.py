@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from typing import Any
 
 import numpy as np
 
-from ..errors import with_location
+from ..errors import RetraceWarning, with_location
 from ..ir import Graph, OpCode, Value, parse_graph, print_graph
 from ..ir.numpy_impl import MULTI_RESULT, NUMPY_IMPL
 from ..ir.opcodes import ELEMENTWISE, REDUCE, Unsupported
@@ -305,6 +306,10 @@ class ChunkFunction:
             with _LOCK:
                 fn = _COMPILED.get(self.fields)
                 if fn is None:
+                    # a region traces once per chunk shape it meets (edge chunks, chunks that
+                    # dask aligned): expected, so not a RetraceWarning
+                    warnings.filterwarnings("ignore", r".*_region\d+ has retraced",
+                                            RetraceWarning)
                     graph = parse_graph(self.ir_text)
                     fields = (graph, self.in_labels, self.op_labels, dict(self.sizes))
 

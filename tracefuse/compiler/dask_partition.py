@@ -88,8 +88,9 @@ class Labels:
 
 
 def unsupported(op, why: str = "") -> NotImplementedError:
+    name = f"call {op.attrs['fn']}" if op.code is G.CALL else op.code.value
     return NotImplementedError(with_location(
-        f"{op.code.value} on a dask array is not supported yet{why}. {SUPPORTED_NOW}", op.loc))
+        f"{name} on a dask array is not supported yet{why}. {SUPPORTED_NOW}", op.loc))
 
 
 def reduced_axes(op) -> tuple[int, ...]:

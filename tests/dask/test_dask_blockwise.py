@@ -137,6 +137,21 @@ def test_several_results_come_back_in_their_structure():
     np.testing.assert_array_equal(got[2], np.abs(xn))
 
 
+def test_a_result_of_numpy_arguments_only_is_a_dask_array_too():
+    xn, w = rand(10, 4, seed=12), rand(4, seed=13)
+
+    @tx.function(backend="numpy", fastmath=True)
+    def f(x, w):
+        return x, w * 2, x * w
+
+    same, twice, prod = f(da.from_array(xn, chunks=(3, 4)), w)
+    got = dask.compute(same, twice, prod)
+    assert isinstance(twice, da.Array)
+    np.testing.assert_array_equal(got[0], xn)
+    np.testing.assert_array_equal(got[1], w * 2)
+    np.testing.assert_allclose(got[2], xn * w, rtol=1e-6)
+
+
 def test_an_op_that_does_not_run_on_dask_yet_names_itself_and_the_line():
     x = da.from_array(rand(8, 8), chunks=(4, 4))
 

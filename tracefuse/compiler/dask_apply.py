@@ -61,7 +61,8 @@ def call_on_dask(cf: Any, leaves: list, factory: Any) -> Any:
             dask_chunks[i] = leaf.chunks
         else:
             eager[i] = leaf.numpy() if isinstance(leaf, Tensor) else leaf
-    part = Partition(graph, dask_chunks, eager, cf.function.__name__, cf.backend, factory)
+    part = Partition(graph, dask_chunks, eager, cf.function.__name__, cf.backend, factory,
+                     cf.key.options.fastmath)
     arrays: dict = {v: leaves[i] for i, v in enumerate(graph.inputs) if i in dask_chunks}
 
     def array(v) -> Any:

@@ -120,8 +120,9 @@ class Partition:
     argument there; `eager_inputs`: graph input index -> the NumPy value of every other input."""
 
     def __init__(self, graph: Graph, dask_chunks: dict[int, tuple], eager_inputs: dict[int, Any],
-                 name: str, backend: str, factory: Any):
+                 name: str, backend: str, factory: Any, fastmath: bool = False):
         self.graph, self.name, self.backend, self.factory = graph, name, backend, factory
+        self.fastmath = fastmath
         self.labels = Labels()
         self.axes: dict[Value, list[int]] = {}  # value -> one label per axis
         self.eager: dict[Value, np.ndarray] = {}  # values that depend on no dask argument
@@ -237,7 +238,7 @@ class Partition:
         for labels, u in zip(in_labels + op_labels, inputs + [op.output for op in ops]):
             sizes.update(zip(labels, u.type.shape))
         fn = ChunkFunction(print_graph(region), self.backend, in_labels, op_labels,
-                           tuple(sorted(sizes.items())), self.factory)
+                           tuple(sorted(sizes.items())), self.factory, self.fastmath)
         return fn, dask_operands, whole
 
     def whole_value(self, v: Value) -> Any:
@@ -284,15 +285,15 @@ class ChunkFunction:
     (a `tx.function` over `replay`), cached per process; pickles as its IR text and labels."""
 
     def __init__(self, ir_text: str, backend: str, in_labels: tuple, op_labels: tuple,
-                 sizes: tuple, factory: Any):
+                 sizes: tuple, factory: Any, fastmath: bool = False):
         self.ir_text, self.backend = ir_text, backend
         self.in_labels, self.op_labels, self.sizes = in_labels, op_labels, sizes
         self.factory = factory  # the tx.function class (pickled by reference)
-        self.fields = (ir_text, backend, in_labels, op_labels, sizes)
+        self.fields = (ir_text, backend, in_labels, op_labels, sizes, bool(fastmath))
         self.name = ir_text.split("(", 1)[0].removeprefix("func @")
 
     def __reduce__(self):
-        return ChunkFunction, self.fields + (self.factory,)
+        return ChunkFunction, self.fields[:5] + (self.factory, self.fields[5])
 
     def __dask_tokenize__(self):
         return hashlib.sha1(repr(self.fields).encode()).hexdigest()
@@ -317,7 +318,7 @@ class ChunkFunction:
                     def region(*args):
                         return replay(*fields, args)
                     fn = self.factory(region, backend=self.backend, name=self.name,
-                                      autograph=False)
+                                      autograph=False, fastmath=self.fields[5])
                     _COMPILED[self.fields] = fn
         return fn
 

@@ -1,6 +1,6 @@
 """The house rules of docs/architecture.md, checked on the source: imports point down the data
 flow with no cycles, no module imports another's private name, `import tracefuse` loads neither
-Numba, llvmlite, CuPy nor matplotlib, and `dir(tracefuse)` shows the public API only.
+Numba, llvmlite, CuPy, matplotlib nor Dask, and `dir(tracefuse)` shows the public API only.
 
 The import graph is read with `ast` from every module of the package, counting imports inside
 functions too (a lazy import that points up is still an upward import).
@@ -216,7 +216,8 @@ def test_no_module_imports_another_modules_private_names():
 def _loaded_after(code: str) -> list[str]:
     script = (f"import sys\n{code}\n"
               "print(sorted({m.split('.')[0] for m in sys.modules} & "
-              "{'numba', 'llvmlite', 'cupy', 'cupy_backends', 'cuda', 'matplotlib'}))")
+              "{'numba', 'llvmlite', 'cupy', 'cupy_backends', 'cuda', 'matplotlib', 'dask', "
+              "'distributed'}))")
     env = dict(os.environ, PYTHONPATH=os.path.dirname(PACKAGE_DIR))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          env=env, timeout=120)
@@ -226,6 +227,17 @@ def _loaded_after(code: str) -> list[str]:
 
 def test_import_tracefuse_loads_no_compiler_or_gpu_library():
     assert _loaded_after("import tracefuse") == []
+
+
+def test_dask_is_imported_only_by_a_call_with_dask_arrays():
+    """A call that fails its signature checks looks for dask arrays among its arguments, by
+    their type's module, without importing Dask."""
+    code = ("import numpy as np, tracefuse as tx\n"
+            "f = tx.function(lambda a: a * 2.0, backend='numpy')\n"
+            "try:\n    f('not an array')\nexcept tx.DTypeError:\n    pass\n"
+            "assert f(np.arange(3.0)).numpy()[2] == 4.0\n")
+    loaded = _loaded_after(code)
+    assert "dask" not in loaded and "distributed" not in loaded
 
 
 def test_eager_ops_and_the_numpy_backend_load_no_compiler():

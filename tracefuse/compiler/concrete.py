@@ -81,6 +81,16 @@ class ConcreteFunction:
         return self.lowered.graph
 
     @property
+    def out_treedef(self) -> Any:
+        """The pytree structure of what the Python function returned."""
+        return self._out_treedef
+
+    @property
+    def stage_names(self) -> list[str]:
+        """The stages `ir(stage)` and `stage_graph(stage)` know, in pipeline order."""
+        return list(self._stages)
+
+    @property
     def backend(self) -> str:
         """The name of the backend it was compiled for (`f.backend` is the backend object)."""
         return self._backend.name

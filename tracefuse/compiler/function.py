@@ -37,10 +37,11 @@ from ..frontend.tensor import Tensor
 from ..frontend.variable import Variable
 from ..tracer import pytree
 from ..tracer.tracer import current_builder
-from ..errors import user_location
+from ..errors import DTypeError, SignatureError, user_location
 from .autograph import converted
 from .check import CheckReport, check_concrete, raise_on_mismatch
 from .concrete import ConcreteFunction, Lowered
+from .dask_partition import is_dask_array
 from .explain import RetraceLog, differences, explain_text
 from .profile import Profile, profile_concrete
 from .signature import INT64_END, INT64_MIN, Key, Signature, TensorSpec
@@ -144,7 +145,12 @@ class Function:
                 if run is not None:
                     self._log.calls += 1
                     return run(args, arrays)
-        key, leaves, _ = self._signature.key(backend, self._options, args, kwargs)
+        try:
+            key, leaves, _ = self._signature.key(backend, self._options, args, kwargs)
+        except (DTypeError, SignatureError):
+            if any(map(is_dask_array, pytree.flatten((args, kwargs))[0])):
+                return self._call_on_dask(backend, args, kwargs)
+            raise
         cf = self._cache.get(key)
         if cf is None:
             cf = self._compile(key)
@@ -154,6 +160,21 @@ class Function:
         if fast is not None:
             self._fast[fast] = cf.runner()
         return out
+
+    def _call_on_dask(self, backend: Backend, args: tuple, kwargs: dict):
+        """A call with dask arrays among its arguments: traced at their full shapes (each
+        stood in for by a NumPy array of no memory), the graph run chunk by chunk by Dask
+        (dask_apply.py); returns dask arrays, lazily."""
+        from .dask_apply import call_on_dask, stand_in
+
+        names, values, static = self._signature.bind(args, kwargs)
+        leaves, treedef = pytree.flatten(values)
+        stand_ins = [stand_in(x) if is_dask_array(x) else x for x in leaves]
+        call_args, call_kwargs = self._signature.rebuild(
+            names, pytree.unflatten(treedef, stand_ins), static)
+        key, _, _ = self._signature.key(backend, self._options, call_args, call_kwargs)
+        cf = self._cache.get(key) or self._compile(key)
+        return call_on_dask(cf, leaves, Function)
 
     @property
     def traced_function(self) -> Callable:

@@ -1,0 +1,121 @@
+"""A `tx.function` called with dask arrays: the traced graph (partitioned by
+dask_partition.py) turned into dask arrays, lazily. Imported at the first such call; it
+imports Dask (`pip install tracefuse[dask]`).
+
+Each value the result needs becomes a dask array once: a dask argument as it is; an eager
+value of rank > 0 (computed with NumPy at the call) as one chunk; a tree reduction with
+`da.reduction` (NumPy chunk, combine and aggregate steps of the op's dtype, Dask's tree) or
+`da.argmax` / `da.argmin`; a region with `da.blockwise`, its chunk function on every chunk
+(indices: the axis labels, so Dask unifies the chunks of axes that must agree; a region's
+result axis that no operand has is a new axis of one chunk). Results come back in the
+structure the Python function returned; a result that depends on no dask argument is a dask
+array of one chunk.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from ..errors import user_location, with_location
+from ..frontend.tensor import Tensor
+from ..ir import OpCode
+from ..tracer import pytree
+from .dask_partition import Partition, is_dask_array, reduced_axes
+
+G = OpCode
+
+REDUCERS = {G.SUM: np.sum, G.PROD: np.prod, G.MAX: np.max, G.MIN: np.min, G.ALL: np.all,
+            G.ANY: np.any}
+WITH_DTYPE = (G.SUM, G.PROD)  # NumPy reducers that take the result dtype
+
+
+def stand_in(x: Any) -> np.ndarray:
+    """A NumPy array of a dask array's shape and dtype, with no memory (zero strides): what
+    the trace keys on in place of the dask array."""
+    if any(np.isnan(c) for chunks in x.chunks for c in chunks):
+        raise ValueError(with_location(
+            f"a dask array of unknown chunk sizes (shape {x.shape}) was passed to a "
+            "tx.function; call x.compute_chunk_sizes() (or rechunk it) first",
+            user_location()))
+    return np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
+
+
+def call_on_dask(cf: Any, leaves: list, factory: Any) -> Any:
+    """The results of the concrete function `cf` (traced at the dask arguments' full shapes)
+    on `leaves` (the call's flattened arguments, some dask arrays), as lazy dask arrays."""
+    import dask.array as da
+
+    if cf.reads or cf.writes:
+        raise NotImplementedError(with_location(
+            f"{cf.function.__name__} reads or assigns tx.Variables; a tx.function over dask "
+            "arrays does not support Variables yet: pass their values as arguments",
+            user_location()))
+    stages = [s for s in ("remat", "optimized") if s in cf.stage_names]
+    graph = cf.stage_graph(stages[0])
+    dask_chunks, eager = {}, {}
+    for i, leaf in enumerate(leaves):
+        if is_dask_array(leaf):
+            dask_chunks[i] = leaf.chunks
+        else:
+            eager[i] = leaf.numpy() if isinstance(leaf, Tensor) else leaf
+    part = Partition(graph, dask_chunks, eager, cf.function.__name__, cf.backend, factory,
+                     cf.key.options.fastmath)
+    arrays: dict = {v: leaves[i] for i, v in enumerate(graph.inputs) if i in dask_chunks}
+
+    def array(v) -> Any:
+        a = arrays.get(v)
+        if a is None:
+            kind = part.kind(v)
+            if kind == "eager":
+                value = part.eager[v]
+                a = da.from_array(value, chunks=value.shape or ())
+            elif kind == "tree":
+                a = tree_reduction(da, part.producer[v], array(part.producer[v].inputs[0]))
+            else:
+                a = blockwise(da, part, v, array)
+            arrays[v] = a
+        return a
+
+    outs = [array(v) for v in graph.outputs]
+    return pytree.unflatten(cf.out_treedef, outs)
+
+
+def tree_reduction(da: Any, op: Any, x: Any) -> Any:
+    """A reduction over chunked axes, tree-reduced by Dask."""
+    out = op.output.type
+    keepdims = bool(op.attrs.get("keepdims", False))
+    if op.code in (G.ARGMAX, G.ARGMIN):
+        fn = da.argmax if op.code is G.ARGMAX else da.argmin
+        r = fn(x, axis=op.attrs.get("axis"), keepdims=keepdims)
+        return r if r.dtype == out.dtype.np else r.astype(out.dtype.np)
+    reducer = REDUCERS[op.code]
+    if op.code in WITH_DTYPE:
+        reducer = functools.partial(reducer, dtype=out.dtype.np)
+    r = da.reduction(x, reducer, reducer, combine=reducer, axis=reduced_axes(op),
+                     keepdims=keepdims, dtype=out.dtype.np,
+                     meta=np.empty((0,) * len(out.shape), out.dtype.np),
+                     name=f"tracefuse-{op.code.value}")
+    return r if r.dtype == out.dtype.np else r.astype(out.dtype.np)
+
+
+def blockwise(da: Any, part: Partition, v: Any, array: Any) -> Any:
+    """The region computing `v`, its chunk function on every chunk (`da.blockwise`)."""
+    fn, operands, whole = part.region(v)
+    args: list = []
+    seen: set = set()
+    for u in operands:
+        index = part.index(u)
+        seen.update(index)
+        args += [array(u), index]
+    for u in whole:
+        args += [part.whole_value(u), None]
+    out_index = part.index(v)
+    new_axes = {a: part.labels.size[a] for a in out_index if a not in seen}
+    t = v.type
+    return da.blockwise(fn, out_index, *args, dtype=t.dtype.np, new_axes=new_axes or None,
+                        concatenate=True, align_arrays=True,
+                        meta=np.empty((0,) * len(t.shape), t.dtype.np),
+                        token=f"tracefuse-{fn.name}")

@@ -1,0 +1,326 @@
+"""Partitioning a traced graph for Dask (no Dask imported here): which values live on dask
+arrays, how their axes line up, which reductions Dask must tree-reduce, and the blockwise
+regions run on every chunk, with the chunk function that runs a region (`ChunkFunction`).
+
+Axis labels. Every axis of every value gets a label; labels of axes that must be chunked
+alike are unified (an elementwise op unifies the axes of its operands that are not broadcast,
+a reduction keeps the labels of the axes it keeps, a reshape that only adds or drops size-1
+axes keeps the others'). A label's class is *chunked* when one of the function's dask
+arguments has more than one chunk along an axis of that class. The labels become the indices
+of `da.blockwise` (dask unifies the chunks of axes with the same index).
+
+Values. A value that depends on no dask argument is *eager*: computed at the call with the
+reference interpreter (NumPy, cheap: constants, NumPy arguments, ops on them) and handed to
+Dask as one chunk (a 0-d one goes to each chunk function whole, a Python scalar for a weak
+value). A reduction of a dask value over an axis of a chunked class is a *tree reduction*
+(dask_apply.py runs it with `da.reduction`). Any other op on a dask value is *blockwise*:
+elementwise ops, cast, where, clip, broadcasts, reshapes that add or drop size-1 axes, and
+reductions whose reduced axes are each in one chunk (softmax, layernorm along a last axis in
+one chunk). Other ops on dask values raise NotImplementedError naming the op and its line.
+
+Regions. The value a region computes (a function result, or the operand of a tree reduction)
+is made by the blockwise ops it depends on, back to dask arguments, tree reductions and eager
+values: that slice is a graph of its own (typed at the full shapes). `ChunkFunction` runs it
+on one chunk: `replay` re-emits its ops on the chunk's shapes (each value's chunk shape is the
+chunk size of each of its axis labels; broadcast and reshape targets follow), a `tx.function`
+over the replay compiles once per chunk shape, and the object pickles as the region's IR text
+(parsed again, once per process, where it is unpickled).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import warnings
+from typing import Any
+
+import numpy as np
+
+from ..errors import RetraceWarning, with_location
+from ..ir import Graph, OpCode, Value, parse_graph, print_graph
+from ..ir.numpy_impl import MULTI_RESULT, NUMPY_IMPL
+from ..ir.opcodes import ELEMENTWISE, REDUCE, Unsupported
+from ..tracer.tracer import Tracer, current_builder
+
+G = OpCode
+
+SHAPED = frozenset({G.BROADCAST_TO, G.RESHAPE})  # blockwise ops whose attrs hold a shape
+SUPPORTED_NOW = (
+    "On dask arrays a tx.function runs elementwise ops (with cast, where, clip), broadcasts, "
+    "reshapes that add or drop size-1 axes, the reductions sum, prod, max, min, all, any, "
+    "argmax, argmin (so mean and var) over any axes, and row ops (softmax, layernorm) along "
+    "any axis; matmul, indexing and slicing, transposes, concatenation, library calls "
+    "(sort, cumsum, linalg, fft) and control flow on dask values come later. Compute that "
+    "part outside the function, or run the function on each chunk with dask's map_blocks")
+
+
+def is_dask_array(x: Any) -> bool:
+    """A dask array, recognised without importing Dask."""
+    return type(x).__module__.startswith("dask.") and hasattr(x, "chunks")
+
+
+class Labels:
+    """Union-find over axis labels (ints), with each class's full size and chunkedness."""
+
+    def __init__(self):
+        self.parent: list[int] = []
+        self.size: list[int] = []
+        self.chunked: list[bool] = []
+
+    def fresh(self, size: int, chunked: bool = False) -> int:
+        self.parent.append(len(self.parent))
+        self.size.append(size)
+        self.chunked.append(chunked)
+        return len(self.parent) - 1
+
+    def find(self, a: int) -> int:
+        while self.parent[a] != a:
+            self.parent[a] = self.parent[self.parent[a]]
+            a = self.parent[a]
+        return a
+
+    def union(self, a: int, b: int) -> int:
+        a, b = self.find(a), self.find(b)
+        if a != b:
+            self.parent[b] = a
+            self.chunked[a] = self.chunked[a] or self.chunked[b]
+        return a
+
+
+def unsupported(op, why: str = "") -> NotImplementedError:
+    name = f"call {op.attrs['fn']}" if op.code is G.CALL else op.code.value
+    return NotImplementedError(with_location(
+        f"{name} on a dask array is not supported yet{why}. {SUPPORTED_NOW}", op.loc))
+
+
+def reduced_axes(op) -> tuple[int, ...]:
+    """The axes a reduction op reduces (argmax/argmin with axis=None: all of them)."""
+    ndim = len(op.inputs[0].type.shape)
+    if op.code in (G.ARGMAX, G.ARGMIN):
+        axis = op.attrs.get("axis")
+        return tuple(range(ndim)) if axis is None else (axis % ndim,)
+    return tuple(a % ndim for a in op.attrs["axes"])
+
+
+def eager_op(op, args: list) -> list:
+    """The results of one op on NumPy values (the reference interpreter)."""
+    impl = NUMPY_IMPL[op.code]
+    if isinstance(impl, Unsupported):
+        raise NotImplementedError(with_location(f"{op.code.value}: {impl.reason}", op.loc))
+    with np.errstate(all="ignore"):
+        result = impl(args, [v.type for v in op.inputs], op.attrs,
+                      op.outputs[0].type if op.outputs else None)
+    if len(op.outputs) != 1 or op.code in MULTI_RESULT:
+        return [np.asarray(r) for r in result]
+    return [np.asarray(result)]
+
+
+class Partition:
+    """One graph split for Dask. `dask_chunks`: graph input index -> the chunks of the dask
+    argument there; `eager_inputs`: graph input index -> the NumPy value of every other input."""
+
+    def __init__(self, graph: Graph, dask_chunks: dict[int, tuple], eager_inputs: dict[int, Any],
+                 name: str, backend: str, factory: Any, fastmath: bool = False):
+        self.graph, self.name, self.backend, self.factory = graph, name, backend, factory
+        self.fastmath = fastmath
+        self.labels = Labels()
+        self.axes: dict[Value, list[int]] = {}  # value -> one label per axis
+        self.eager: dict[Value, np.ndarray] = {}  # values that depend on no dask argument
+        self.producer = graph.producers()
+        self.tree: set = set()  # ops that dask tree-reduces
+        self.n_regions = 0
+        for i, v in enumerate(graph.inputs):
+            if i in dask_chunks:
+                self.axes[v] = [self.labels.fresh(d, len(c) > 1)
+                                for d, c in zip(v.type.shape, dask_chunks[i])]
+            else:
+                self.eager[v] = np.asarray(eager_inputs[i], dtype=v.type.dtype.np)
+                self.axes[v] = [self.labels.fresh(d) for d in v.type.shape]
+        for op in graph.ops:
+            if all(v in self.eager for v in op.inputs):
+                for v, r in zip(op.outputs, eager_op(op, [self.eager[v] for v in op.inputs])):
+                    self.eager[v] = r
+                    self.axes[v] = [self.labels.fresh(d) for d in v.type.shape]
+            else:
+                self.axes[op.output] = self.label_op(op)  # raises first for an op it cannot run
+        for op in graph.ops:  # the chunked classes are known once every op is labelled
+            if op.code in REDUCE and op.output not in self.eager:
+                x = self.axes[op.inputs[0]]
+                if any(self.labels.chunked[self.labels.find(x[a])] for a in reduced_axes(op)
+                       if op.inputs[0].type.shape[a] > 1):
+                    self.tree.add(op)
+
+    # --- labels -----------------------------------------------------------------------------
+    def label_op(self, op) -> list[int]:
+        """The labels of a dask op's result, unifying its operands' axes as the op requires."""
+        L, out = self.labels, op.outputs[0].type.shape if len(op.outputs) == 1 else None
+        if len(op.outputs) != 1 or not (op.code in ELEMENTWISE or op.code in REDUCE
+                                         or op.code in SHAPED):
+            raise unsupported(op)
+        if op.code in ELEMENTWISE or op.code is G.BROADCAST_TO:
+            sources = op.inputs if op.code in ELEMENTWISE else op.inputs[:1]
+            labels = []
+            for j, d in enumerate(out):
+                same = []
+                for v in sources:
+                    k = j - (len(out) - len(v.type.shape))
+                    if k >= 0 and v.type.shape[k] == d:
+                        same.append(self.axes[v][k])
+                label = same[0] if same else L.fresh(d)
+                for other in same[1:]:
+                    label = L.union(label, other)
+                labels.append(label)
+            return labels
+        x, shape = self.axes[op.inputs[0]], op.inputs[0].type.shape
+        if op.code is G.RESHAPE:
+            kept = [(x[k], d) for k, d in enumerate(shape) if d != 1]
+            if [d for _, d in kept] != [d for d in out if d != 1]:
+                raise unsupported(op, f" (from {list(shape)} to {list(out)}: only a reshape "
+                                      "that adds or drops size-1 axes runs chunk by chunk)")
+            it = iter(kept)
+            return [next(it)[0] if d != 1 else L.fresh(1) for d in out]
+        axes = reduced_axes(op)  # a reduction
+        keep = op.attrs.get("keepdims", False)
+        return [L.fresh(1) if a in axes else x[a] for a in range(len(shape))
+                if keep or a not in axes]
+
+    def index(self, v: Value) -> tuple[int, ...]:
+        """The blockwise index of a value: its axes' label classes."""
+        index = tuple(self.labels.find(a) for a in self.axes[v])
+        if len(set(index)) != len(index):
+            op = self.producer.get(v)
+            raise NotImplementedError(with_location(
+                f"a value of shape {list(v.type.shape)} has two axes that must be chunked "
+                "alike (as in x + x.T); that does not run on dask arrays yet",
+                op.loc if op is not None else None))
+        return index
+
+    # --- regions ----------------------------------------------------------------------------
+    def kind(self, v: Value) -> str:
+        """"eager", "input" (a dask argument), "tree" (a tree reduction) or "region"."""
+        if v in self.eager:
+            return "eager"
+        op = self.producer.get(v)
+        if op is None:
+            return "input"
+        return "tree" if op in self.tree else "region"
+
+    def region(self, v: Value) -> tuple["ChunkFunction", list[Value], list[Value]]:
+        """The region computing `v`: its chunk function, its dask operands (values that are
+        dask arguments, tree reductions or eager arrays of rank > 0, in order) and its whole
+        operands (eager 0-d values: each chunk function gets them as they are)."""
+        members: set = set()
+        operands: list[Value] = []
+        stack = [v]
+        while stack:
+            u = stack.pop()
+            op = self.producer.get(u)
+            if u in operands or (op is not None and op in members):
+                continue
+            kind = self.kind(u)
+            if kind == "region" or (kind == "eager" and op is not None and op.code is G.CONSTANT
+                                    and u.type.shape == ()):
+                members.add(op)
+                stack.extend(op.inputs)
+            else:
+                operands.append(u)
+        ops = [op for op in self.graph.ops if op in members]
+        dask_operands = [u for u in operands if not (u in self.eager and u.type.shape == ())]
+        whole = [u for u in operands if u in self.eager and u.type.shape == ()]
+        inputs = dask_operands + whole
+        region = Graph(tuple(inputs), tuple(ops), (v,),
+                       f"{self.name}_region{self.n_regions}")
+        self.n_regions += 1
+        find = self.labels.find
+        in_labels = tuple(tuple(find(a) for a in self.axes[u]) for u in inputs)
+        op_labels = tuple(tuple(find(a) for a in self.axes[op.output]) for op in ops)
+        sizes = {}
+        for labels, u in zip(in_labels + op_labels, inputs + [op.output for op in ops]):
+            sizes.update(zip(labels, u.type.shape))
+        fn = ChunkFunction(print_graph(region), self.backend, in_labels, op_labels,
+                           tuple(sorted(sizes.items())), self.factory, self.fastmath)
+        return fn, dask_operands, whole
+
+    def whole_value(self, v: Value) -> Any:
+        """An eager 0-d value as a chunk function takes it: a Python scalar when weak."""
+        value = self.eager[v]
+        return value.item() if v.type.weak else value
+
+
+# --- the chunk function ---------------------------------------------------------------------
+_COMPILED: dict[tuple, Any] = {}  # per process: a region's fields -> its tx.function
+_LOCK = threading.Lock()
+
+
+def chunk_shapes(in_labels: tuple, op_labels: tuple, sizes: dict, shapes: list) -> list:
+    """Each region op's result shape on one chunk: its labels' chunk sizes, read from the
+    inputs' chunk shapes (a label no input has is whole: its full size)."""
+    size = dict(sizes)
+    for labels, shape in zip(in_labels, shapes):
+        size.update(zip(labels, shape))
+    return [tuple(size[a] for a in labels) for labels in op_labels]
+
+
+def replay(graph: Graph, in_labels: tuple, op_labels: tuple, sizes: dict, args: tuple):
+    """Re-emit the region graph's ops, in the trace being recorded, on `args` (Tracers of the
+    chunk's shapes): each op typed again by its rules, broadcast and reshape targets set to
+    the chunk's shape. Returns the Tracer of the region's result."""
+    builder = current_builder()
+    env = {v: builder.lift(a) for v, a in zip(graph.inputs, args)}
+    shapes = chunk_shapes(in_labels, op_labels, sizes, [env[v].type.shape for v in graph.inputs])
+    for op, shape in zip(graph.ops, shapes):
+        attrs = op.attrs.replace(shape=shape) if op.code in SHAPED else op.attrs
+        out = builder.emit(op.code, [env[v] for v in op.inputs], attrs, op.loc)
+        if out.type.shape != shape:
+            raise AssertionError(with_location(
+                f"{op.code.value} on a chunk gave shape {list(out.type.shape)}, expected "
+                f"{list(shape)} (a bug of the dask partition: please report it)", op.loc))
+        env[op.output] = out
+    return Tracer(builder, env[graph.outputs[0]])
+
+
+class ChunkFunction:
+    """One region run on one chunk: called with the chunk's arrays (and whole 0-d operands),
+    returns the region's result on that chunk as a NumPy array. Compiled once per chunk shape
+    (a `tx.function` over `replay`), cached per process; pickles as its IR text and labels."""
+
+    def __init__(self, ir_text: str, backend: str, in_labels: tuple, op_labels: tuple,
+                 sizes: tuple, factory: Any, fastmath: bool = False):
+        self.ir_text, self.backend = ir_text, backend
+        self.in_labels, self.op_labels, self.sizes = in_labels, op_labels, sizes
+        self.factory = factory  # the tx.function class (pickled by reference)
+        self.fields = (ir_text, backend, in_labels, op_labels, sizes, bool(fastmath))
+        self.name = ir_text.split("(", 1)[0].removeprefix("func @")
+
+    def __reduce__(self):
+        return ChunkFunction, self.fields[:5] + (self.factory, self.fields[5])
+
+    def __dask_tokenize__(self):
+        return hashlib.sha1(repr(self.fields).encode()).hexdigest()
+
+    def __repr__(self) -> str:
+        return f"<tracefuse chunk function {self.name} backend={self.backend}>"
+
+    def function(self) -> Any:
+        """The tx.function of this region in this process (made at the first call)."""
+        fn = _COMPILED.get(self.fields)
+        if fn is None:
+            with _LOCK:
+                fn = _COMPILED.get(self.fields)
+                if fn is None:
+                    # a region traces once per chunk shape it meets (edge chunks, chunks that
+                    # dask aligned): expected, so not a RetraceWarning
+                    warnings.filterwarnings("ignore", r".*_region\d+ has retraced",
+                                            RetraceWarning)
+                    graph = parse_graph(self.ir_text)
+                    fields = (graph, self.in_labels, self.op_labels, dict(self.sizes))
+
+                    def region(*args):
+                        return replay(*fields, args)
+                    fn = self.factory(region, backend=self.backend, name=self.name,
+                                      autograph=False, fastmath=self.fields[5])
+                    _COMPILED[self.fields] = fn
+        return fn
+
+    def __call__(self, *blocks: Any) -> np.ndarray:
+        return self.function()(*blocks).numpy()

@@ -422,7 +422,7 @@ class Renderer:
         order = [*k.outer, *k.reduced]
         in_pass = set(self.needed([k.nodes[r].args[0] for r in reds]))
         for j, o in enumerate(k.outputs):
-            if list(o.index) != order:
+            if [a for a in o.index if a is not None] != order:  # None: a size-1 axis, index 0
                 continue
             later = set(self.needed([o.node]))
             for c in sorted(in_pass & later, reverse=True):
@@ -510,7 +510,7 @@ class Renderer:
             targets = [o.node for o in rows]
             if self.row_cache is not None:
                 c, j = self.row_cache
-                index = [self.axis_var(a) for a in k.outputs[j].index]
+                index = [self.axis_var(a) if a is not None else "0" for a in k.outputs[j].index]
                 self.declare(f"v{c}", self.load(f"o{j}", index), k.nodes[c].dtype)
                 self.compute([x for x in self.needed(targets, stop=c) if x != c])
             else:

@@ -677,7 +677,7 @@ WORKLOADS: tuple[Workload, ...] = (
              {"full": {"batch": 8, "heads": 8, "seq": 256, "dim": 64},
               "small": {"batch": 2, "heads": 3, "seq": 16, "dim": 8},
               "alt_full": {"batch": 7, "heads": 8, "seq": 231, "dim": 64},
-              "alt_small": {"batch": 1, "heads": 2, "seq": 13, "dim": 5}},
+              "alt_small": {"batch": 3, "heads": 2, "seq": 13, "dim": 5}},
              make_qkv, attention_np, attention_tx, Target("as fast as jax.jit"), floor=None,
              jax=attention_jax, atol_scale=1e-5),
     Workload("train_digits", "one Adam training step of the digits MLP (examples/train_mlp.py) "

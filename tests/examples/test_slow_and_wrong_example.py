@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import contextlib
+import io
 import json
 import os
 import sys
@@ -133,7 +135,7 @@ def chapter_code_blocks() -> list[str]:
     return [block.split("```", 1)[0] for block in chapter.split("```python\n")[1:]]
 
 
-def test_the_guides_code_blocks_run_in_order(tmp_path, capsys, monkeypatch):
+def test_the_guides_code_blocks_run_in_order(tmp_path, monkeypatch):
     """The chapter's blocks, run in one session started in examples/, print what it says."""
     monkeypatch.syspath_prepend(os.path.dirname(EXAMPLE))
     monkeypatch.chdir(tmp_path)  # the Chrome trace is written here
@@ -141,10 +143,12 @@ def test_the_guides_code_blocks_run_in_order(tmp_path, capsys, monkeypatch):
     blocks = chapter_code_blocks()
     assert len(blocks) >= 8
     namespace: dict = {}
-    with tx.config.backend("cpu"), pytest.warns(tx.RetraceWarning, match="loss_v1 has retraced"):
+    printed = io.StringIO()  # the blocks' prints, apart from pytest's capture of the test
+    with tx.config.backend("cpu"), pytest.warns(tx.RetraceWarning, match="loss_v1 has retraced"), \
+            contextlib.redirect_stdout(printed):
         for block in blocks:
             exec(compile(block, "user-guide.md", "exec"), namespace)
-    out = capsys.readouterr().out
+    out = printed.getvalue()
     assert namespace["loss_v1"].trace_count == 9
     assert namespace["loss_v2"].trace_count == 3  # float16, float32, float64
     assert namespace["loss_v3"].trace_count == 1

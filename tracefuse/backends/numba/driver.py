@@ -170,12 +170,15 @@ def scratch(plan: Plan) -> set[tuple[int, int]]:
 
 
 def _plan_lines(src: _Source, plan: Plan, inputs: list[str], indent: str,
-                setup: list[str]) -> tuple[list[str], list[str]]:
+                setup: list[str], into: dict[int, str] | None = None
+                ) -> tuple[list[str], list[str]]:
     """Straight-line Numba code of `plan` with its inputs in the variables `inputs`: (lines,
     the expression of each output); `setup` gets the lines that allocate its scratch buffers
     (`scratch`), run once before the loop. Every result gets a new name (Numba types each
     variable once: the plan's slot reuse would give one name two types). Outputs the plan says
-    may share memory with an input or a constant are copied, as the body's runner does."""
+    may share memory with an input or a constant are copied, as the body's runner does.
+    `into` maps an output position to an array expression (a scan's `y[t]`): the kernel that
+    computes that output writes there instead of into a new array."""
     env: dict[int, str] = dict(enumerate(inputs))
     lines: list[str] = []
     for s in plan.constants:  # made once at load: driver arguments
@@ -183,6 +186,18 @@ def _plan_lines(src: _Source, plan: Plan, inputs: list[str], indent: str,
         for slot in s.outs:
             env[slot] = src.constant(value)
     kept = scratch(plan)
+    # output slot -> where its kernel writes it (the first position given one; an output that
+    # is copied, as it may alias an input, gets none). Its other positions (a carry) then
+    # refer to that array: the driver copies carries at the end.
+    copied = {c.position for c in plan.copies}
+    last: dict[int, tuple[int, int]] = {}  # slot -> the step result it holds at the end
+    for i, s in enumerate(plan.steps):
+        for j, slot in enumerate(s.outs):
+            last[slot] = (i, j)
+    dest: dict[tuple[int, int], str] = {}  # (step, result) -> where it is written
+    for p, e in (into or {}).items():
+        if p not in copied and plan.outputs[p] in last:
+            dest.setdefault(last[plan.outputs[p]], e)
     for i, s in enumerate(plan.steps):
         ins = [env[k] for k in s.ins]
         if s.kind is KERNEL:
@@ -190,7 +205,10 @@ def _plan_lines(src: _Source, plan: Plan, inputs: list[str], indent: str,
             for j, v in enumerate(s.op.outputs):
                 name = src.fresh("o")
                 alloc = f"{name} = np.empty({v.type.shape!r}, {_dtype(v.type.dtype.np)})"
-                if (i, j) in kept:
+                if (i, j) in dest:
+                    alloc = f"{name} = {dest[(i, j)]}"
+                    lines.append(f"{indent}{alloc}")
+                elif (i, j) in kept:
                     setup.append(f"    {alloc}")
                 else:
                     lines.append(f"{indent}{alloc}")
@@ -292,9 +310,15 @@ def driver_source(step: Step) -> Driver:
                         else f"        {name} = {x}[t]")
             slices.append(name)
         (plan,) = step.regions
-        lines, results = _plan_lines(src, plan, carries + slices + consts, "        ", setup)
+        # each y's row is where its kernel writes (no new array, no copy per step)
+        rows = {n + j: (f"{y}[t:t + 1].reshape(())" if v.type.ndim == 1 else f"{y}[t]")
+                for j, (y, v) in enumerate(zip(ys, op.outputs[n:]))}
+        lines, results = _plan_lines(src, plan, carries + slices + consts, "        ", setup,
+                                     into=rows)
         body += lines
-        for y, r in zip(ys, results[n:]):
+        for y, r, row in zip(ys, results[n:], rows.values()):
+            if r.startswith("o") and any(line.endswith(f"{r} = {row}") for line in lines):
+                continue  # written in place
             body.append(f"        {y}[t] = {r}")
         outputs = carries + ys
     else:
@@ -310,6 +334,9 @@ def driver_source(step: Step) -> Driver:
         outputs = carries
     if n:
         body.append(f"        {', '.join(carries)}, = {', '.join(results[:n])},")
+    if op.code is G.SCAN and n:
+        # a carry may be a row of a y (written in place): the results do not share memory
+        outputs = [f"{c}.copy()" for c in carries] + outputs[n:]
     body.append(f"    return ({''.join(o + ', ' for o in outputs)})")
     loop = next(k for k, line in enumerate(body) if line.startswith(("    for ", "    while ")))
     body[loop:loop] = setup

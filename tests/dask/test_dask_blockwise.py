@@ -77,10 +77,11 @@ def test_softmax_along_an_axis_in_one_chunk_is_one_blockwise_region():
     np.testing.assert_allclose(y.compute(), softmax_np(xn), rtol=1e-5, atol=1e-7)
 
 
-def test_softmax_along_a_chunked_axis_tree_reduces_the_rows():
+def test_softmax_along_a_chunked_axis_rechunks_the_rows():
     xn = rand(9, 31)
     x = da.from_array(xn, chunks=(4, 7))
     y = tx.function(tx.nn.softmax, backend="numpy")(x)
+    assert y.chunks == ((4, 4, 1), (31,))
     np.testing.assert_allclose(y.compute(), softmax_np(xn), rtol=1e-5, atol=1e-7)
 
 

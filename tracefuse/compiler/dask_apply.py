@@ -43,11 +43,9 @@ def stand_in(x: Any) -> np.ndarray:
     return np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
 
 
-def call_on_dask(cf: Any, leaves: list, factory: Any) -> Any:
-    """The results of the concrete function `cf` (traced at the dask arguments' full shapes)
-    on `leaves` (the call's flattened arguments, some dask arrays), as lazy dask arrays."""
-    import dask.array as da
-
+def partition(cf: Any, leaves: list, factory: Any, rechunk: bool = True) -> Partition:
+    """The partition of the concrete function `cf` (traced at the dask arguments' full
+    shapes) for `leaves` (the call's flattened arguments, some dask arrays)."""
     if cf.reads or cf.writes:
         raise NotImplementedError(with_location(
             f"{cf.function.__name__} reads or assigns tx.Variables; a tx.function over dask "
@@ -61,9 +59,23 @@ def call_on_dask(cf: Any, leaves: list, factory: Any) -> Any:
             dask_chunks[i] = leaf.chunks
         else:
             eager[i] = leaf.numpy() if isinstance(leaf, Tensor) else leaf
-    part = Partition(graph, dask_chunks, eager, cf.function.__name__, cf.backend, factory,
-                     cf.key.options.fastmath)
-    arrays: dict = {v: leaves[i] for i, v in enumerate(graph.inputs) if i in dask_chunks}
+    return Partition(graph, dask_chunks, eager, cf.function.__name__, cf.backend, factory,
+                     cf.key.options.fastmath, rechunk)
+
+
+def call_on_dask(cf: Any, leaves: list, factory: Any, rechunk: bool = True) -> Any:
+    """The results of the concrete function `cf` (traced at the dask arguments' full shapes)
+    on `leaves` (the call's flattened arguments, some dask arrays), as lazy dask arrays; a
+    row op's chunked axes rechunked into one chunk (rechunk=True) or a ValueError."""
+    import dask.array as da
+
+    part = partition(cf, leaves, factory, rechunk)
+    graph = part.graph
+    arrays: dict = {}
+    for i, v in enumerate(graph.inputs):
+        if is_dask_array(leaves[i]):
+            axes = part.rechunk_axes.get(i)
+            arrays[v] = leaves[i].rechunk({a: -1 for a in axes}) if axes else leaves[i]
 
     def array(v) -> Any:
         a = arrays.get(v)

@@ -13,10 +13,15 @@ Values. A value that depends on no dask argument is *eager*: computed at the cal
 reference interpreter (NumPy, cheap: constants, NumPy arguments, ops on them) and handed to
 Dask as one chunk (a 0-d one goes to each chunk function whole, a Python scalar for a weak
 value). A reduction of a dask value over an axis of a chunked class is a *tree reduction*
-(dask_apply.py runs it with `da.reduction`). Any other op on a dask value is *blockwise*:
-elementwise ops, cast, where, clip, broadcasts, reshapes that add or drop size-1 axes, and
-reductions whose reduced axes are each in one chunk (softmax, layernorm along a last axis in
-one chunk). Other ops on dask values raise NotImplementedError naming the op and its line.
+(dask_apply.py runs it with `da.reduction`), unless it is a *row op*: a reduction, not over
+every axis, whose result is used again together with values along a reduced chunked axis
+(softmax, layernorm: the result broadcast back). With rechunk=True the classes of a row op's
+reduced axes become one chunk (the dask arguments are rechunked along them,
+`rechunk_axes`), so the row op, its reductions and their users, runs blockwise; with
+rechunk=False it raises ValueError naming the axis. Any other op on a dask value is
+*blockwise*: elementwise ops, cast, where, clip, broadcasts, reshapes that add or drop size-1
+axes, and reductions whose reduced axes are each in one chunk. Other ops on dask values raise
+NotImplementedError naming the op and its line.
 
 Regions. The value a region computes (a function result, or the operand of a tree reduction)
 is made by the blockwise ops it depends on, back to dask arguments, tree reductions and eager
@@ -66,11 +71,13 @@ class Labels:
         self.parent: list[int] = []
         self.size: list[int] = []
         self.chunked: list[bool] = []
+        self.n_chunks: list[int] = []  # the most chunks a dask argument has along the class
 
-    def fresh(self, size: int, chunked: bool = False) -> int:
+    def fresh(self, size: int, n_chunks: int = 1) -> int:
         self.parent.append(len(self.parent))
         self.size.append(size)
-        self.chunked.append(chunked)
+        self.chunked.append(n_chunks > 1)
+        self.n_chunks.append(n_chunks)
         return len(self.parent) - 1
 
     def find(self, a: int) -> int:
@@ -84,6 +91,7 @@ class Labels:
         if a != b:
             self.parent[b] = a
             self.chunked[a] = self.chunked[a] or self.chunked[b]
+            self.n_chunks[a] = max(self.n_chunks[a], self.n_chunks[b])
         return a
 
 
@@ -117,10 +125,13 @@ def eager_op(op, args: list) -> list:
 
 class Partition:
     """One graph split for Dask. `dask_chunks`: graph input index -> the chunks of the dask
-    argument there; `eager_inputs`: graph input index -> the NumPy value of every other input."""
+    argument there; `eager_inputs`: graph input index -> the NumPy value of every other input.
+    `rechunk`: what to do with a row op over a chunked axis (rechunk the axis into one chunk,
+    recorded in `rechunk_axes`: graph input index -> the axes to rechunk; or raise)."""
 
     def __init__(self, graph: Graph, dask_chunks: dict[int, tuple], eager_inputs: dict[int, Any],
-                 name: str, backend: str, factory: Any, fastmath: bool = False):
+                 name: str, backend: str, factory: Any, fastmath: bool = False,
+                 rechunk: bool = True):
         self.graph, self.name, self.backend, self.factory = graph, name, backend, factory
         self.fastmath = fastmath
         self.labels = Labels()
@@ -128,10 +139,14 @@ class Partition:
         self.eager: dict[Value, np.ndarray] = {}  # values that depend on no dask argument
         self.producer = graph.producers()
         self.tree: set = set()  # ops that dask tree-reduces
+        self.matmul: set = set()  # matmuls that dask runs blocked (da.matmul)
+        self.row_ops: list = []  # reductions whose result is broadcast back along the axis
+        self.rechunked: set[int] = set()  # label classes rechunked into one chunk
+        self.rechunk_axes: dict[int, tuple[int, ...]] = {}
         self.n_regions = 0
         for i, v in enumerate(graph.inputs):
             if i in dask_chunks:
-                self.axes[v] = [self.labels.fresh(d, len(c) > 1)
+                self.axes[v] = [self.labels.fresh(d, len(c))
                                 for d, c in zip(v.type.shape, dask_chunks[i])]
             else:
                 self.eager[v] = np.asarray(eager_inputs[i], dtype=v.type.dtype.np)
@@ -143,12 +158,66 @@ class Partition:
                     self.axes[v] = [self.labels.fresh(d) for d in v.type.shape]
             else:
                 self.axes[op.output] = self.label_op(op)  # raises first for an op it cannot run
-        for op in graph.ops:  # the chunked classes are known once every op is labelled
-            if op.code in REDUCE and op.output not in self.eager:
-                x = self.axes[op.inputs[0]]
-                if any(self.labels.chunked[self.labels.find(x[a])] for a in reduced_axes(op)
-                       if op.inputs[0].type.shape[a] > 1):
-                    self.tree.add(op)
+        # the chunked classes are known once every op is labelled
+        self.tree = {op for op in graph.ops if op.code in REDUCE and op.output not in self.eager
+                     and self.chunked_axes(op)}
+        self.plan_row_ops(rechunk)
+        self.tree = {op for op in self.tree if self.chunked_axes(op)}
+        find = self.labels.find
+        for i, v in enumerate(graph.inputs):
+            axes = tuple(k for k, a in enumerate(self.axes[v])
+                         if i in dask_chunks and find(a) in self.rechunked
+                         and len(dask_chunks[i][k]) > 1)
+            if axes:
+                self.rechunk_axes[i] = axes
+
+    def chunked_axes(self, op) -> list[int]:
+        """The axes (of its operand) that a reduction reduces and that are split in chunks."""
+        x, shape, L = self.axes[op.inputs[0]], op.inputs[0].type.shape, self.labels
+        return [a for a in reduced_axes(op) if shape[a] > 1 and L.chunked[L.find(x[a])]]
+
+    def plan_row_ops(self, rechunk: bool) -> None:
+        """Find the row ops among the tree reductions: a reduction (not over every axis) whose
+        result is used again together with values along a reduced chunked axis (softmax,
+        layernorm: the result broadcast back). rechunk: their chunked axes become one chunk
+        (and the row op, reductions and users, one blockwise region); else ValueError."""
+        find, L = self.labels.find, self.labels
+        users: dict[Value, list] = {}
+        for op in self.graph.ops:
+            for v in op.inputs:
+                users.setdefault(v, []).append(op)
+        for op in sorted(self.tree, key=self.graph.ops.index):
+            x = op.inputs[0]
+            if len(reduced_axes(op)) == len(x.type.shape):
+                continue  # a full reduction stays a tree reduction
+            axes = self.chunked_axes(op)
+            classes = {find(self.axes[x][a]) for a in axes}
+            stack, seen, back = [op.output], set(), False
+            while stack and not back:
+                for user in users.get(stack.pop(), ()):
+                    if user in seen or (user.code in REDUCE and len(reduced_axes(user))
+                                        == len(user.inputs[0].type.shape)):
+                        continue
+                    seen.add(user)
+                    for out in user.outputs:
+                        back = back or any(find(a) in classes for a in self.axes[out])
+                        stack.append(out)
+            if not back:
+                continue
+            if not rechunk:
+                a = axes[0]
+                raise ValueError(with_location(
+                    f"{op.code.value} over axis {a} (of a value of shape "
+                    f"{list(x.type.shape)}) is a row op: its result is used again along that "
+                    f"axis, so each row must be in one chunk, and the dask arguments split "
+                    f"axis {a} (size {x.type.shape[a]}) into "
+                    f"{L.n_chunks[find(self.axes[x][a])]} chunks. Pass rechunk=True to "
+                    "tx.function (the default) to rechunk that axis into one chunk, or "
+                    f"rechunk the argument yourself (x.rechunk({{{a}: -1}}))", op.loc))
+            self.row_ops.append(op)
+            for c in classes:
+                L.chunked[c] = False
+                self.rechunked.add(c)
 
     # --- labels -----------------------------------------------------------------------------
     def label_op(self, op) -> list[int]:

@@ -79,7 +79,7 @@ class Function:
 
     def __init__(self, fn: Callable, *, backend: Any = None, static_argnums=(),
                  static_argnames=(), input_signature=None, fastmath: bool = False,
-                 name: str | None = None, autograph: bool = True):
+                 name: str | None = None, autograph: bool = True, rechunk: bool = True):
         if not callable(fn):
             raise TypeError(f"@tx.function needs a callable, got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
@@ -92,8 +92,12 @@ class Function:
                                     input_signature)
         self._fast_arity = self._signature.fast_arity
         self._init_options = dict(backend=backend, input_signature=input_signature,
-                                  fastmath=fastmath, name=name, autograph=autograph)
+                                  fastmath=fastmath, name=name, autograph=autograph,
+                                  rechunk=rechunk)
         self.autograph = bool(autograph)
+        # calls with dask arrays only: what a row op over a chunked axis does (the traced
+        # graph does not depend on it, so it is not part of the key)
+        self.rechunk = bool(rechunk)
         self._traced_fn: Callable | None = None  # the function traced: converted at first use
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._attr_name = f"_tracefuse_function_{id(self)}"
@@ -174,7 +178,7 @@ class Function:
             names, pytree.unflatten(treedef, stand_ins), static)
         key, _, _ = self._signature.key(backend, self._options, call_args, call_kwargs)
         cf = self._cache.get(key) or self._compile(key)
-        return call_on_dask(cf, leaves, Function)
+        return call_on_dask(cf, leaves, Function, self.rechunk)
 
     @property
     def traced_function(self) -> Callable:
@@ -313,7 +317,7 @@ class Function:
 
 def function(fn: Callable | None = None, *, backend: Any = None, static_argnums=(),
              static_argnames=(), input_signature=None, fastmath: bool = False,
-             name: str | None = None, autograph: bool = True):
+             name: str | None = None, autograph: bool = True, rechunk: bool = True):
     """Compile `fn` per input signature: `@tx.function` or `@tx.function(backend="numpy", ...)`.
 
     backend: "cpu" (Numba), "gpu" (CUDA via CuPy), "numpy" (reference interpreter) or "gpu-sim"
@@ -327,10 +331,13 @@ def function(fn: Callable | None = None, *, backend: Any = None, static_argnums=
     autograph: convert Python `if`, `while` and `for` whose condition or iterable is traced into
     `cond`, `while_loop`, `fori_loop` and `scan` (AutoGraph; `tx.autograph.to_code(f)` shows
     the converted source). With False, such a statement raises ConcretizationError.
+    rechunk: for calls with dask arrays, a row op (a reduction whose result is used again along
+    the reduced axis: softmax, layernorm) over an axis split into chunks rechunks that axis into
+    one chunk and runs blockwise (True), or raises ValueError naming the axis (False).
     """
     options = dict(backend=backend, static_argnums=static_argnums, static_argnames=static_argnames,
                    input_signature=input_signature, fastmath=fastmath, name=name,
-                   autograph=autograph)
+                   autograph=autograph, rechunk=rechunk)
     if fn is None:
         return lambda f: Function(f, **options)
     return Function(fn, **options)

@@ -2,10 +2,12 @@
 dask_partition.py) turned into dask arrays, lazily. Imported at the first such call; it
 imports Dask (`pip install tracefuse[dask]`).
 
-Each value the result needs becomes a dask array once: a dask argument as it is; an eager
-value of rank > 0 (computed with NumPy at the call) as one chunk; a tree reduction with
-`da.reduction` (NumPy chunk, combine and aggregate steps of the op's dtype, Dask's tree) or
-`da.argmax` / `da.argmin`; a region with `da.blockwise`, its chunk function on every chunk
+Each value the result needs becomes a dask array once: a dask argument as it is (rechunked
+into one chunk along a row op's axes, rechunk=True); an eager value of rank > 0 (computed
+with NumPy at the call) as one chunk; a tree reduction with `da.reduction` (NumPy chunk,
+combine and aggregate steps of the op's dtype, Dask's tree) or `da.argmax` / `da.argmin`; a
+matmul with `da.matmul` (Dask's blocked matmul; the epilogue after it is a region on the
+product's chunks); a region with `da.blockwise`, its chunk function on every chunk
 (indices: the axis labels, so Dask unifies the chunks of axes that must agree; a region's
 result axis that no operand has is a new axis of one chunk). Results come back in the
 structure the Python function returned; a result that depends on no dask argument is a dask
@@ -86,6 +88,9 @@ def call_on_dask(cf: Any, leaves: list, factory: Any, rechunk: bool = True) -> A
                 a = da.from_array(value, chunks=value.shape or ())
             elif kind == "tree":
                 a = tree_reduction(da, part.producer[v], array(part.producer[v].inputs[0]))
+            elif kind == "matmul":
+                a = da.matmul(*(array(u) for u in part.producer[v].inputs))
+                a = a if a.dtype == v.type.dtype.np else a.astype(v.type.dtype.np)
             else:
                 a = blockwise(da, part, v, array)
             arrays[v] = a

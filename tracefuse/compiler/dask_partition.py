@@ -53,9 +53,10 @@ SHAPED = frozenset({G.BROADCAST_TO, G.RESHAPE})  # blockwise ops whose attrs hol
 SUPPORTED_NOW = (
     "On dask arrays a tx.function runs elementwise ops (with cast, where, clip), broadcasts, "
     "reshapes that add or drop size-1 axes, the reductions sum, prod, max, min, all, any, "
-    "argmax, argmin (so mean and var) over any axes, and row ops (softmax, layernorm) along "
-    "any axis; matmul, indexing and slicing, transposes, concatenation, library calls "
-    "(sort, cumsum, linalg, fft) and control flow on dask values come later. Compute that "
+    "argmax, argmin (so mean and var) over any axes, row ops (softmax, layernorm) along "
+    "any axis, and matmul (Dask's blocked matmul); indexing and slicing, transposes, "
+    "concatenation, library calls (sort, cumsum, linalg, fft) and control flow on dask "
+    "values come later. Compute that "
     "part outside the function, or run the function on each chunk with dask's map_blocks")
 
 
@@ -220,26 +221,46 @@ class Partition:
                 self.rechunked.add(c)
 
     # --- labels -----------------------------------------------------------------------------
+    def broadcast(self, out: tuple, sources: list) -> list[int]:
+        """The labels of a broadcast result of shape `out` from `sources` ((labels, shape)
+        pairs, aligned on the right): axes of the same size as the result's are unified."""
+        L, labels = self.labels, []
+        for j, d in enumerate(out):
+            same = []
+            for axes, shape in sources:
+                k = j - (len(out) - len(shape))
+                if k >= 0 and shape[k] == d:
+                    same.append(axes[k])
+            label = same[0] if same else L.fresh(d)
+            for other in same[1:]:
+                label = L.union(label, other)
+            labels.append(label)
+        return labels
+
+    def label_matmul(self, op) -> list[int]:
+        """A matmul's result labels: batch axes broadcast, the rows of the first operand and
+        the columns of the second (the contracted axes are left apart: `da.matmul` aligns
+        its operands' chunks itself, and `x @ x` needs no axis of x chunked like another)."""
+        (a, la), (b, lb) = ((v.type.shape, self.axes[v]) for v in op.inputs)
+        if len(b) == 1:
+            return list(la[:-1])
+        if len(a) == 1:
+            return list(lb[:-2] + lb[-1:])
+        batch = op.output.type.shape[:-2]
+        return self.broadcast(batch, [(la[:-2], a[:-2]), (lb[:-2], b[:-2])]) + [la[-2], lb[-1]]
+
     def label_op(self, op) -> list[int]:
         """The labels of a dask op's result, unifying its operands' axes as the op requires."""
         L, out = self.labels, op.outputs[0].type.shape if len(op.outputs) == 1 else None
+        if op.code is G.MATMUL:
+            self.matmul.add(op)
+            return self.label_matmul(op)
         if len(op.outputs) != 1 or not (op.code in ELEMENTWISE or op.code in REDUCE
                                          or op.code in SHAPED):
             raise unsupported(op)
         if op.code in ELEMENTWISE or op.code is G.BROADCAST_TO:
             sources = op.inputs if op.code in ELEMENTWISE else op.inputs[:1]
-            labels = []
-            for j, d in enumerate(out):
-                same = []
-                for v in sources:
-                    k = j - (len(out) - len(v.type.shape))
-                    if k >= 0 and v.type.shape[k] == d:
-                        same.append(self.axes[v][k])
-                label = same[0] if same else L.fresh(d)
-                for other in same[1:]:
-                    label = L.union(label, other)
-                labels.append(label)
-            return labels
+            return self.broadcast(out, [(self.axes[v], v.type.shape) for v in sources])
         x, shape = self.axes[op.inputs[0]], op.inputs[0].type.shape
         if op.code is G.RESHAPE:
             kept = [(x[k], d) for k, d in enumerate(shape) if d != 1]
@@ -266,13 +287,14 @@ class Partition:
 
     # --- regions ----------------------------------------------------------------------------
     def kind(self, v: Value) -> str:
-        """"eager", "input" (a dask argument), "tree" (a tree reduction) or "region"."""
+        """"eager", "input" (a dask argument), "tree" (a tree reduction), "matmul" (Dask's
+        blocked matmul) or "region"."""
         if v in self.eager:
             return "eager"
         op = self.producer.get(v)
         if op is None:
             return "input"
-        return "tree" if op in self.tree else "region"
+        return "tree" if op in self.tree else "matmul" if op in self.matmul else "region"
 
     def region(self, v: Value) -> tuple["ChunkFunction", list[Value], list[Value]]:
         """The region computing `v`: its chunk function, its dask operands (values that are

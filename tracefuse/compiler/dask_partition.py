@@ -134,7 +134,7 @@ class Partition:
                  name: str, backend: str, factory: Any, fastmath: bool = False,
                  rechunk: bool = True):
         self.graph, self.name, self.backend, self.factory = graph, name, backend, factory
-        self.fastmath = fastmath
+        self.fastmath, self.dask_chunks = fastmath, dask_chunks
         self.labels = Labels()
         self.axes: dict[Value, list[int]] = {}  # value -> one label per axis
         self.eager: dict[Value, np.ndarray] = {}  # values that depend on no dask argument
@@ -296,10 +296,9 @@ class Partition:
             return "input"
         return "tree" if op in self.tree else "matmul" if op in self.matmul else "region"
 
-    def region(self, v: Value) -> tuple["ChunkFunction", list[Value], list[Value]]:
-        """The region computing `v`: its chunk function, its dask operands (values that are
-        dask arguments, tree reductions or eager arrays of rank > 0, in order) and its whole
-        operands (eager 0-d values: each chunk function gets them as they are)."""
+    def members(self, v: Value) -> tuple[list, list[Value]]:
+        """The ops of the region computing `v` (in graph order) and its operands (the values
+        it reads that it does not compute)."""
         members: set = set()
         operands: list[Value] = []
         stack = [v]
@@ -315,7 +314,39 @@ class Partition:
                 stack.extend(op.inputs)
             else:
                 operands.append(u)
-        ops = [op for op in self.graph.ops if op in members]
+        return [op for op in self.graph.ops if op in members], operands
+
+    def plan(self) -> list[Value]:
+        """The values that become dask arrays, each after those it needs: dask arguments,
+        eager arrays, tree reductions, matmuls and region results."""
+        order: list[Value] = []
+        seen: set = set()
+
+        def visit(v: Value) -> None:
+            if v in seen:
+                return
+            seen.add(v)
+            kind = self.kind(v)
+            if kind in ("tree", "matmul"):
+                needs = self.producer[v].inputs[:1 if kind == "tree" else 2]
+            elif kind == "region":
+                needs = [u for u in self.members(v)[1]
+                         if not (u in self.eager and u.type.shape == ())]
+            else:
+                needs = []
+            for u in needs:
+                visit(u)
+            order.append(v)
+
+        for v in self.graph.outputs:
+            visit(v)
+        return order
+
+    def region(self, v: Value) -> tuple["ChunkFunction", list[Value], list[Value]]:
+        """The region computing `v`: its chunk function, its dask operands (values that are
+        dask arguments, tree reductions or eager arrays of rank > 0, in order) and its whole
+        operands (eager 0-d values: each chunk function gets them as they are)."""
+        ops, operands = self.members(v)
         dask_operands = [u for u in operands if not (u in self.eager and u.type.shape == ())]
         whole = [u for u in operands if u in self.eager and u.type.shape == ()]
         inputs = dask_operands + whole

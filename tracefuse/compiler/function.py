@@ -42,7 +42,7 @@ from .autograph import converted
 from .check import CheckReport, check_concrete, raise_on_mismatch
 from .concrete import ConcreteFunction, Lowered
 from .dask_partition import is_dask_array
-from .explain import RetraceLog, differences, explain_text
+from .explain import RetraceLog, dask_explain_text, differences, explain_text
 from .profile import Profile, profile_concrete
 from .signature import INT64_END, INT64_MIN, Key, Signature, TensorSpec
 from .trace import trace
@@ -165,11 +165,11 @@ class Function:
             self._fast[fast] = cf.runner()
         return out
 
-    def _call_on_dask(self, backend: Backend, args: tuple, kwargs: dict):
-        """A call with dask arrays among its arguments: traced at their full shapes (each
-        stood in for by a NumPy array of no memory), the graph run chunk by chunk by Dask
-        (dask_apply.py); returns dask arrays, lazily."""
-        from .dask_apply import call_on_dask, stand_in
+    def _on_dask(self, backend: Backend, args: tuple, kwargs: dict):
+        """The concrete function of a call with dask arrays among its arguments, traced at
+        their full shapes (each stood in for by a NumPy array of no memory), and the call's
+        flattened arguments."""
+        from .dask_apply import stand_in
 
         names, values, static = self._signature.bind(args, kwargs)
         leaves, treedef = pytree.flatten(values)
@@ -177,7 +177,14 @@ class Function:
         call_args, call_kwargs = self._signature.rebuild(
             names, pytree.unflatten(treedef, stand_ins), static)
         key, _, _ = self._signature.key(backend, self._options, call_args, call_kwargs)
-        cf = self._cache.get(key) or self._compile(key)
+        return self._cache.get(key) or self._compile(key), leaves
+
+    def _call_on_dask(self, backend: Backend, args: tuple, kwargs: dict):
+        """A call with dask arrays among its arguments: the graph run chunk by chunk by Dask
+        (dask_apply.py); returns dask arrays, lazily."""
+        from .dask_apply import call_on_dask
+
+        cf, leaves = self._on_dask(backend, args, kwargs)
         return call_on_dask(cf, leaves, Function, self.rechunk)
 
     @property
@@ -276,7 +283,20 @@ class Function:
         return profile_concrete(cf if cf is not None else self._compile(key), leaves, repeat)
 
     def explain(self, *args: Any, **kwargs: Any) -> str:
-        """Whether this call would hit the cache, what would retrace it, and what runs."""
+        """Whether this call would hit the cache, what would retrace it, and what runs. With
+        dask arrays among the arguments: how the call is partitioned for Dask (traced if
+        needed; nothing runs on the chunks): its blockwise regions, tree reductions, blocked
+        matmuls and rechunks, their ops' user lines, the axis labels and their chunks."""
+        if any(map(is_dask_array, pytree.flatten((args, kwargs))[0])):
+            from .dask_apply import partition
+
+            cf, leaves = self._on_dask(self.backend, args, kwargs)
+            try:
+                part = partition(cf, leaves, Function, self.rechunk)
+            except (ValueError, NotImplementedError) as e:
+                return f"{self.__name__}: on dask arrays, the call would raise " \
+                       f"{type(e).__name__}: {e}"
+            return dask_explain_text(self.__name__, part, leaves)
         key, _, _ = self._signature.key(self.backend, self._options, args, kwargs)
         return explain_text(self.__name__, key, self._cache, self.trace_count)
 

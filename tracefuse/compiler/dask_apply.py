@@ -2,10 +2,12 @@
 dask_partition.py) turned into dask arrays, lazily. Imported at the first such call; it
 imports Dask (`pip install tracefuse[dask]`).
 
-Each value the result needs becomes a dask array once: a dask argument as it is; an eager
-value of rank > 0 (computed with NumPy at the call) as one chunk; a tree reduction with
-`da.reduction` (NumPy chunk, combine and aggregate steps of the op's dtype, Dask's tree) or
-`da.argmax` / `da.argmin`; a region with `da.blockwise`, its chunk function on every chunk
+Each value the result needs becomes a dask array once: a dask argument as it is (rechunked
+into one chunk along a row op's axes, rechunk=True); an eager value of rank > 0 (computed
+with NumPy at the call) as one chunk; a tree reduction with `da.reduction` (NumPy chunk,
+combine and aggregate steps of the op's dtype, Dask's tree) or `da.argmax` / `da.argmin`; a
+matmul with `da.matmul` (Dask's blocked matmul; the epilogue after it is a region on the
+product's chunks); a region with `da.blockwise`, its chunk function on every chunk
 (indices: the axis labels, so Dask unifies the chunks of axes that must agree; a region's
 result axis that no operand has is a new axis of one chunk). Results come back in the
 structure the Python function returned; a result that depends on no dask argument is a dask
@@ -43,11 +45,9 @@ def stand_in(x: Any) -> np.ndarray:
     return np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
 
 
-def call_on_dask(cf: Any, leaves: list, factory: Any) -> Any:
-    """The results of the concrete function `cf` (traced at the dask arguments' full shapes)
-    on `leaves` (the call's flattened arguments, some dask arrays), as lazy dask arrays."""
-    import dask.array as da
-
+def partition(cf: Any, leaves: list, factory: Any, rechunk: bool = True) -> Partition:
+    """The partition of the concrete function `cf` (traced at the dask arguments' full
+    shapes) for `leaves` (the call's flattened arguments, some dask arrays)."""
     if cf.reads or cf.writes:
         raise NotImplementedError(with_location(
             f"{cf.function.__name__} reads or assigns tx.Variables; a tx.function over dask "
@@ -61,9 +61,23 @@ def call_on_dask(cf: Any, leaves: list, factory: Any) -> Any:
             dask_chunks[i] = leaf.chunks
         else:
             eager[i] = leaf.numpy() if isinstance(leaf, Tensor) else leaf
-    part = Partition(graph, dask_chunks, eager, cf.function.__name__, cf.backend, factory,
-                     cf.key.options.fastmath)
-    arrays: dict = {v: leaves[i] for i, v in enumerate(graph.inputs) if i in dask_chunks}
+    return Partition(graph, dask_chunks, eager, cf.function.__name__, cf.backend, factory,
+                     cf.key.options.fastmath, rechunk)
+
+
+def call_on_dask(cf: Any, leaves: list, factory: Any, rechunk: bool = True) -> Any:
+    """The results of the concrete function `cf` (traced at the dask arguments' full shapes)
+    on `leaves` (the call's flattened arguments, some dask arrays), as lazy dask arrays; a
+    row op's chunked axes rechunked into one chunk (rechunk=True) or a ValueError."""
+    import dask.array as da
+
+    part = partition(cf, leaves, factory, rechunk)
+    graph = part.graph
+    arrays: dict = {}
+    for i, v in enumerate(graph.inputs):
+        if is_dask_array(leaves[i]):
+            axes = part.rechunk_axes.get(i)
+            arrays[v] = leaves[i].rechunk({a: -1 for a in axes}) if axes else leaves[i]
 
     def array(v) -> Any:
         a = arrays.get(v)
@@ -74,6 +88,9 @@ def call_on_dask(cf: Any, leaves: list, factory: Any) -> Any:
                 a = da.from_array(value, chunks=value.shape or ())
             elif kind == "tree":
                 a = tree_reduction(da, part.producer[v], array(part.producer[v].inputs[0]))
+            elif kind == "matmul":
+                a = da.matmul(*(array(u) for u in part.producer[v].inputs))
+                a = a if a.dtype == v.type.dtype.np else a.astype(v.type.dtype.np)
             else:
                 a = blockwise(da, part, v, array)
             arrays[v] = a

@@ -13,10 +13,15 @@ Values. A value that depends on no dask argument is *eager*: computed at the cal
 reference interpreter (NumPy, cheap: constants, NumPy arguments, ops on them) and handed to
 Dask as one chunk (a 0-d one goes to each chunk function whole, a Python scalar for a weak
 value). A reduction of a dask value over an axis of a chunked class is a *tree reduction*
-(dask_apply.py runs it with `da.reduction`). Any other op on a dask value is *blockwise*:
-elementwise ops, cast, where, clip, broadcasts, reshapes that add or drop size-1 axes, and
-reductions whose reduced axes are each in one chunk (softmax, layernorm along a last axis in
-one chunk). Other ops on dask values raise NotImplementedError naming the op and its line.
+(dask_apply.py runs it with `da.reduction`), unless it is a *row op*: a reduction, not over
+every axis, whose result is used again together with values along a reduced chunked axis
+(softmax, layernorm: the result broadcast back). With rechunk=True the classes of a row op's
+reduced axes become one chunk (the dask arguments are rechunked along them,
+`rechunk_axes`), so the row op, its reductions and their users, runs blockwise; with
+rechunk=False it raises ValueError naming the axis. Any other op on a dask value is
+*blockwise*: elementwise ops, cast, where, clip, broadcasts, reshapes that add or drop size-1
+axes, and reductions whose reduced axes are each in one chunk. Other ops on dask values raise
+NotImplementedError naming the op and its line.
 
 Regions. The value a region computes (a function result, or the operand of a tree reduction)
 is made by the blockwise ops it depends on, back to dask arguments, tree reductions and eager
@@ -48,9 +53,10 @@ SHAPED = frozenset({G.BROADCAST_TO, G.RESHAPE})  # blockwise ops whose attrs hol
 SUPPORTED_NOW = (
     "On dask arrays a tx.function runs elementwise ops (with cast, where, clip), broadcasts, "
     "reshapes that add or drop size-1 axes, the reductions sum, prod, max, min, all, any, "
-    "argmax, argmin (so mean and var) over any axes, and row ops (softmax, layernorm) along "
-    "any axis; matmul, indexing and slicing, transposes, concatenation, library calls "
-    "(sort, cumsum, linalg, fft) and control flow on dask values come later. Compute that "
+    "argmax, argmin (so mean and var) over any axes, row ops (softmax, layernorm) along "
+    "any axis, and matmul (Dask's blocked matmul); indexing and slicing, transposes, "
+    "concatenation, library calls (sort, cumsum, linalg, fft) and control flow on dask "
+    "values come later. Compute that "
     "part outside the function, or run the function on each chunk with dask's map_blocks")
 
 
@@ -66,11 +72,13 @@ class Labels:
         self.parent: list[int] = []
         self.size: list[int] = []
         self.chunked: list[bool] = []
+        self.n_chunks: list[int] = []  # the most chunks a dask argument has along the class
 
-    def fresh(self, size: int, chunked: bool = False) -> int:
+    def fresh(self, size: int, n_chunks: int = 1) -> int:
         self.parent.append(len(self.parent))
         self.size.append(size)
-        self.chunked.append(chunked)
+        self.chunked.append(n_chunks > 1)
+        self.n_chunks.append(n_chunks)
         return len(self.parent) - 1
 
     def find(self, a: int) -> int:
@@ -84,6 +92,7 @@ class Labels:
         if a != b:
             self.parent[b] = a
             self.chunked[a] = self.chunked[a] or self.chunked[b]
+            self.n_chunks[a] = max(self.n_chunks[a], self.n_chunks[b])
         return a
 
 
@@ -117,21 +126,28 @@ def eager_op(op, args: list) -> list:
 
 class Partition:
     """One graph split for Dask. `dask_chunks`: graph input index -> the chunks of the dask
-    argument there; `eager_inputs`: graph input index -> the NumPy value of every other input."""
+    argument there; `eager_inputs`: graph input index -> the NumPy value of every other input.
+    `rechunk`: what to do with a row op over a chunked axis (rechunk the axis into one chunk,
+    recorded in `rechunk_axes`: graph input index -> the axes to rechunk; or raise)."""
 
     def __init__(self, graph: Graph, dask_chunks: dict[int, tuple], eager_inputs: dict[int, Any],
-                 name: str, backend: str, factory: Any, fastmath: bool = False):
+                 name: str, backend: str, factory: Any, fastmath: bool = False,
+                 rechunk: bool = True):
         self.graph, self.name, self.backend, self.factory = graph, name, backend, factory
-        self.fastmath = fastmath
+        self.fastmath, self.dask_chunks = fastmath, dask_chunks
         self.labels = Labels()
         self.axes: dict[Value, list[int]] = {}  # value -> one label per axis
         self.eager: dict[Value, np.ndarray] = {}  # values that depend on no dask argument
         self.producer = graph.producers()
         self.tree: set = set()  # ops that dask tree-reduces
+        self.matmul: set = set()  # matmuls that dask runs blocked (da.matmul)
+        self.row_ops: list = []  # reductions whose result is broadcast back along the axis
+        self.rechunked: set[int] = set()  # label classes rechunked into one chunk
+        self.rechunk_axes: dict[int, tuple[int, ...]] = {}
         self.n_regions = 0
         for i, v in enumerate(graph.inputs):
             if i in dask_chunks:
-                self.axes[v] = [self.labels.fresh(d, len(c) > 1)
+                self.axes[v] = [self.labels.fresh(d, len(c))
                                 for d, c in zip(v.type.shape, dask_chunks[i])]
             else:
                 self.eager[v] = np.asarray(eager_inputs[i], dtype=v.type.dtype.np)
@@ -143,34 +159,108 @@ class Partition:
                     self.axes[v] = [self.labels.fresh(d) for d in v.type.shape]
             else:
                 self.axes[op.output] = self.label_op(op)  # raises first for an op it cannot run
-        for op in graph.ops:  # the chunked classes are known once every op is labelled
-            if op.code in REDUCE and op.output not in self.eager:
-                x = self.axes[op.inputs[0]]
-                if any(self.labels.chunked[self.labels.find(x[a])] for a in reduced_axes(op)
-                       if op.inputs[0].type.shape[a] > 1):
-                    self.tree.add(op)
+        # the chunked classes are known once every op is labelled
+        self.tree = {op for op in graph.ops if op.code in REDUCE and op.output not in self.eager
+                     and self.chunked_axes(op)}
+        self.plan_row_ops(rechunk)
+        self.tree = {op for op in self.tree if self.chunked_axes(op)}
+        find = self.labels.find
+        for i, v in enumerate(graph.inputs):
+            axes = tuple(k for k, a in enumerate(self.axes[v])
+                         if i in dask_chunks and find(a) in self.rechunked
+                         and len(dask_chunks[i][k]) > 1)
+            if axes:
+                self.rechunk_axes[i] = axes
+
+    def chunked_axes(self, op) -> list[int]:
+        """The axes (of its operand) that a reduction reduces and that are split in chunks."""
+        x, shape, L = self.axes[op.inputs[0]], op.inputs[0].type.shape, self.labels
+        return [a for a in reduced_axes(op) if shape[a] > 1 and L.chunked[L.find(x[a])]]
+
+    def plan_row_ops(self, rechunk: bool) -> None:
+        """Find the row ops among the tree reductions: a reduction (not over every axis) whose
+        result is used again together with values along a reduced chunked axis (softmax,
+        layernorm: the result broadcast back). rechunk: their chunked axes become one chunk
+        (and the row op, reductions and users, one blockwise region); else ValueError."""
+        find, L = self.labels.find, self.labels
+        users: dict[Value, list] = {}
+        for op in self.graph.ops:
+            for v in op.inputs:
+                users.setdefault(v, []).append(op)
+        for op in sorted(self.tree, key=self.graph.ops.index):
+            x = op.inputs[0]
+            if len(reduced_axes(op)) == len(x.type.shape):
+                continue  # a full reduction stays a tree reduction
+            axes = self.chunked_axes(op)
+            classes = {find(self.axes[x][a]) for a in axes}
+            stack, seen, back = [op.output], set(), False
+            while stack and not back:
+                for user in users.get(stack.pop(), ()):
+                    if user in seen or (user.code in REDUCE and len(reduced_axes(user))
+                                        == len(user.inputs[0].type.shape)):
+                        continue
+                    seen.add(user)
+                    for out in user.outputs:
+                        back = back or any(find(a) in classes for a in self.axes[out])
+                        stack.append(out)
+            if not back:
+                continue
+            if not rechunk:
+                a = axes[0]
+                raise ValueError(with_location(
+                    f"{op.code.value} over axis {a} (of a value of shape "
+                    f"{list(x.type.shape)}) is a row op: its result is used again along that "
+                    f"axis, so each row must be in one chunk, and the dask arguments split "
+                    f"axis {a} (size {x.type.shape[a]}) into "
+                    f"{L.n_chunks[find(self.axes[x][a])]} chunks. Pass rechunk=True to "
+                    "tx.function (the default) to rechunk that axis into one chunk, or "
+                    f"rechunk the argument yourself (x.rechunk({{{a}: -1}}))", op.loc))
+            self.row_ops.append(op)
+            for c in classes:
+                L.chunked[c] = False
+                self.rechunked.add(c)
 
     # --- labels -----------------------------------------------------------------------------
+    def broadcast(self, out: tuple, sources: list) -> list[int]:
+        """The labels of a broadcast result of shape `out` from `sources` ((labels, shape)
+        pairs, aligned on the right): axes of the same size as the result's are unified."""
+        L, labels = self.labels, []
+        for j, d in enumerate(out):
+            same = []
+            for axes, shape in sources:
+                k = j - (len(out) - len(shape))
+                if k >= 0 and shape[k] == d:
+                    same.append(axes[k])
+            label = same[0] if same else L.fresh(d)
+            for other in same[1:]:
+                label = L.union(label, other)
+            labels.append(label)
+        return labels
+
+    def label_matmul(self, op) -> list[int]:
+        """A matmul's result labels: batch axes broadcast, the rows of the first operand and
+        the columns of the second (the contracted axes are left apart: `da.matmul` aligns
+        its operands' chunks itself, and `x @ x` needs no axis of x chunked like another)."""
+        (a, la), (b, lb) = ((v.type.shape, self.axes[v]) for v in op.inputs)
+        if len(b) == 1:
+            return list(la[:-1])
+        if len(a) == 1:
+            return list(lb[:-2] + lb[-1:])
+        batch = op.output.type.shape[:-2]
+        return self.broadcast(batch, [(la[:-2], a[:-2]), (lb[:-2], b[:-2])]) + [la[-2], lb[-1]]
+
     def label_op(self, op) -> list[int]:
         """The labels of a dask op's result, unifying its operands' axes as the op requires."""
         L, out = self.labels, op.outputs[0].type.shape if len(op.outputs) == 1 else None
+        if op.code is G.MATMUL:
+            self.matmul.add(op)
+            return self.label_matmul(op)
         if len(op.outputs) != 1 or not (op.code in ELEMENTWISE or op.code in REDUCE
                                          or op.code in SHAPED):
             raise unsupported(op)
         if op.code in ELEMENTWISE or op.code is G.BROADCAST_TO:
             sources = op.inputs if op.code in ELEMENTWISE else op.inputs[:1]
-            labels = []
-            for j, d in enumerate(out):
-                same = []
-                for v in sources:
-                    k = j - (len(out) - len(v.type.shape))
-                    if k >= 0 and v.type.shape[k] == d:
-                        same.append(self.axes[v][k])
-                label = same[0] if same else L.fresh(d)
-                for other in same[1:]:
-                    label = L.union(label, other)
-                labels.append(label)
-            return labels
+            return self.broadcast(out, [(self.axes[v], v.type.shape) for v in sources])
         x, shape = self.axes[op.inputs[0]], op.inputs[0].type.shape
         if op.code is G.RESHAPE:
             kept = [(x[k], d) for k, d in enumerate(shape) if d != 1]
@@ -197,18 +287,18 @@ class Partition:
 
     # --- regions ----------------------------------------------------------------------------
     def kind(self, v: Value) -> str:
-        """"eager", "input" (a dask argument), "tree" (a tree reduction) or "region"."""
+        """"eager", "input" (a dask argument), "tree" (a tree reduction), "matmul" (Dask's
+        blocked matmul) or "region"."""
         if v in self.eager:
             return "eager"
         op = self.producer.get(v)
         if op is None:
             return "input"
-        return "tree" if op in self.tree else "region"
+        return "tree" if op in self.tree else "matmul" if op in self.matmul else "region"
 
-    def region(self, v: Value) -> tuple["ChunkFunction", list[Value], list[Value]]:
-        """The region computing `v`: its chunk function, its dask operands (values that are
-        dask arguments, tree reductions or eager arrays of rank > 0, in order) and its whole
-        operands (eager 0-d values: each chunk function gets them as they are)."""
+    def members(self, v: Value) -> tuple[list, list[Value]]:
+        """The ops of the region computing `v` (in graph order) and its operands (the values
+        it reads that it does not compute)."""
         members: set = set()
         operands: list[Value] = []
         stack = [v]
@@ -224,7 +314,39 @@ class Partition:
                 stack.extend(op.inputs)
             else:
                 operands.append(u)
-        ops = [op for op in self.graph.ops if op in members]
+        return [op for op in self.graph.ops if op in members], operands
+
+    def plan(self) -> list[Value]:
+        """The values that become dask arrays, each after those it needs: dask arguments,
+        eager arrays, tree reductions, matmuls and region results."""
+        order: list[Value] = []
+        seen: set = set()
+
+        def visit(v: Value) -> None:
+            if v in seen:
+                return
+            seen.add(v)
+            kind = self.kind(v)
+            if kind in ("tree", "matmul"):
+                needs = self.producer[v].inputs[:1 if kind == "tree" else 2]
+            elif kind == "region":
+                needs = [u for u in self.members(v)[1]
+                         if not (u in self.eager and u.type.shape == ())]
+            else:
+                needs = []
+            for u in needs:
+                visit(u)
+            order.append(v)
+
+        for v in self.graph.outputs:
+            visit(v)
+        return order
+
+    def region(self, v: Value) -> tuple["ChunkFunction", list[Value], list[Value]]:
+        """The region computing `v`: its chunk function, its dask operands (values that are
+        dask arguments, tree reductions or eager arrays of rank > 0, in order) and its whole
+        operands (eager 0-d values: each chunk function gets them as they are)."""
+        ops, operands = self.members(v)
         dask_operands = [u for u in operands if not (u in self.eager and u.type.shape == ())]
         whole = [u for u in operands if u in self.eager and u.type.shape == ()]
         inputs = dask_operands + whole

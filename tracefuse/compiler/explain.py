@@ -1,5 +1,6 @@
 """Why a Function traces again: the differences between two keys, the `RetraceLog` that warns
-when a function keeps retracing, and the text of `f.explain(...)`.
+when a function keeps retracing, and the text of `f.explain(...)` (for a call with dask
+arrays: how the call is partitioned for Dask).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 from .. import config
 from ..errors import RetraceWarning
 from ..tracer import pytree
+from .dask_partition import reduced_axes
 from .signature import Key, fmt_leaf
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
@@ -159,3 +161,89 @@ def explain_text(name: str, key: Key, cache: dict, trace_count: int) -> str:
         lines.append(f"generated kernel sources: {len(cf.kernels)} (cf.kernels)")
     lines.append(f"traces so far: {trace_count}")
     return "\n".join(lines)
+
+
+# --- calls with dask arrays ----------------------------------------------------------------
+def _ops_by_line(ops: list) -> str:
+    """`exp, subtract (model.py:12); reduce_sum (model.py:13)`: ops grouped by user line."""
+    groups: list[tuple[str, list[str]]] = []
+    for op in ops:
+        where = op.loc.short() if op.loc is not None else "?"
+        if not groups or groups[-1][0] != where:
+            groups.append((where, []))
+        groups[-1][1].append(op.code.value)
+    return "; ".join(f"{', '.join(names)} ({where})" for where, names in groups)
+
+
+def dask_explain_text(name: str, part: Any, leaves: list) -> str:
+    """The text of `f.explain(...)` for a call with dask arrays: how the traced graph is
+    partitioned (`part`, a dask_partition.Partition): the axis labels and their chunks, then
+    each step in order: dask arguments (and their rechunks), NumPy values, tree reductions,
+    blocked matmuls and blockwise regions with their ops' user lines."""
+    find, L = part.labels.find, part.labels
+    classes: dict[int, str] = {}
+    chunks: dict[int, tuple] = {}
+    for i, v in enumerate(part.graph.inputs):
+        for a, c in zip(part.axes[v], part.dask_chunks.get(i, ())):
+            chunks.setdefault(find(a), c)
+
+    def axes(v) -> str:
+        names = [classes.setdefault(find(a), _label_name(len(classes))) for a in part.axes[v]]
+        return f"{v.type.dtype.name}[{', '.join(names)}]"
+
+    for v in part.graph.inputs:  # the arguments' axes named first: a, b, ...
+        axes(v)
+    steps = part.plan()
+    number = {v: k + 1 for k, v in enumerate(steps)}
+
+    def ref(v) -> str:
+        return f"[{number[v]}]" if v in number else "a NumPy scalar"
+
+    lines = [f"{name}: on dask arrays, {len(steps)} steps (dask builds them lazily; "
+             "each runs on every chunk, on any scheduler):"]
+    for k, v in enumerate(steps, 1):
+        kind, op = part.kind(v), part.producer.get(v)
+        if kind == "input":
+            i = part.graph.inputs.index(v)
+            text = f"dask argument {i}: {axes(v)}"
+            if i in part.rechunk_axes:
+                text += (f", rechunked into one chunk along axis "
+                         f"{', '.join(map(str, part.rechunk_axes[i]))} (rechunk=True: a row op)")
+        elif kind == "eager":
+            text = f"NumPy value {axes(v)} (computed at the call, one chunk)"
+        elif kind == "tree":
+            text = (f"tree reduction (da.reduction): {op.code.value} of {ref(op.inputs[0])} "
+                    f"over axes {tuple(sorted(reduced_axes(op)))} -> {axes(v)} "
+                    f"({op.loc.short() if op.loc else '?'})")
+        elif kind == "matmul":
+            a, b = op.inputs
+            ka, kb = part.axes[a][-1], part.axes[b][0 if len(b.type.shape) == 1 else -2]
+            text = (f"blocked matmul (da.matmul): {ref(a)} {axes(a)} @ {ref(b)} {axes(b)} -> "
+                    f"{axes(v)}, contracting {classes[find(ka)]} with {classes[find(kb)]} "
+                    f"(dask aligns their chunks) ({op.loc.short() if op.loc else '?'})")
+        else:
+            ops, operands = part.members(v)
+            reads = ", ".join(ref(u) for u in operands)
+            text = (f"blockwise region (da.blockwise, one compiled function per chunk) of "
+                    f"{len(ops)} op{'s' if len(ops) > 1 else ''} on {reads} -> {axes(v)}: {_ops_by_line(ops)}")
+        lines.append(f"  [{k}] {text}")
+    lines.append("results: " + ", ".join(ref(v) for v in part.graph.outputs))
+    lines.append("axes:")
+    for c, label in classes.items():
+        size = L.size[c]
+        if c in part.rechunked:
+            how = f"one chunk (rechunked from {L.n_chunks[c]} chunks for a row op)"
+        elif c in chunks and len(chunks[c]) > 1:
+            how = f"{len(chunks[c])} chunks {_short(chunks[c])}"
+        else:
+            how = "one chunk"
+        lines.append(f"  {label} = {size}, {how}")
+    return "\n".join(lines)
+
+
+def _label_name(k: int) -> str:
+    return "abcdefghijklmnopqrstuvwxyz"[k] if k < 26 else f"a{k}"
+
+
+def _short(chunks: tuple) -> str:
+    return str(chunks) if len(chunks) <= 6 else f"({chunks[0]}, {chunks[1]}, ..., {chunks[-1]})"

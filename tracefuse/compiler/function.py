@@ -42,7 +42,7 @@ from .autograph import converted
 from .check import CheckReport, check_concrete, raise_on_mismatch
 from .concrete import ConcreteFunction, Lowered
 from .dask_partition import is_dask_array
-from .explain import RetraceLog, differences, explain_text
+from .explain import RetraceLog, dask_explain_text, differences, explain_text
 from .profile import Profile, profile_concrete
 from .signature import INT64_END, INT64_MIN, Key, Signature, TensorSpec
 from .trace import trace
@@ -79,7 +79,7 @@ class Function:
 
     def __init__(self, fn: Callable, *, backend: Any = None, static_argnums=(),
                  static_argnames=(), input_signature=None, fastmath: bool = False,
-                 name: str | None = None, autograph: bool = True):
+                 name: str | None = None, autograph: bool = True, rechunk: bool = True):
         if not callable(fn):
             raise TypeError(f"@tx.function needs a callable, got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
@@ -92,8 +92,12 @@ class Function:
                                     input_signature)
         self._fast_arity = self._signature.fast_arity
         self._init_options = dict(backend=backend, input_signature=input_signature,
-                                  fastmath=fastmath, name=name, autograph=autograph)
+                                  fastmath=fastmath, name=name, autograph=autograph,
+                                  rechunk=rechunk)
         self.autograph = bool(autograph)
+        # calls with dask arrays only: what a row op over a chunked axis does (the traced
+        # graph does not depend on it, so it is not part of the key)
+        self.rechunk = bool(rechunk)
         self._traced_fn: Callable | None = None  # the function traced: converted at first use
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._attr_name = f"_tracefuse_function_{id(self)}"
@@ -161,11 +165,11 @@ class Function:
             self._fast[fast] = cf.runner()
         return out
 
-    def _call_on_dask(self, backend: Backend, args: tuple, kwargs: dict):
-        """A call with dask arrays among its arguments: traced at their full shapes (each
-        stood in for by a NumPy array of no memory), the graph run chunk by chunk by Dask
-        (dask_apply.py); returns dask arrays, lazily."""
-        from .dask_apply import call_on_dask, stand_in
+    def _on_dask(self, backend: Backend, args: tuple, kwargs: dict):
+        """The concrete function of a call with dask arrays among its arguments, traced at
+        their full shapes (each stood in for by a NumPy array of no memory), and the call's
+        flattened arguments."""
+        from .dask_apply import stand_in
 
         names, values, static = self._signature.bind(args, kwargs)
         leaves, treedef = pytree.flatten(values)
@@ -173,8 +177,15 @@ class Function:
         call_args, call_kwargs = self._signature.rebuild(
             names, pytree.unflatten(treedef, stand_ins), static)
         key, _, _ = self._signature.key(backend, self._options, call_args, call_kwargs)
-        cf = self._cache.get(key) or self._compile(key)
-        return call_on_dask(cf, leaves, Function)
+        return self._cache.get(key) or self._compile(key), leaves
+
+    def _call_on_dask(self, backend: Backend, args: tuple, kwargs: dict):
+        """A call with dask arrays among its arguments: the graph run chunk by chunk by Dask
+        (dask_apply.py); returns dask arrays, lazily."""
+        from .dask_apply import call_on_dask
+
+        cf, leaves = self._on_dask(backend, args, kwargs)
+        return call_on_dask(cf, leaves, Function, self.rechunk)
 
     @property
     def traced_function(self) -> Callable:
@@ -272,7 +283,20 @@ class Function:
         return profile_concrete(cf if cf is not None else self._compile(key), leaves, repeat)
 
     def explain(self, *args: Any, **kwargs: Any) -> str:
-        """Whether this call would hit the cache, what would retrace it, and what runs."""
+        """Whether this call would hit the cache, what would retrace it, and what runs. With
+        dask arrays among the arguments: how the call is partitioned for Dask (traced if
+        needed; nothing runs on the chunks): its blockwise regions, tree reductions, blocked
+        matmuls and rechunks, their ops' user lines, the axis labels and their chunks."""
+        if any(map(is_dask_array, pytree.flatten((args, kwargs))[0])):
+            from .dask_apply import partition
+
+            cf, leaves = self._on_dask(self.backend, args, kwargs)
+            try:
+                part = partition(cf, leaves, Function, self.rechunk)
+            except (ValueError, NotImplementedError) as e:
+                return f"{self.__name__}: on dask arrays, the call would raise " \
+                       f"{type(e).__name__}: {e}"
+            return dask_explain_text(self.__name__, part, leaves)
         key, _, _ = self._signature.key(self.backend, self._options, args, kwargs)
         return explain_text(self.__name__, key, self._cache, self.trace_count)
 
@@ -313,7 +337,7 @@ class Function:
 
 def function(fn: Callable | None = None, *, backend: Any = None, static_argnums=(),
              static_argnames=(), input_signature=None, fastmath: bool = False,
-             name: str | None = None, autograph: bool = True):
+             name: str | None = None, autograph: bool = True, rechunk: bool = True):
     """Compile `fn` per input signature: `@tx.function` or `@tx.function(backend="numpy", ...)`.
 
     backend: "cpu" (Numba), "gpu" (CUDA via CuPy), "numpy" (reference interpreter) or "gpu-sim"
@@ -327,10 +351,13 @@ def function(fn: Callable | None = None, *, backend: Any = None, static_argnums=
     autograph: convert Python `if`, `while` and `for` whose condition or iterable is traced into
     `cond`, `while_loop`, `fori_loop` and `scan` (AutoGraph; `tx.autograph.to_code(f)` shows
     the converted source). With False, such a statement raises ConcretizationError.
+    rechunk: for calls with dask arrays, a row op (a reduction whose result is used again along
+    the reduced axis: softmax, layernorm) over an axis split into chunks rechunks that axis into
+    one chunk and runs blockwise (True), or raises ValueError naming the axis (False).
     """
     options = dict(backend=backend, static_argnums=static_argnums, static_argnames=static_argnames,
                    input_signature=input_signature, fastmath=fastmath, name=name,
-                   autograph=autograph)
+                   autograph=autograph, rechunk=rechunk)
     if fn is None:
         return lambda f: Function(f, **options)
     return Function(fn, **options)

@@ -87,7 +87,7 @@ def call_on_dask(cf: Any, leaves: list, factory: Any, rechunk: bool = True) -> A
                 value = part.eager[v]
                 a = da.from_array(value, chunks=value.shape or ())
             elif kind == "tree":
-                a = tree_reduction(da, part.producer[v], array(part.producer[v].inputs[0]))
+                a = tree_reduction(da, part, part.producer[v], array)
             elif kind == "matmul":
                 a = da.matmul(*(array(u) for u in part.producer[v].inputs))
                 a = a if a.dtype == v.type.dtype.np else a.astype(v.type.dtype.np)
@@ -100,18 +100,32 @@ def call_on_dask(cf: Any, leaves: list, factory: Any, rechunk: bool = True) -> A
     return pytree.unflatten(cf.out_treedef, outs)
 
 
-def tree_reduction(da: Any, op: Any, x: Any) -> Any:
-    """A reduction over chunked axes, tree-reduced by Dask."""
+def keep(x: Any, axis: Any = None, keepdims: bool = True) -> Any:
+    """The chunk step of `da.reduction` over partials already reduced per chunk."""
+    return x
+
+
+def tree_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
+    """A reduction over chunked axes, tree-reduced by Dask: its chunk step compiled, fused
+    with the region computing its operand (one chunk function, `da.blockwise`: one partial
+    per chunk along the reduced axes, of the result's dtype), then NumPy combine and
+    aggregate steps of that dtype over Dask's tree (argmax/argmin: `da.argmax`/`da.argmin`
+    on the operand)."""
     out = op.output.type
     keepdims = bool(op.attrs.get("keepdims", False))
     if op.code in (G.ARGMAX, G.ARGMIN):
         fn = da.argmax if op.code is G.ARGMAX else da.argmin
-        r = fn(x, axis=op.attrs.get("axis"), keepdims=keepdims)
+        r = fn(array(op.inputs[0]), axis=op.attrs.get("axis"), keepdims=keepdims)
         return r if r.dtype == out.dtype.np else r.astype(out.dtype.np)
+    fn, operands, whole, partial = part.chunk_step(op)
+    index = part.index(op.inputs[0])
+    axes = reduced_axes(op)
+    partials = apply_blockwise(da, part, fn, operands, whole, partial, array, index,
+                               {index[a]: 1 for a in axes})
     reducer = REDUCERS[op.code]
     if op.code in WITH_DTYPE:
         reducer = functools.partial(reducer, dtype=out.dtype.np)
-    r = da.reduction(x, reducer, reducer, combine=reducer, axis=reduced_axes(op),
+    r = da.reduction(partials, keep, reducer, combine=reducer, axis=axes,
                      keepdims=keepdims, dtype=out.dtype.np,
                      meta=np.empty((0,) * len(out.shape), out.dtype.np),
                      name=f"tracefuse-{op.code.value}")
@@ -121,6 +135,13 @@ def tree_reduction(da: Any, op: Any, x: Any) -> Any:
 def blockwise(da: Any, part: Partition, v: Any, array: Any) -> Any:
     """The region computing `v`, its chunk function on every chunk (`da.blockwise`)."""
     fn, operands, whole = part.region(v)
+    return apply_blockwise(da, part, fn, operands, whole, v, array, part.index(v))
+
+
+def apply_blockwise(da: Any, part: Partition, fn: Any, operands: list, whole: list, v: Any,
+                    array: Any, out_index: tuple, adjust: dict | None = None) -> Any:
+    """`fn` (computing `v`, of blockwise index `out_index`) on every chunk of its dask
+    operands, with its whole operands as they are; `adjust`: index -> each chunk's new size."""
     args: list = []
     seen: set = set()
     for u in operands:
@@ -129,10 +150,9 @@ def blockwise(da: Any, part: Partition, v: Any, array: Any) -> Any:
         args += [array(u), index]
     for u in whole:
         args += [part.whole_value(u), None]
-    out_index = part.index(v)
     new_axes = {a: part.labels.size[a] for a in out_index if a not in seen}
     t = v.type
     return da.blockwise(fn, out_index, *args, dtype=t.dtype.np, new_axes=new_axes or None,
-                        concatenate=True, align_arrays=True,
+                        adjust_chunks=adjust, concatenate=True, align_arrays=True,
                         meta=np.empty((0,) * len(t.shape), t.dtype.np),
                         token=f"tracefuse-{fn.name}")

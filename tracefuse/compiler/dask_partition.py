@@ -25,7 +25,10 @@ NotImplementedError naming the op and its line.
 
 Regions. The value a region computes (a function result, or the operand of a tree reduction)
 is made by the blockwise ops it depends on, back to dask arguments, tree reductions and eager
-values: that slice is a graph of its own (typed at the full shapes). `ChunkFunction` runs it
+values: that slice is a graph of its own (typed at the full shapes). A tree reduction's chunk
+step is the region computing its operand with the reduction appended (keepdims: one partial
+per chunk), so `tx.sum(x * x)` runs one fused kernel per chunk (`chunk_step`; argmax and
+argmin excepted: Dask's own). `ChunkFunction` runs it
 on one chunk: `replay` re-emits its ops on the chunk's shapes (each value's chunk shape is the
 chunk size of each of its axis labels; broadcast and reshape targets follow), a `tx.function`
 over the replay compiles once per chunk shape, and the object pickles as the region's IR text
@@ -42,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RetraceWarning, with_location
-from ..ir import Graph, OpCode, Value, parse_graph, print_graph
+from ..ir import Graph, Op, OpCode, TensorType, Value, parse_graph, print_graph
 from ..ir.numpy_impl import MULTI_RESULT, NUMPY_IMPL
 from ..ir.opcodes import ELEMENTWISE, REDUCE, Unsupported
 from ..tracer.tracer import Tracer, current_builder
@@ -326,12 +329,12 @@ class Partition:
             if v in seen:
                 return
             seen.add(v)
-            kind = self.kind(v)
-            if kind in ("tree", "matmul"):
-                needs = self.producer[v].inputs[:1 if kind == "tree" else 2]
-            elif kind == "region":
-                needs = [u for u in self.members(v)[1]
-                         if not (u in self.eager and u.type.shape == ())]
+            kind, op = self.kind(v), self.producer.get(v)
+            if kind == "matmul" or (kind == "tree" and op.code in (G.ARGMAX, G.ARGMIN)):
+                needs = op.inputs[:1 if kind == "tree" else 2]
+            elif kind in ("tree", "region"):  # a tree reduction's chunk step: its operand's
+                needs = [u for u in self.members(op.inputs[0] if kind == "tree" else v)[1]
+                         if not (u in self.eager and u.type.shape == ())]  # region, fused
             else:
                 needs = []
             for u in needs:
@@ -347,6 +350,27 @@ class Partition:
         dask arguments, tree reductions or eager arrays of rank > 0, in order) and its whole
         operands (eager 0-d values: each chunk function gets them as they are)."""
         ops, operands = self.members(v)
+        return self.chunk_function(ops, operands, v)
+
+    def chunk_step(self, op) -> tuple["ChunkFunction", list[Value], list[Value], Value]:
+        """A tree reduction's chunk step, fused: the region computing its operand and the
+        reduction of each chunk (keepdims: one partial per chunk along the reduced axes), one
+        chunk function (`region`'s results, and the partials' value, whose labels are the
+        operand's with a fresh size-1 label on each reduced axis)."""
+        x = op.inputs[0]
+        ops, operands = self.members(x)
+        axes = reduced_axes(op)
+        partial = Value(TensorType(
+            tuple(1 if a in axes else d for a, d in enumerate(x.type.shape)),
+            op.output.type.dtype))
+        self.axes[partial] = [self.labels.fresh(1) if a in axes else label
+                              for a, label in enumerate(self.axes[x])]
+        step = Op(op.code, (x,), op.attrs.replace(keepdims=True), (partial,), op.loc)
+        return (*self.chunk_function(ops + [step], operands, partial), partial)
+
+    def chunk_function(self, ops: list, operands: list[Value], v: Value
+                       ) -> tuple["ChunkFunction", list[Value], list[Value]]:
+        """The chunk function running `ops` (computing `v` from `operands`), as `region`."""
         dask_operands = [u for u in operands if not (u in self.eager and u.type.shape == ())]
         whole = [u for u in operands if u in self.eager and u.type.shape == ()]
         inputs = dask_operands + whole

@@ -13,6 +13,7 @@ from typing import Any
 
 from .. import config
 from ..errors import RetraceWarning
+from ..ir import OpCode
 from ..tracer import pytree
 from .dask_partition import reduced_axes
 from .signature import Key, fmt_leaf
@@ -211,10 +212,20 @@ def dask_explain_text(name: str, part: Any, leaves: list) -> str:
                          f"{', '.join(map(str, part.rechunk_axes[i]))} (rechunk=True: a row op)")
         elif kind == "eager":
             text = f"NumPy value {axes(v)} (computed at the call, one chunk)"
+        elif kind == "tree" and op.code in (OpCode.ARGMAX, OpCode.ARGMIN):
+            text = (f"tree reduction (da.{op.code.value}): {op.code.value} of "
+                    f"{ref(op.inputs[0])} over axes {tuple(sorted(reduced_axes(op)))} -> "
+                    f"{axes(v)} ({op.loc.short() if op.loc else '?'})")
         elif kind == "tree":
-            text = (f"tree reduction (da.reduction): {op.code.value} of {ref(op.inputs[0])} "
-                    f"over axes {tuple(sorted(reduced_axes(op)))} -> {axes(v)} "
-                    f"({op.loc.short() if op.loc else '?'})")
+            ops, operands = part.members(op.inputs[0])
+            of = ref(op.inputs[0]) if not ops else (
+                f"{axes(op.inputs[0])} from {', '.join(ref(u) for u in operands)}")
+            fused = (f", fused with the {len(ops)} op{'s' if len(ops) > 1 else ''} making "
+                     f"its operand: {_ops_by_line(ops)}") if ops else ""
+            text = (f"tree reduction (da.reduction): {op.code.value} of {of} over axes "
+                    f"{tuple(sorted(reduced_axes(op)))} -> {axes(v)} "
+                    f"({op.loc.short() if op.loc else '?'}); its chunk step one compiled "
+                    f"function per chunk{fused}; combine and aggregate in NumPy")
         elif kind == "matmul":
             a, b = op.inputs
             ka, kb = part.axes[a][-1], part.axes[b][0 if len(b.type.shape) == 1 else -2]

@@ -74,3 +74,21 @@ def test_explain_says_the_chunk_step_is_fused():
     assert "2 steps" in text.splitlines()[0], text
     assert "tree reduction (da.reduction): reduce_sum of float32[a, b] from [1]" in text, text
     assert "fused with the 1 op making its operand: multiply" in text, text
+
+
+def test_lower_with_dask_arguments_shows_the_partition_without_a_device():
+    xn = rand(30, 12)
+    x = da.from_array(xn, chunks=(10, 4))
+    for backend in ("numpy", "gpu"):  # gpu: lowered on a machine with or without one
+        f = tx.function(sum_of_squares, backend=backend)
+        lowered = f.lower(x)
+        assert lowered.ir("partition") == f.explain(x)
+        assert "reduce_sum" in lowered.ir("optimized") and "multiply" in lowered.ir("traced")
+    with pytest.raises(ValueError, match="stage 'partition'.*dask arrays among args"):
+        tx.function(sum_of_squares, backend="numpy").lower(xn).ir("partition")
+
+    def softmax(x):
+        e = tx.exp(x - tx.max(x, axis=-1, keepdims=True))
+        return e / tx.sum(e, axis=-1, keepdims=True)
+    with pytest.raises(ValueError, match="axis 1 .*rechunk=True"):
+        tx.function(softmax, backend="numpy", rechunk=False).lower(x)

@@ -286,12 +286,21 @@ class ConcreteFunction:
 class Lowered:
     """What `f.lower(...)` returns: the IR at each stage and the kernel sources, not run. The
     concrete function is in the Function's cache: the next call with these arguments runs it
-    without tracing again."""
+    without tracing again. Lowered with dask arrays among the arguments (traced at their full
+    shapes), it also has the stage "partition": how the call is split for Dask."""
 
-    def __init__(self, cf: ConcreteFunction):
-        self._cf = cf
+    def __init__(self, cf: ConcreteFunction, partition: str | None = None):
+        self._cf, self._partition = cf, partition
 
     def ir(self, stage: str = "fused", *, elide_constants: bool = True) -> str:
+        if stage == "partition":
+            if self._partition is None:
+                raise ValueError(
+                    f"{self._cf.function.__name__} was lowered for arguments with no dask "
+                    "array: the stage 'partition' (how a call is split for Dask) exists for "
+                    f"f.lower(*args) with dask arrays among args; stages here: "
+                    f"{', '.join(self._cf.stage_names)}")
+            return self._partition
         return self._cf.ir(stage, elide_constants=elide_constants)
 
     @property

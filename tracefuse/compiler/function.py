@@ -165,7 +165,7 @@ class Function:
             self._fast[fast] = cf.runner()
         return out
 
-    def _on_dask(self, backend: Backend, args: tuple, kwargs: dict):
+    def _on_dask(self, backend: Backend, args: tuple, kwargs: dict, need_device: bool = True):
         """The concrete function of a call with dask arrays among its arguments, traced at
         their full shapes (each stood in for by a NumPy array of no memory), and the call's
         flattened arguments."""
@@ -177,7 +177,16 @@ class Function:
         call_args, call_kwargs = self._signature.rebuild(
             names, pytree.unflatten(treedef, stand_ins), static)
         key, _, _ = self._signature.key(backend, self._options, call_args, call_kwargs)
-        return self._cache.get(key) or self._compile(key), leaves
+        return self._cache.get(key) or self._compile(key, need_device), leaves
+
+    def _dask_partition(self, args: tuple, kwargs: dict, need_device: bool = True):
+        """The concrete function of a call with dask arrays, and the partition of the call
+        (`dask_partition.Partition`; raises the ValueError or NotImplementedError the call
+        would raise) with its flattened arguments."""
+        from .dask_apply import partition
+
+        cf, leaves = self._on_dask(self.backend, args, kwargs, need_device)
+        return cf, partition(cf, leaves, Function, self.rechunk), leaves
 
     def _call_on_dask(self, backend: Backend, args: tuple, kwargs: dict):
         """A call with dask arrays among its arguments: the graph run chunk by chunk by Dask
@@ -269,7 +278,12 @@ class Function:
     def lower(self, *args: Any, **kwargs: Any) -> Lowered:
         """Trace, optimize and render kernel source without running anything (and without
         a device: `backend="gpu"` renders its CUDA C on a machine with no GPU). The concrete
-        function is cached: the next call with these arguments runs it without tracing."""
+        function is cached: the next call with these arguments runs it without tracing.
+        With dask arrays among the arguments: traced at their full shapes, and
+        `.ir("partition")` says how the call is partitioned for Dask (as `f.explain`)."""
+        if any(map(is_dask_array, pytree.flatten((args, kwargs))[0])):
+            cf, part, leaves = self._dask_partition(args, kwargs, need_device=False)
+            return Lowered(cf, dask_explain_text(self.__name__, part, leaves))
         key, _, _ = self._signature.key(self.backend, self._options, args, kwargs)
         cf = self._cache.get(key)
         return Lowered(cf if cf is not None else self._compile(key, need_device=False))
@@ -288,11 +302,8 @@ class Function:
         needed; nothing runs on the chunks): its blockwise regions, tree reductions, blocked
         matmuls and rechunks, their ops' user lines, the axis labels and their chunks."""
         if any(map(is_dask_array, pytree.flatten((args, kwargs))[0])):
-            from .dask_apply import partition
-
-            cf, leaves = self._on_dask(self.backend, args, kwargs)
             try:
-                part = partition(cf, leaves, Function, self.rechunk)
+                _, part, leaves = self._dask_partition(args, kwargs)
             except (ValueError, NotImplementedError) as e:
                 return f"{self.__name__}: on dask arrays, the call would raise " \
                        f"{type(e).__name__}: {e}"

@@ -45,7 +45,8 @@ def test_the_chunk_step_of_a_sum_of_squares_is_one_fused_kernel_on_cpu():
     partials = [k for k in dict(y.dask) if "tracefuse" in str(k[0] if isinstance(k, tuple)
                                                               else k) and "region" in str(k)]
     assert len(partials) == 9, partials
-    np.testing.assert_allclose(y.compute(scheduler="threads"), (xn.astype(np.float64) ** 2).sum(), rtol=1e-5)
+    expect = (xn.astype(np.float64) ** 2).sum()
+    np.testing.assert_allclose(y.compute(scheduler="threads"), expect, rtol=1e-5)
 
 
 def test_axis_reductions_of_regions_with_dask_and_numpy_operands():

@@ -104,8 +104,9 @@ def tree_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
     """A reduction over chunked axes, tree-reduced by Dask: its chunk step compiled, fused
     with the region computing its operand (one chunk function, `da.blockwise`: one partial
     per chunk along the reduced axes, of the result's dtype), then compiled combine and
-    aggregate steps of that dtype over Dask's tree (`TreeStep`) (argmax/argmin: `da.argmax`/`da.argmin`
-    on the operand)."""
+    aggregate steps of that dtype over Dask's tree (`TreeStep`), its tasks named after the
+    chunk step's region ("tracefuse-f_region1_reduce_sum-partial": a combine step);
+    argmax/argmin: `da.argmax`/`da.argmin` on the operand."""
     out = op.output.type
     keepdims = bool(op.attrs.get("keepdims", False))
     if op.code in (G.ARGMAX, G.ARGMIN):
@@ -121,7 +122,7 @@ def tree_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
     r = da.reduction(partials, keep, reducer, combine=reducer, axis=axes,
                      keepdims=keepdims, dtype=out.dtype.np,
                      meta=np.empty((0,) * len(out.shape), out.dtype.np),
-                     name=f"tracefuse-{op.code.value}")
+                     name=f"tracefuse-{fn.name}_{op.code.value}")
     return r if r.dtype == out.dtype.np else r.astype(out.dtype.np)
 
 

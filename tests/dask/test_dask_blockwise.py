@@ -19,16 +19,6 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
 
-@pytest.fixture(autouse=True)
-def threads():
-    with dask.config.set(scheduler="threads"):
-        yield
-
-
-def rand(*shape, dtype=np.float32, seed=None):
-    return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
-
-
 def gelu_np(x):
     return 0.5 * x * (1 + np.tanh(0.7978845608 * (x + 0.044715 * x**3)))
 
@@ -54,7 +44,7 @@ def softmax_np(x):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])
-def test_elementwise_on_uneven_chunks(backend):
+def test_elementwise_on_uneven_chunks(backend, rand):
     xn = rand(53, 12)
     x = da.from_array(xn, chunks=(8, 5))  # edge chunks of 5 rows and 2 columns
     y = tx.function(gelu, backend=backend)(x)
@@ -62,13 +52,13 @@ def test_elementwise_on_uneven_chunks(backend):
     np.testing.assert_allclose(y.compute(), gelu_np(xn), rtol=1e-5, atol=1e-6)
 
 
-def test_the_result_is_lazy_and_names_its_region():
+def test_the_result_is_lazy_and_names_its_region(rand):
     x = da.from_array(rand(20, 6), chunks=(5, 6))
     y = tx.function(gelu, backend="numpy")(x)
     assert any(str(name).startswith("tracefuse-gelu_region") for name in y.dask.layers)
 
 
-def test_softmax_along_an_axis_in_one_chunk_is_one_blockwise_region():
+def test_softmax_along_an_axis_in_one_chunk_is_one_blockwise_region(rand):
     xn = rand(41, 16)
     x = da.from_array(xn, chunks=(10, 16))
     y = tx.function(tx.nn.softmax, backend="numpy")(x)
@@ -77,7 +67,7 @@ def test_softmax_along_an_axis_in_one_chunk_is_one_blockwise_region():
     np.testing.assert_allclose(y.compute(), softmax_np(xn), rtol=1e-5, atol=1e-7)
 
 
-def test_softmax_along_a_chunked_axis_rechunks_the_rows():
+def test_softmax_along_a_chunked_axis_rechunks_the_rows(rand):
     xn = rand(9, 31)
     x = da.from_array(xn, chunks=(4, 7))
     y = tx.function(tx.nn.softmax, backend="numpy")(x)
@@ -86,7 +76,7 @@ def test_softmax_along_a_chunked_axis_rechunks_the_rows():
 
 
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])
-def test_layernorm_with_numpy_gamma_beta_and_a_python_eps(backend):
+def test_layernorm_with_numpy_gamma_beta_and_a_python_eps(backend, rand):
     xn, gamma, beta = rand(37, 24, seed=1), rand(24, seed=2), rand(24, seed=3)
     x = da.from_array(xn, chunks=(10, 24))
     y = tx.function(layernorm, backend=backend)(x, gamma, beta, 1e-5)
@@ -95,7 +85,7 @@ def test_layernorm_with_numpy_gamma_beta_and_a_python_eps(backend):
                                rtol=1e-4, atol=1e-5)
 
 
-def test_mixed_arguments_with_different_chunks_are_aligned():
+def test_mixed_arguments_with_different_chunks_are_aligned(rand):
     an, bn, row = rand(30, 8, seed=4), rand(30, 8, seed=5), rand(8, seed=6)
     a = da.from_array(an, chunks=(7, 8))
     b = da.from_array(bn, chunks=(11, 4))
@@ -110,7 +100,7 @@ def test_mixed_arguments_with_different_chunks_are_aligned():
     np.testing.assert_allclose(y.compute(), expect, rtol=1e-6)
 
 
-def test_a_column_vector_and_a_reshape_that_adds_an_axis():
+def test_a_column_vector_and_a_reshape_that_adds_an_axis(rand):
     xn, cn = rand(12, 5, seed=7), rand(12, seed=8)
     x, c = da.from_array(xn, chunks=(5, 2)), da.from_array(cn, chunks=4)
 
@@ -122,7 +112,7 @@ def test_a_column_vector_and_a_reshape_that_adds_an_axis():
                                rtol=1e-6)
 
 
-def test_several_results_come_back_in_their_structure():
+def test_several_results_come_back_in_their_structure(rand):
     xn = rand(25, 6, seed=9)
     x = da.from_array(xn, chunks=(6, 6))
 
@@ -138,7 +128,7 @@ def test_several_results_come_back_in_their_structure():
     np.testing.assert_array_equal(got[2], np.abs(xn))
 
 
-def test_a_result_of_numpy_arguments_only_is_a_dask_array_too():
+def test_a_result_of_numpy_arguments_only_is_a_dask_array_too(rand):
     xn, w = rand(10, 4, seed=12), rand(4, seed=13)
 
     @tx.function(backend="numpy", fastmath=True)
@@ -153,7 +143,7 @@ def test_a_result_of_numpy_arguments_only_is_a_dask_array_too():
     np.testing.assert_allclose(got[2], xn * w, rtol=1e-6)
 
 
-def test_an_op_that_does_not_run_on_dask_yet_names_itself_and_the_line():
+def test_an_op_that_does_not_run_on_dask_yet_names_itself_and_the_line(rand):
     x = da.from_array(rand(8, 8), chunks=(4, 4))
 
     @tx.function(backend="numpy")
@@ -167,7 +157,7 @@ def test_an_op_that_does_not_run_on_dask_yet_names_itself_and_the_line():
     assert "come later" in str(e.value)
 
 
-def test_a_numpy_call_after_a_dask_call_runs_as_before():
+def test_a_numpy_call_after_a_dask_call_runs_as_before(rand):
     f = tx.function(gelu, backend="numpy")
     xn = rand(6, 3, seed=10)
     f(da.from_array(xn, chunks=3)).compute()
@@ -183,7 +173,7 @@ def chunk_function_of(fn, xn):
     return chunk_fn
 
 
-def test_a_chunk_function_pickles_as_its_ir_text_and_compiles_once_per_chunk_shape():
+def test_a_chunk_function_pickles_as_its_ir_text_and_compiles_once_per_chunk_shape(rand):
     xn = rand(20, 7, seed=11)
     chunk_fn = chunk_function_of(tx.nn.softmax, xn)
     data = pickle.dumps(chunk_fn)

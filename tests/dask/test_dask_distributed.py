@@ -14,21 +14,7 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="module")
-def client():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
-
-
-def rand(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
-def test_elementwise_on_worker_processes(client):
+def test_elementwise_on_worker_processes(client, rand):
     xn = rand(70, 10)
     x = da.from_array(xn, chunks=(16, 10))
     y = tx.function(lambda x: tx.tanh(x) * x + 1.0, backend="numpy")(x)
@@ -36,7 +22,7 @@ def test_elementwise_on_worker_processes(client):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])
-def test_layernorm_and_a_sum_on_worker_processes(client, backend):
+def test_layernorm_and_a_sum_on_worker_processes(client, backend, rand):
     xn, gamma, beta = rand(50, 12, seed=1), rand(12, seed=2), rand(12, seed=3)
     x = da.from_array(xn, chunks=(7, 12))
 
@@ -53,7 +39,7 @@ def test_layernorm_and_a_sum_on_worker_processes(client, backend):
     np.testing.assert_allclose(s.result(), xn.sum(0), rtol=1e-5, atol=1e-5)
 
 
-def test_mean_and_argmax_over_chunked_rows_on_worker_processes(client):
+def test_mean_and_argmax_over_chunked_rows_on_worker_processes(client, rand):
     xn = rand(64, 6, seed=4)
     x = da.from_array(xn, chunks=(9, 3))
 

@@ -13,10 +13,6 @@ import tracefuse as tx
 da = pytest.importorskip("dask.array")
 
 
-def rand(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
 def softmax(x):
     e = tx.exp(x - tx.max(x, axis=-1, keepdims=True))
     return e / tx.sum(e, axis=-1, keepdims=True)
@@ -31,7 +27,7 @@ def line_of(fn, k):
     return f"test_dask_explain.py:{fn.__code__.co_firstlineno + k}"
 
 
-def test_a_rechunked_row_op_is_one_region_after_the_rechunk():
+def test_a_rechunked_row_op_is_one_region_after_the_rechunk(rand):
     x = da.from_array(rand(30, 40), chunks=(8, 10))
     text = tx.function(softmax, backend="numpy").explain(x)
     lines = text.splitlines()
@@ -45,13 +41,13 @@ def test_a_rechunked_row_op_is_one_region_after_the_rechunk():
     assert "b = 40, one chunk (rechunked from 4 chunks for a row op)" in text, text
 
 
-def test_rechunk_false_says_what_the_call_would_raise():
+def test_rechunk_false_says_what_the_call_would_raise(rand):
     x = da.from_array(rand(30, 40), chunks=(8, 10))
     text = tx.function(softmax, backend="numpy", rechunk=False).explain(x)
     assert "would raise ValueError" in text and "axis 1 (size 40) into 4 chunks" in text, text
 
 
-def test_matmul_epilogue_and_tree_reduction():
+def test_matmul_epilogue_and_tree_reduction(rand):
     x = da.from_array(rand(30, 12), chunks=(10, 4))
     w, b = rand(12, 5, seed=1), rand(5, seed=2)
     f = tx.function(head, backend="numpy")
@@ -69,7 +65,7 @@ def test_matmul_epilogue_and_tree_reduction():
                                np.maximum(x.compute() @ w + b, 0), rtol=1e-5, atol=1e-5)
 
 
-def test_explain_runs_nothing_on_the_chunks():
+def test_explain_runs_nothing_on_the_chunks(rand):
     def boom(block):
         raise AssertionError("explain ran a chunk")
 

@@ -17,16 +17,6 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
 
-@pytest.fixture(autouse=True)
-def threads():
-    with dask.config.set(scheduler="threads"):
-        yield
-
-
-def rand(*shape, seed=0):
-    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
-
-
 def softmax(x):
     e = tx.exp(x - tx.max(x, axis=-1, keepdims=True))  # the row op the error names
     return e / tx.sum(e, axis=-1, keepdims=True)
@@ -53,7 +43,7 @@ def tracefuse_layers(y):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])
-def test_softmax_over_a_chunked_axis_rechunks_it_into_one_region_per_chunk(backend):
+def test_softmax_over_a_chunked_axis_rechunks_it_into_one_region_per_chunk(backend, rand):
     xn = rand(30, 40)
     x = da.from_array(xn, chunks=(8, 10))
     f = tx.function(softmax, backend=backend)
@@ -67,7 +57,7 @@ def test_softmax_over_a_chunked_axis_rechunks_it_into_one_region_per_chunk(backe
     np.testing.assert_allclose(y.compute(), softmax_np(xn), rtol=1e-5, atol=1e-7)
 
 
-def test_the_rechunked_row_op_is_one_fused_kernel_per_chunk_on_cpu():
+def test_the_rechunked_row_op_is_one_fused_kernel_per_chunk_on_cpu(rand):
     xn = rand(30, 40, seed=7)
     x = da.from_array(xn, chunks=(8, 10))
     cf = tx.function(softmax, backend="cpu").get_concrete_function(stand_in(x))
@@ -78,7 +68,7 @@ def test_the_rechunked_row_op_is_one_fused_kernel_per_chunk_on_cpu():
     assert len(chunk_fn.function().concrete_functions[0].kernels) == 1
 
 
-def test_layernorm_over_a_chunked_axis_with_dask_gamma():
+def test_layernorm_over_a_chunked_axis_with_dask_gamma(rand):
     xn, gn, bn = rand(21, 32, seed=1), rand(32, seed=2), rand(32, seed=3)
     x = da.from_array(xn, chunks=(7, 8))
     gamma = da.from_array(gn, chunks=16)  # rechunked with x: same axis class
@@ -87,7 +77,7 @@ def test_layernorm_over_a_chunked_axis_with_dask_gamma():
     np.testing.assert_allclose(y.compute(), layernorm_np(xn, gn, bn), rtol=1e-4, atol=1e-5)
 
 
-def test_rechunk_false_raises_naming_the_axis_and_the_line():
+def test_rechunk_false_raises_naming_the_axis_and_the_line(rand):
     x = da.from_array(rand(12, 30), chunks=(6, 7))
     f = tx.function(softmax, backend="numpy", rechunk=False)
     with pytest.raises(ValueError) as e:
@@ -99,7 +89,7 @@ def test_rechunk_false_raises_naming_the_axis_and_the_line():
     assert "rechunk=True" in text and "x.rechunk({1: -1})" in text, text
 
 
-def test_rechunk_false_runs_what_needs_no_rechunk():
+def test_rechunk_false_runs_what_needs_no_rechunk(rand):
     xn = rand(16, 12, seed=4)
     x = da.from_array(xn, chunks=(5, 12))  # rows whole: the softmax is blockwise
 
@@ -113,7 +103,7 @@ def test_rechunk_false_runs_what_needs_no_rechunk():
     assert top == xn.max()
 
 
-def test_a_plain_sum_and_a_full_reduction_broadcast_back_stay_tree_reductions():
+def test_a_plain_sum_and_a_full_reduction_broadcast_back_stay_tree_reductions(rand):
     xn = rand(24, 10, seed=5)
     x = da.from_array(xn, chunks=(5, 4))
 
@@ -128,7 +118,7 @@ def test_a_plain_sum_and_a_full_reduction_broadcast_back_stay_tree_reductions():
     np.testing.assert_allclose(got[1], xn / np.abs(xn).sum(), rtol=1e-5, atol=1e-8)
 
 
-def test_the_option_leaves_numpy_calls_alone():
+def test_the_option_leaves_numpy_calls_alone(rand):
     xn = rand(6, 9, seed=6)
     on, off = tx.function(softmax, backend="numpy"), tx.function(softmax, backend="numpy",
                                                                   rechunk=False)

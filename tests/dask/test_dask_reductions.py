@@ -14,12 +14,6 @@ da = pytest.importorskip("dask.array")
 dask = pytest.importorskip("dask")
 
 
-@pytest.fixture(autouse=True)
-def threads():
-    with dask.config.set(scheduler="threads"):
-        yield
-
-
 def data(seed=0, shape=(45, 14), chunks=(8, 5)):
     xn = np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
     return xn, da.from_array(xn, chunks=chunks)

@@ -4,8 +4,9 @@ imports Dask (`pip install tracefuse[dask]`).
 
 Each value the result needs becomes a dask array once: a dask argument as it is (rechunked
 into one chunk along a row op's axes, rechunk=True); an eager value of rank > 0 (computed
-with NumPy at the call) as one chunk; a tree reduction with `da.reduction` (NumPy chunk,
-combine and aggregate steps of the op's dtype, Dask's tree) or `da.argmax` / `da.argmin`; a
+with NumPy at the call) as one chunk; a tree reduction with `da.reduction` (its chunk step a
+region's chunk function, its combine and aggregate steps compiled too, `TreeStep`: the same
+reduction over the partials, giving the op's dtype; Dask's tree) or `da.argmax` / `da.argmin`; a
 matmul with `da.matmul` (Dask's blocked matmul; the epilogue after it is a region on the
 product's chunks); a region with `da.blockwise`, its chunk function on every chunk
 (indices: the axis labels, so Dask unifies the chunks of axes that must agree; a region's
@@ -16,7 +17,6 @@ array of one chunk.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import numpy as np
@@ -25,14 +25,9 @@ from ..errors import user_location, with_location
 from ..frontend.tensor import Tensor
 from ..ir import OpCode
 from ..tracer import pytree
-from .dask_partition import Partition, is_dask_array, reduced_axes
+from .dask_partition import Partition, TreeStep, is_dask_array, reduced_axes
 
 G = OpCode
-
-REDUCERS = {G.SUM: np.sum, G.PROD: np.prod, G.MAX: np.max, G.MIN: np.min, G.ALL: np.all,
-            G.ANY: np.any}
-WITH_DTYPE = (G.SUM, G.PROD)  # NumPy reducers that take the result dtype
-
 
 def stand_in(x: Any) -> np.ndarray:
     """A NumPy array of a dask array's shape and dtype, with no memory (zero strides): what
@@ -108,9 +103,10 @@ def keep(x: Any, axis: Any = None, keepdims: bool = True) -> Any:
 def tree_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
     """A reduction over chunked axes, tree-reduced by Dask: its chunk step compiled, fused
     with the region computing its operand (one chunk function, `da.blockwise`: one partial
-    per chunk along the reduced axes, of the result's dtype), then NumPy combine and
-    aggregate steps of that dtype over Dask's tree (argmax/argmin: `da.argmax`/`da.argmin`
-    on the operand)."""
+    per chunk along the reduced axes, of the result's dtype), then compiled combine and
+    aggregate steps of that dtype over Dask's tree (`TreeStep`), its tasks named after the
+    chunk step's region ("tracefuse-f_region1_reduce_sum-partial": a combine step);
+    argmax/argmin: `da.argmax`/`da.argmin` on the operand."""
     out = op.output.type
     keepdims = bool(op.attrs.get("keepdims", False))
     if op.code in (G.ARGMAX, G.ARGMIN):
@@ -122,13 +118,11 @@ def tree_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
     axes = reduced_axes(op)
     partials = apply_blockwise(da, part, fn, operands, whole, partial, array, index,
                                {index[a]: 1 for a in axes})
-    reducer = REDUCERS[op.code]
-    if op.code in WITH_DTYPE:
-        reducer = functools.partial(reducer, dtype=out.dtype.np)
+    reducer = TreeStep(op.code, out.dtype.np, part.backend, part.factory, part.fastmath)
     r = da.reduction(partials, keep, reducer, combine=reducer, axis=axes,
                      keepdims=keepdims, dtype=out.dtype.np,
                      meta=np.empty((0,) * len(out.shape), out.dtype.np),
-                     name=f"tracefuse-{op.code.value}")
+                     name=f"tracefuse-{fn.name}_{op.code.value}")
     return r if r.dtype == out.dtype.np else r.astype(out.dtype.np)
 
 

@@ -32,12 +32,16 @@ argmin excepted: Dask's own). `ChunkFunction` runs it
 on one chunk: `replay` re-emits its ops on the chunk's shapes (each value's chunk shape is the
 chunk size of each of its axis labels; broadcast and reshape targets follow), a `tx.function`
 over the replay compiles once per chunk shape, and the object pickles as the region's IR text
-(parsed again, once per process, where it is unpickled).
+(parsed again, once per process, where it is unpickled). `TreeStep` is a tree reduction's
+combine or aggregate step, compiled too: the same reduction over the partials (a sum of
+partial sums, a max of maxes), one `tx.function` per process for each (op, axes, keepdims,
+dtype, backend), pickled as those fields.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 import threading
 import warnings
 from typing import Any
@@ -470,3 +474,59 @@ class ChunkFunction:
 
     def __call__(self, *blocks: Any) -> np.ndarray:
         return self.function()(*blocks).numpy()
+
+
+class TreeStep:
+    """A tree reduction's combine and aggregate step: the reduction `code` over the axes Dask
+    passes (`axis`, `keepdims`) of concatenated partials, giving `dtype` (a sum of partial
+    sums, a max of maxes). Compiled per process, once for each (op, axes, keepdims, dtype,
+    backend, fastmath) (each tree level's shape traces once); pickles as its fields."""
+
+    def __init__(self, code: Any, dtype: str, backend: str, factory: Any,
+                 fastmath: bool = False):
+        self.code, self.dtype, self.backend = code, np.dtype(dtype).name, backend
+        self.factory, self.fastmath = factory, bool(fastmath)
+        self.name = f"tracefuse_{code.value}_partials"
+
+    def __reduce__(self):
+        return TreeStep, (self.code, self.dtype, self.backend, self.factory, self.fastmath)
+
+    def __dask_tokenize__(self):
+        return hashlib.sha1(repr(("tree-step", self.code.value, self.dtype, self.backend,
+                                  self.fastmath)).encode()).hexdigest()
+
+    def __repr__(self) -> str:
+        return f"<tracefuse tree step {self.code.value} -> {self.dtype} backend={self.backend}>"
+
+    def function(self, axes: tuple[int, ...], keepdims: bool) -> Any:
+        """The tx.function reducing `axes` of the partials in this process (made at first use)."""
+        key = ("tree-step", self.code, axes, keepdims, self.dtype, self.backend, self.fastmath)
+        fn = _COMPILED.get(key)
+        if fn is None:
+            with _LOCK:
+                fn = _COMPILED.get(key)
+                if fn is None:
+                    code, dtype = self.code, self.dtype
+
+                    def step(x):
+                        from ..frontend.dispatch import bind
+                        from ..frontend.elementwise import astype
+                        from ..ir import Attrs
+
+                        out = bind(code, (x,), Attrs(axes=axes, keepdims=keepdims))
+                        return out if out.dtype.np == np.dtype(dtype) else astype(out, dtype)
+                    fn = self.factory(step, backend=self.backend, name=self.name,
+                                      autograph=False, fastmath=self.fastmath)
+                    # each level of Dask's tree has partials of another shape: retraces are
+                    # expected, so the function keeps no retrace log (no RetraceWarning; a
+                    # warnings filter would not outlive a caller's catch_warnings)
+                    if hasattr(fn, "_log"):
+                        fn._log.retraces = deque(maxlen=0)
+                    _COMPILED[key] = fn
+        return fn
+
+    def __call__(self, x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        ndim = np.ndim(x)
+        axes = tuple(range(ndim)) if axis is None else tuple(
+            sorted(a % ndim for a in (axis if isinstance(axis, (tuple, list)) else (axis,))))
+        return self.function(axes, bool(keepdims))(x).numpy()

@@ -225,7 +225,7 @@ def dask_explain_text(name: str, part: Any, leaves: list) -> str:
             text = (f"tree reduction (da.reduction): {op.code.value} of {of} over axes "
                     f"{tuple(sorted(reduced_axes(op)))} -> {axes(v)} "
                     f"({op.loc.short() if op.loc else '?'}); its chunk step one compiled "
-                    f"function per chunk{fused}; combine and aggregate in NumPy")
+                    f"function per chunk{fused}; combine and aggregate compiled too")
         elif kind == "matmul":
             a, b = op.inputs
             ka, kb = part.axes[a][-1], part.axes[b][0 if len(b.type.shape) == 1 else -2]

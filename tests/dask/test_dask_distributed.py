@@ -39,14 +39,16 @@ def test_layernorm_and_a_sum_on_worker_processes(client, backend, rand):
     np.testing.assert_allclose(s.result(), xn.sum(0), rtol=1e-5, atol=1e-5)
 
 
-def test_mean_and_argmax_over_chunked_rows_on_worker_processes(client, rand):
+def test_mean_argmax_and_var_over_chunked_rows_on_worker_processes(client, rand):
     xn = rand(64, 6, seed=4)
     x = da.from_array(xn, chunks=(9, 3))
 
     @tx.function(backend="numpy")
     def f(x):
-        return tx.mean(x, axis=0), tx.argmax(x, axis=0)
+        return tx.mean(x, axis=0), tx.argmax(x, axis=0), tx.var(tx.exp(x), axis=0)
 
-    mean, arg = (r.result() for r in client.compute(f(x)))
+    mean, arg, var = (r.result() for r in client.compute(f(x)))
     np.testing.assert_allclose(mean, xn.mean(0), rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(arg, xn.argmax(0))
+    # the one-pass variance: moments chunk function and Chan's combine step, on the workers
+    np.testing.assert_allclose(var, np.exp(xn.astype(np.float64)).var(0), rtol=2e-6)

@@ -54,3 +54,12 @@ def test_reductions_with_compiled_tree_steps_on_gpu_sim(rand):
     np.testing.assert_allclose(s, (xn * xn).sum(0), rtol=1e-5, atol=1e-5)
     assert m == xn.max() and m.dtype == np.float32
     np.testing.assert_allclose(mean, xn.mean(), rtol=1e-5, atol=1e-6)
+
+
+def test_a_one_pass_variance_on_gpu_sim(rand):
+    xn = rand(32, 16) + 50
+    x = da.from_array(xn, chunks=(8, 16))
+    with dask.config.set(split_every=2):  # Chan's combine at every level of the tree
+        var = tx.function(lambda x: tx.var(x, axis=0), backend="gpu-sim")(x)
+    assert any("moments step" in str(t) and "gpu-sim" in str(t) for t in dict(var.dask).values())
+    np.testing.assert_allclose(var.compute(), xn.astype(np.float64).var(0), rtol=2e-6)

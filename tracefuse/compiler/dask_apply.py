@@ -6,7 +6,8 @@ Each value the result needs becomes a dask array once: a dask argument as it is 
 into one chunk along a row op's axes, rechunk=True); an eager value of rank > 0 (computed
 with NumPy at the call) as one chunk; a tree reduction with `da.reduction` (its chunk step a
 region's chunk function, its combine and aggregate steps compiled too, `TreeStep`: the same
-reduction over the partials, giving the op's dtype; Dask's tree) or `da.argmax` / `da.argmin`; a
+reduction over the partials, giving the op's dtype; Dask's tree; a variance's squared
+deviations in one pass, `MomentStep`) or `da.argmax` / `da.argmin`; a
 matmul with `da.matmul` (Dask's blocked matmul; the epilogue after it is a region on the
 product's chunks); a region with `da.blockwise`, its chunk function on every chunk
 (indices: the axis labels, so Dask unifies the chunks of axes that must agree; a region's
@@ -25,6 +26,7 @@ from ..errors import user_location, with_location
 from ..frontend.tensor import Tensor
 from ..ir import OpCode
 from ..tracer import pytree
+from .dask_moments import MomentStep
 from .dask_partition import Partition, TreeStep, is_dask_array, reduced_axes
 
 G = OpCode
@@ -113,6 +115,8 @@ def tree_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
         fn = da.argmax if op.code is G.ARGMAX else da.argmin
         r = fn(array(op.inputs[0]), axis=op.attrs.get("axis"), keepdims=keepdims)
         return r if r.dtype == out.dtype.np else r.astype(out.dtype.np)
+    if op in part.moments:
+        return moments_reduction(da, part, op, array)
     fn, operands, whole, partial = part.chunk_step(op)
     index = part.index(op.inputs[0])
     axes = reduced_axes(op)
@@ -124,6 +128,25 @@ def tree_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
                      meta=np.empty((0,) * len(out.shape), out.dtype.np),
                      name=f"tracefuse-{fn.name}_{op.code.value}")
     return r if r.dtype == out.dtype.np else r.astype(out.dtype.np)
+
+
+def moments_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
+    """A one-pass variance's sum of squared deviations (dask_moments.py): each chunk's
+    (count, mean, M2) from one compiled chunk function fused with the region making x, Chan's
+    pairwise combine compiled over Dask's tree (`MomentStep`), the aggregate's M2 taken."""
+    out = op.output.type
+    fn, operands, whole, partial = part.moments_step(op)
+    axes = reduced_axes(op)
+    index = part.index(part.moments[op]) + (part.labels.find(part.axes[partial][-1]),)
+    partials = apply_blockwise(da, part, fn, operands, whole, partial, array, index,
+                               {index[a]: 1 for a in axes})
+    step = MomentStep(part.backend, part.factory, part.fastmath)
+    r = da.reduction(partials, keep, step, combine=step, axis=axes, keepdims=True,
+                     dtype=np.float64, meta=np.empty((0,) * len(partial.type.shape), np.float64),
+                     name=f"tracefuse-{fn.name}")[..., 2]
+    if not op.attrs.get("keepdims", False):
+        r = r.squeeze(axis=axes)
+    return r.astype(out.dtype.np)
 
 
 def blockwise(da: Any, part: Partition, v: Any, array: Any) -> Any:

@@ -35,7 +35,10 @@ over the replay compiles once per chunk shape, and the object pickles as the reg
 (parsed again, once per process, where it is unpickled). `TreeStep` is a tree reduction's
 combine or aggregate step, compiled too: the same reduction over the partials (a sum of
 partial sums, a max of maxes), one `tx.function` per process for each (op, axes, keepdims,
-dtype, backend), pickled as those fields.
+dtype, backend), pickled as those fields. A tree reduction that is a variance's sum of
+squared deviations (`moments`, dask_moments.py) runs in one pass instead: its chunk step
+gives each chunk's (count, mean, M2), its combine is Chan's; the ops between its mean and it
+do not make the mean a row op.
 """
 
 from __future__ import annotations
@@ -43,16 +46,16 @@ from __future__ import annotations
 import hashlib
 from collections import deque
 import threading
-import warnings
 from typing import Any
 
 import numpy as np
 
-from ..errors import RetraceWarning, with_location
+from ..errors import with_location
 from ..ir import Graph, Op, OpCode, TensorType, Value, parse_graph, print_graph
 from ..ir.numpy_impl import MULTI_RESULT, NUMPY_IMPL
 from ..ir.opcodes import ELEMENTWISE, REDUCE, Unsupported
 from ..tracer.tracer import Tracer, current_builder
+from .dask_moments import FIELDS, chunk_moments, match_moments
 
 G = OpCode
 
@@ -151,6 +154,7 @@ class Partition:
         self.row_ops: list = []  # reductions whose result is broadcast back along the axis
         self.rechunked: set[int] = set()  # label classes rechunked into one chunk
         self.rechunk_axes: dict[int, tuple[int, ...]] = {}
+        self.moments: dict = {}  # tree reduce_sum of (x - mean(x))**2 -> x (one pass)
         self.n_regions = 0
         for i, v in enumerate(graph.inputs):
             if i in dask_chunks:
@@ -169,8 +173,10 @@ class Partition:
         # the chunked classes are known once every op is labelled
         self.tree = {op for op in graph.ops if op.code in REDUCE and op.output not in self.eager
                      and self.chunked_axes(op)}
+        self.find_moments()
         self.plan_row_ops(rechunk)
         self.tree = {op for op in self.tree if self.chunked_axes(op)}
+        self.moments = {op: x for op, x in self.moments.items() if op in self.tree}
         find = self.labels.find
         for i, v in enumerate(graph.inputs):
             axes = tuple(k for k, a in enumerate(self.axes[v])
@@ -183,6 +189,27 @@ class Partition:
         """The axes (of its operand) that a reduction reduces and that are split in chunks."""
         x, shape, L = self.axes[op.inputs[0]], op.inputs[0].type.shape, self.labels
         return [a for a in reduced_axes(op) if shape[a] > 1 and L.chunked[L.find(x[a])]]
+
+    def find_moments(self) -> None:
+        """The tree reductions that are a variance's sum of squared deviations, run in one
+        pass (dask_moments.py); the ops between its mean and it (centre, difference, square)
+        are its `interior` when nothing else uses them: the mean broadcast back there does not
+        make the mean a row op."""
+        users: dict[Value, list] = {}
+        for op in self.graph.ops:
+            for v in op.inputs:
+                users.setdefault(v, []).append(op)
+        self.interior: set = set()
+        for op in self.tree:
+            x = match_moments(op, self.producer, self.eager, reduced_axes(op))
+            if x is None:
+                continue
+            sq = self.producer[op.inputs[0]]
+            diff = self.producer[sq.inputs[0]]
+            chain = [self.producer[diff.inputs[1]], diff, sq, op]
+            if all(set(users.get(a.output, ())) <= {b} for a, b in zip(chain, chain[1:])):
+                self.moments[op] = x
+                self.interior.update(chain[:3])
 
     def plan_row_ops(self, rechunk: bool) -> None:
         """Find the row ops among the tree reductions: a reduction (not over every axis) whose
@@ -203,8 +230,9 @@ class Partition:
             stack, seen, back = [op.output], set(), False
             while stack and not back:
                 for user in users.get(stack.pop(), ()):
-                    if user in seen or (user.code in REDUCE and len(reduced_axes(user))
-                                        == len(user.inputs[0].type.shape)):
+                    if user in seen or user in self.interior or (
+                            user.code in REDUCE and len(reduced_axes(user))
+                            == len(user.inputs[0].type.shape)):
                         continue
                     seen.add(user)
                     for out in user.outputs:
@@ -337,7 +365,8 @@ class Partition:
             if kind == "matmul" or (kind == "tree" and op.code in (G.ARGMAX, G.ARGMIN)):
                 needs = op.inputs[:1 if kind == "tree" else 2]
             elif kind in ("tree", "region"):  # a tree reduction's chunk step: its operand's
-                needs = [u for u in self.members(op.inputs[0] if kind == "tree" else v)[1]
+                made = v if kind == "region" else self.moments.get(op, op.inputs[0])
+                needs = [u for u in self.members(made)[1]
                          if not (u in self.eager and u.type.shape == ())]  # region, fused
             else:
                 needs = []
@@ -372,9 +401,25 @@ class Partition:
         step = Op(op.code, (x,), op.attrs.replace(keepdims=True), (partial,), op.loc)
         return (*self.chunk_function(ops + [step], operands, partial), partial)
 
-    def chunk_function(self, ops: list, operands: list[Value], v: Value
+    def moments_step(self, op) -> tuple["ChunkFunction", list[Value], list[Value], Value]:
+        """A one-pass variance's chunk step (`op` in `moments`, dask_moments.py): the region
+        computing x, then each chunk's (count, mean, M2) along the reduced axes (float64, a
+        last axis of 3 with a fresh label), one chunk function; as `chunk_step`."""
+        x, axes = self.moments[op], reduced_axes(op)
+        ops, operands = self.members(x)
+        partial = Value(TensorType(
+            tuple(1 if a in axes else d for a, d in enumerate(x.type.shape)) + (FIELDS,),
+            np.dtype(np.float64)))
+        self.axes[partial] = [self.labels.fresh(1) if a in axes else label
+                              for a, label in enumerate(self.axes[x])] + [
+                                  self.labels.fresh(FIELDS)]
+        return (*self.chunk_function(ops, operands, x, moments=axes), partial)
+
+    def chunk_function(self, ops: list, operands: list[Value], v: Value,
+                       moments: tuple[int, ...] | None = None
                        ) -> tuple["ChunkFunction", list[Value], list[Value]]:
-        """The chunk function running `ops` (computing `v` from `operands`), as `region`."""
+        """The chunk function running `ops` (computing `v` from `operands`), as `region`;
+        `moments`: it gives v's moments along those axes instead (`chunk_moments`)."""
         dask_operands = [u for u in operands if not (u in self.eager and u.type.shape == ())]
         whole = [u for u in operands if u in self.eager and u.type.shape == ()]
         inputs = dask_operands + whole
@@ -388,7 +433,7 @@ class Partition:
         for labels, u in zip(in_labels + op_labels, inputs + [op.output for op in ops]):
             sizes.update(zip(labels, u.type.shape))
         fn = ChunkFunction(print_graph(region), self.backend, in_labels, op_labels,
-                           tuple(sorted(sizes.items())), self.factory, self.fastmath)
+                           tuple(sorted(sizes.items())), self.factory, self.fastmath, moments)
         return fn, dask_operands, whole
 
     def whole_value(self, v: Value) -> Any:
@@ -435,15 +480,17 @@ class ChunkFunction:
     (a `tx.function` over `replay`), cached per process; pickles as its IR text and labels."""
 
     def __init__(self, ir_text: str, backend: str, in_labels: tuple, op_labels: tuple,
-                 sizes: tuple, factory: Any, fastmath: bool = False):
+                 sizes: tuple, factory: Any, fastmath: bool = False,
+                 moments: tuple[int, ...] | None = None):
         self.ir_text, self.backend = ir_text, backend
         self.in_labels, self.op_labels, self.sizes = in_labels, op_labels, sizes
         self.factory = factory  # the tx.function class (pickled by reference)
-        self.fields = (ir_text, backend, in_labels, op_labels, sizes, bool(fastmath))
-        self.name = ir_text.split("(", 1)[0].removeprefix("func @")
+        self.fields = (ir_text, backend, in_labels, op_labels, sizes, bool(fastmath), moments)
+        self.name = ir_text.split("(", 1)[0].removeprefix("func @") + (
+            "_moments" if moments is not None else "")
 
     def __reduce__(self):
-        return ChunkFunction, self.fields[:5] + (self.factory, self.fields[5])
+        return ChunkFunction, self.fields[:5] + (self.factory,) + self.fields[5:]
 
     def __dask_tokenize__(self):
         return hashlib.sha1(repr(self.fields).encode()).hexdigest()
@@ -458,17 +505,20 @@ class ChunkFunction:
             with _LOCK:
                 fn = _COMPILED.get(self.fields)
                 if fn is None:
-                    # a region traces once per chunk shape it meets (edge chunks, chunks that
-                    # dask aligned): expected, so not a RetraceWarning
-                    warnings.filterwarnings("ignore", r".*_region\d+ has retraced",
-                                            RetraceWarning)
                     graph = parse_graph(self.ir_text)
                     fields = (graph, self.in_labels, self.op_labels, dict(self.sizes))
+                    moments = self.fields[6]
 
                     def region(*args):
-                        return replay(*fields, args)
+                        x = replay(*fields, args)
+                        return x if moments is None else chunk_moments(x, moments)
                     fn = self.factory(region, backend=self.backend, name=self.name,
                                       autograph=False, fastmath=self.fields[5])
+                    # a region traces once per chunk shape it meets (edge chunks, chunks that
+                    # dask aligned): expected, so its function keeps no retrace log (no
+                    # RetraceWarning; a warnings filter would not outlive catch_warnings)
+                    if hasattr(fn, "_log"):
+                        fn._log.retraces = deque(maxlen=0)
                     _COMPILED[self.fields] = fn
         return fn
 

@@ -217,15 +217,22 @@ def dask_explain_text(name: str, part: Any, leaves: list) -> str:
                     f"{ref(op.inputs[0])} over axes {tuple(sorted(reduced_axes(op)))} -> "
                     f"{axes(v)} ({op.loc.short() if op.loc else '?'})")
         elif kind == "tree":
-            ops, operands = part.members(op.inputs[0])
-            of = ref(op.inputs[0]) if not ops else (
-                f"{axes(op.inputs[0])} from {', '.join(ref(u) for u in operands)}")
+            moments = op in part.moments
+            made = part.moments[op] if moments else op.inputs[0]
+            ops, operands = part.members(made)
+            of = ref(made) if not ops else (
+                f"{axes(made)} from {', '.join(ref(u) for u in operands)}")
             fused = (f", fused with the {len(ops)} op{'s' if len(ops) > 1 else ''} making "
                      f"its operand: {_ops_by_line(ops)}") if ops else ""
-            text = (f"tree reduction (da.reduction): {op.code.value} of {of} over axes "
-                    f"{tuple(sorted(reduced_axes(op)))} -> {axes(v)} "
-                    f"({op.loc.short() if op.loc else '?'}); its chunk step one compiled "
-                    f"function per chunk{fused}; combine and aggregate compiled too")
+            over = f"over axes {tuple(sorted(reduced_axes(op)))}"
+            where = op.loc.short() if op.loc else "?"
+            text = (f"one-pass variance (da.reduction): the squared deviations from the mean "
+                    f"of {of}, summed {over} -> {axes(v)} ({where}); its chunk step one "
+                    f"compiled function per chunk giving (count, mean, M2){fused}; Chan's "
+                    "pairwise combine compiled too (the operand is read once)") if moments else (
+                    f"tree reduction (da.reduction): {op.code.value} of {of} {over} -> "
+                    f"{axes(v)} ({where}); its chunk step one compiled function per "
+                    f"chunk{fused}; combine and aggregate compiled too")
         elif kind == "matmul":
             a, b = op.inputs
             ka, kb = part.axes[a][-1], part.axes[b][0 if len(b.type.shape) == 1 else -2]

@@ -151,6 +151,34 @@ def test_column_reductions_walk_memory_in_order(rng, shape):
     assert_same(got[3], (x > 0).astype(np.int32).sum(lead))
 
 
+@pytest.mark.parametrize("shape", [(700, 517), (3, 5, 300), (2, 257)])
+def test_row_kernels_down_the_columns_walk_memory_in_order(rng, shape):
+    """Row kernels over the leading axes (a variance, a softmax and a standardization down the
+    columns: reductions whose results are used again along the reduced axes) run one pass over
+    each block of columns per reduction level, in memory order, with the elementwise result
+    of level 0 beside them and a per-column result; against NumPy."""
+    x = rand(rng, shape, "float32") + 3
+    lead = tuple(range(len(shape) - 1))
+
+    def f(x):
+        m = tx.mean(x, axis=lead, keepdims=True)
+        e = tx.exp(x - tx.max(x, axis=lead, keepdims=True))
+        return (tx.var(x, axis=lead), e / tx.sum(e, axis=lead, keepdims=True),
+                (x - m) / tx.std(x, axis=lead, keepdims=True), x * 2)
+
+    cf = tx.function(f, backend="cpu")
+    got = cf(x)
+    reducing = [k for k in cf.get_concrete_function(x).kernels if "acc" in k]
+    assert reducing and all("for blk in " in k for k in reducing), reducing  # render_columns
+    x64 = x.astype(np.float64)
+    e = np.exp(x64 - x64.max(lead, keepdims=True))
+    expect = (x64.var(lead), e / e.sum(lead, keepdims=True),
+              (x64 - x64.mean(lead, keepdims=True)) / x64.std(lead, keepdims=True), x64 * 2)
+    for g, want in zip(got, expect):
+        assert g.dtype == np.float32 and g.shape == want.shape
+        np.testing.assert_allclose(g.numpy(), want, rtol=2e-5, atol=2e-6)
+
+
 def test_pairwise_distance_and_mlp(rng):
     a, b = rand(rng, (200,), "float32"), rand(rng, (300,), "float32")
     check(lambda a, b: tx.sum(tx.abs(a[:, None] - b[None, :]), axis=0),

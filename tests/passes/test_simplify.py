@@ -456,6 +456,30 @@ def test_other_divisors_stay_divisions(dtype, k):
     assert count(run_pass(simplify, ir(_divide_graph(dtype, k))), "divide") == 1
 
 
+def test_a_reductions_result_divided_by_a_power_of_two_stays_a_division():
+    """A mean's sum / 1024 runs once per row: rewriting it would make the layernorm kernel for
+    1024 columns another kernel than for 1000 (a compile at each such change of shape)."""
+    g = run_pass(simplify, ir("""
+        func @f(%x: f32[8,1024]) -> (f32[8,1]) {
+          %0: f32[8,1] = reduce_sum %x {axes=(1,), keepdims=true}
+          %1: i64[]{weak} = constant {value=dense<1024>, weak=true}
+          %2: f32[8,1] = divide %0, %1
+          return %2
+        }
+    """))
+    assert count(g, "divide") == 1 and count(g, "multiply") == 0
+    import tracefuse as tx
+
+    def layernorm(x):
+        d = x - tx.mean(x, axis=-1, keepdims=True)
+        return d / tx.sqrt(tx.mean(d * d, axis=-1, keepdims=True) + 1e-5)
+
+    f = tx.function(layernorm, backend="numpy")
+    shapes = [(4, 1024), (4, 1000)]
+    texts = [f.lower(np.ones(s, np.float32)).ir("optimized") for s in shapes]
+    assert [t.count("divide") for t in texts] == [3, 3], texts
+
+
 def test_integer_division_by_two_converts_then_multiplies():
     # i32 / 2 is a float64 division of the converted operand: x_f64 * 0.5 is the same number
     g = run_pass(simplify, ir("""

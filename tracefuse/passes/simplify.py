@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from ..ir import Attrs, Graph, Literal, Op, OpCode, TensorType, Value, infer_type
-from ..ir.opcodes import COMMUTATIVE
+from ..ir.opcodes import COMMUTATIVE, REDUCE
 from .fold import has_graph_attr
 from .regions import in_regions
 
@@ -221,9 +221,15 @@ class Match:
         """x / 2**k as x * 2**-k, when the divisor (in the result dtype) is a power of two whose
         inverse is a normal number of that dtype: both compute the exact x * 2**-k and round
         it once, so they agree on every input (NaN, inf, -0.0 and subnormal results included).
-        A multiply is several times cheaper than a divide in a vectorized loop."""
+        A multiply is several times cheaper than a divide in a vectorized loop. Not applied
+        to a reduction's result (a mean's sum / N): that divide runs once per row, where it
+        costs nothing, and rewriting it would make the kernel for a power-of-two N another
+        kernel than for any other N (a new compile at each such change of shape)."""
         k = self.k(1)
         if k is None or isinstance(k, bool) or self.out.weak or not self.out.dtype.is_float:
+            return None
+        made = self._producers.get(self.args[0])
+        if made is not None and made.code in REDUCE:
             return None
         c = float(np.asarray(k).astype(self.out.dtype.np))
         if not math.isfinite(c) or c == 0 or abs(math.frexp(c)[0]) != 0.5:

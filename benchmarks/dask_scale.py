@@ -1,13 +1,18 @@
-"""Issue #20 item 5: gelu and a layernorm over an array 4x larger than one Dask worker's memory
-limit, on a 2-worker `distributed.LocalCluster`, with tracefuse chunk functions against the same
+"""Issue #20 item 5: gelu, a layernorm and a column variance over an array 4x larger than one
+Dask worker's memory limit, on a 2-worker `distributed.LocalCluster`, with tracefuse chunk functions against the same
 Dask graph with NumPy chunk functions (Dask's own array ops), and both against one process on a
 slice that fits.
 
-    python benchmarks/dask_scale.py [--limit-mib 256] [--times 4] [--chunk-rows 4096] [--json P]
+    python benchmarks/dask_scale.py [--limit-mib 256] [--times 4] [--chunk-rows 4096]
+                                    [--persist] [--json P]
 
-The input is drawn on the workers (`da.random.default_rng(seed).random(dtype=float32)`), the
-function applied, and the result summed by Dask (`.sum().compute()`): every chunk is computed,
-nothing of the 4x-memory result is kept. `input only` times the same graph without the function
+The input is drawn on the workers (`da.random.default_rng(seed).random(dtype=float32)`), or
+with --persist drawn once and persisted on the cluster (4x the workers' memory: Dask spills
+the chunks that do not fit to disk and reads them back for each run), the function applied,
+and the result summed by Dask (`.sum().compute()`): every chunk is computed, nothing of the
+4x-memory result is kept. The column variance (`tx.var(x, axis=0)` against Dask's own
+`x.var(axis=0)`, both one pass over x with a pairwise combine) is computed whole. `input
+only` times the same graph without the function
 (`x.sum()`): drawing the input plus the scheduler's work, the overhead both sides pay. Per case
 the median of `--repeat` computes (after one warm-up, which also compiles tracefuse's chunk
 functions on each worker). Workers run one thread each with `NUMBA_NUM_THREADS=1` (two worker
@@ -30,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import tracefuse as tx  # noqa: E402
 
 C = 0.7978845608
+NAMES = ("gelu", "layernorm", "colvar")
 
 
 def gelu_tx(x):
@@ -73,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cols", type=int, default=1024)
     p.add_argument("--chunk-rows", type=int, default=4096)
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--persist", action="store_true",
+                   help="persist the input on the cluster first (spilled to disk)")
     p.add_argument("--json", default=None)
     a = p.parse_args(argv)
     import dask.array as da
@@ -94,24 +102,35 @@ def main(argv: list[str] | None = None) -> int:
     g = rng.standard_normal(a.cols).astype(np.float32)
     b = rng.standard_normal(a.cols).astype(np.float32)
 
-    def data():
+    def drawn():
         return da.random.default_rng(1).random((rows, a.cols), dtype=np.float32,
                                                 chunks=(a.chunk_rows, a.cols)) * 8 - 4
 
+    data = drawn
+    if a.persist:
+        from distributed import wait
+
+        kept = drawn().persist()
+        wait(kept)
+        data = lambda: kept  # noqa: E731
+
     f_gelu = tx.function(gelu_tx, backend="cpu")
     f_ln = tx.function(layernorm_tx, backend="cpu")
+    f_var = tx.function(lambda x: tx.var(x, axis=0), backend="cpu")
     cases = {
         "input only": lambda: data().sum().compute(),
         "gelu dask+numpy": lambda: gelu_np(da)(data()).sum().compute(),
         "gelu dask+tracefuse": lambda: f_gelu(data()).sum().compute(),
         "layernorm dask+numpy": lambda: layernorm_np(data(), g, b).sum().compute(),
         "layernorm dask+tracefuse": lambda: f_ln(data(), g, b).sum().compute(),
+        "colvar dask+numpy": lambda: data().var(axis=0).compute(),
+        "colvar dask+tracefuse": lambda: f_var(data()).compute(),
     }
     # the answers agree before anything is timed
-    for name in ("gelu", "layernorm"):
+    for name in NAMES:
         want = cases[f"{name} dask+numpy"]()
         got = cases[f"{name} dask+tracefuse"]()
-        assert np.isclose(got, want, rtol=1e-3), (name, got, want)
+        assert np.allclose(got, want, rtol=1e-3), (name, got, want)
     res = {k: timed(fn, a.repeat) for k, fn in cases.items()}
     client.close()
     cluster.close()
@@ -120,17 +139,19 @@ def main(argv: list[str] | None = None) -> int:
     single = {
         "gelu numpy": lambda: gelu_np(np)(x), "gelu tracefuse": lambda: f_gelu(x),
         "layernorm numpy": lambda: layernorm_np(x, g, b),
-        "layernorm tracefuse": lambda: f_ln(x, g, b)}
+        "layernorm tracefuse": lambda: f_ln(x, g, b),
+        "colvar numpy": lambda: x.var(axis=0), "colvar tracefuse": lambda: f_var(x)}
     res.update({k + " (one process)": timed(fn, 5) for k, fn in single.items()})
     med = {k: statistics.median(v) for k, v in res.items()}
     gib = rows * a.cols * 4 / 2**30
     print(f"{rows} x {a.cols} float32 = {gib:.2f} GiB ({a.times:g}x a worker's "
-          f"{a.limit_mib} MiB), chunks of {a.chunk_rows} rows, 2 workers x 1 thread; "
+          f"{a.limit_mib} MiB), chunks of {a.chunk_rows} rows, 2 workers x 1 thread, "
+          f"{'persisted (spilled)' if a.persist else 'drawn on the workers'}; "
           f"{platform.machine()}, {os.cpu_count()} cpus")
     for k, v in med.items():
         print(f"  {k:36s} {v:8.3f} s" if "one process" not in k else f"  {k:36s} {1e3 * v:8.2f} ms")
     over = med["input only"]
-    for name in ("gelu", "layernorm"):
+    for name in NAMES:
         dn, dt = med[f"{name} dask+numpy"], med[f"{name} dask+tracefuse"]
         sn, st = med[f"{name} numpy (one process)"], med[f"{name} tracefuse (one process)"]
         print(f"  {name}: dask+tracefuse vs dask+numpy {dn / dt:.2f}x; without the input and "
@@ -139,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         with open(a.json, "w") as fh:
             json.dump({"rows": rows, "cols": a.cols, "limit_mib": a.limit_mib,
+                       "persist": a.persist,
                        "chunk_rows": a.chunk_rows, "seconds": res}, fh, indent=1)
     return 0
 

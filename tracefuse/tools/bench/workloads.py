@@ -14,7 +14,7 @@ design, so they are checked by distribution (`distribution` below);
 issue 17 (`train_digits`, `train_mlp1024`: one Adam step of an MLP classifier as a pure
 function, `training_workloads.py`); `benchmarks/training_vs_jax.py` judges them in their
 stateful form. The workloads of issue 19 where JAX was ahead (`black_scholes`, `attention`,
-`model_workloads.py`). `Workload` and `Target` live in `base.py`.
+`model_workloads.py`) and `standardize` (row kernels down the columns, issue 20). `Workload` and `Target` live in `base.py`.
 
 Each `Workload` owns:
 
@@ -64,7 +64,8 @@ import tracefuse as tx
 
 from .base import SEED, SIZES, Target, Workload, grid, normal, bytes_moved, leaves
 from .model_workloads import (attention_jax, attention_np, attention_tx, black_scholes_jax,
-                              black_scholes_np, black_scholes_tx, make_options, make_qkv)
+                              black_scholes_np, black_scholes_tx, make_features, make_options,
+                              make_qkv, standardize_jax, standardize_np, standardize_tx)
 from .random_workloads import (make_key_like, make_key_x, check_dropout, check_uniform,
                                dropout_jax, dropout_mask_jax, dropout_mask_np, dropout_mask_tx,
                                dropout_np, dropout_tx, uniform_jax, uniform_np, uniform_tx)
@@ -680,6 +681,12 @@ WORKLOADS: tuple[Workload, ...] = (
               "alt_small": {"batch": 3, "heads": 2, "seq": 13, "dim": 5}},
              make_qkv, attention_np, attention_tx, Target("as fast as jax.jit"), floor=None,
              jax=attention_jax, atol_scale=1e-5),
+    Workload("standardize", "feature scaling down the columns (x - mean(x, 0)) / std(x, 0), "
+             "16384x1024 float32",
+             {"full": {"rows": 16384, "cols": 1024}, "small": {"rows": 40, "cols": 24},
+              "alt_full": {"rows": 15000, "cols": 1001}, "alt_small": {"rows": 33, "cols": 17}},
+             make_features, standardize_np, standardize_tx, Target("as fast as jax.jit"),
+             jax=standardize_jax, atol_scale=1e-5),
     Workload("train_digits", "one Adam training step of the digits MLP (examples/train_mlp.py) "
              "as a pure function: 64-256-256-10, batch 64, softmax cross-entropy, float32",
              TRAIN_DIGITS, make_train_step, train_step_np, train_step_tx,

@@ -16,7 +16,8 @@ only` times the same graph without the function
 (`x.sum()`): drawing the input plus the scheduler's work, the overhead both sides pay. Per case
 the median of `--repeat` computes (after one warm-up, which also compiles tracefuse's chunk
 functions on each worker). Workers run one thread each with `NUMBA_NUM_THREADS=1` (two worker
-processes on two cores); the one-process comparison uses both cores as a user would.
+processes on two cores); the one-process comparison uses both cores as a user would, and
+again one thread (`numba.set_num_threads(1)`), as a worker does.
 """
 
 from __future__ import annotations
@@ -142,6 +143,15 @@ def main(argv: list[str] | None = None) -> int:
         "layernorm tracefuse": lambda: f_ln(x, g, b),
         "colvar numpy": lambda: x.var(axis=0), "colvar tracefuse": lambda: f_var(x)}
     res.update({k + " (one process)": timed(fn, 5) for k, fn in single.items()})
+    import numba
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)  # as on a worker: one thread
+    try:
+        res.update({k + " (one thread)": timed(fn, 5) for k, fn in single.items()
+                    if "tracefuse" in k})
+    finally:
+        numba.set_num_threads(threads)
     med = {k: statistics.median(v) for k, v in res.items()}
     gib = rows * a.cols * 4 / 2**30
     print(f"{rows} x {a.cols} float32 = {gib:.2f} GiB ({a.times:g}x a worker's "
@@ -149,14 +159,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{'persisted (spilled)' if a.persist else 'drawn on the workers'}; "
           f"{platform.machine()}, {os.cpu_count()} cpus")
     for k, v in med.items():
-        print(f"  {k:36s} {v:8.3f} s" if "one process" not in k else f"  {k:36s} {1e3 * v:8.2f} ms")
+        print(f"  {k:36s} {v:8.3f} s" if "one " not in k else f"  {k:36s} {1e3 * v:8.2f} ms")
     over = med["input only"]
     for name in NAMES:
         dn, dt = med[f"{name} dask+numpy"], med[f"{name} dask+tracefuse"]
         sn, st = med[f"{name} numpy (one process)"], med[f"{name} tracefuse (one process)"]
+        s1 = med[f"{name} tracefuse (one thread)"]
         print(f"  {name}: dask+tracefuse vs dask+numpy {dn / dt:.2f}x; without the input and "
               f"scheduler's {over:.2f} s: {(dn - over) / max(dt - over, 1e-9):.2f}x; one "
-              f"process {sn / st:.2f}x")
+              f"process {sn / st:.2f}x ({sn / s1:.2f}x on one thread, as a worker runs)")
     if a.json:
         with open(a.json, "w") as fh:
             json.dump({"rows": rows, "cols": a.cols, "limit_mib": a.limit_mib,

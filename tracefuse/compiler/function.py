@@ -222,9 +222,17 @@ class Function:
 
     def _call_checked(self, args: tuple, kwargs: dict):
         """`TRACEFUSE_CHECK=1`: each call checked kernel by kernel (compiler/check.py) before
-        it runs; CheckError at the first kernel that differs from the reference."""
+        it runs; CheckError at the first kernel that differs from the reference. With dask
+        arrays: the call as usual, each chunk function (a tx.function too) checked where it
+        runs on a chunk."""
         loc = user_location()
-        key, leaves, _ = self._signature.key(self.backend, self._options, args, kwargs)
+        try:
+            key, leaves, _ = self._signature.key(self.backend, self._options, args, kwargs)
+        except (DTypeError, SignatureError):
+            if any(map(is_dask_array, pytree.flatten((args, kwargs))[0])):
+                return self._call_on_dask(self._fixed_backend or config.current_backend(),
+                                          args, kwargs)
+            raise
         cf = self._cache.get(key) or self._compile(key)
         rtol, atol = config.check_tolerances()
         raise_on_mismatch(check_concrete(cf, leaves, rtol=rtol, atol=atol), loc)

@@ -78,6 +78,13 @@ def eager_operand(x: Any) -> tuple[Any, TensorType]:
     if isinstance(x, ByReference):  # a tx.Variable: its value now
         x = x.value()
         return x._array, TensorType(x.shape, x.dtype)
+    if type(x).__module__.startswith("dask.") and hasattr(x, "chunks"):
+        # NumPy's conversion would compute the whole dask array into memory, silently
+        raise TypeError(with_location(
+            f"an eager tracefuse op got a dask array (shape {tuple(x.shape)}); eager ops "
+            "run on NumPy arrays at once and would load all of it into memory. Put the code "
+            "in a @tx.function: called with dask arrays it returns lazy dask arrays, chunk by "
+            "chunk. Or pass x.compute() if it fits in memory", user_location()))
     return to_array(x)
 
 

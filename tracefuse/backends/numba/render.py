@@ -26,7 +26,10 @@ from ..render import COMMON_OPS, OpEntry, Renderer
 
 CHUNK = 65536  # elements per parallel chunk of a full reduction
 LOOP_BLOCK = 256  # elements per block of an elementwise loop (render_blocked_loop)
-COLUMN_BLOCK = 256  # columns per block of a column reduction (render_columns)
+COLUMN_BLOCK = 2048  # columns per block of a column reduction (render_columns)
+ROW_BLOCK = 256  # rows a column reduction adds in its own dtype before the wide accumulator
+ROW_CHUNK = 256  # the fewest rows in one parallel chunk of a column reduction
+MAX_ROW_CHUNKS = 64  # the most parallel chunks of rows (each keeps a row of partials)
 
 G = OpCode
 
@@ -320,15 +323,17 @@ def _exact_trig_table():
 _ASSIGNED = re.compile(r"^\s*(?:for\s+(\w+)\s+in\b|([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*=[^=])")
 
 
-def _rename_locals(lines: list[str], suffix: str) -> list[str]:
-    """`lines` with every name they assign (loop variables included) renamed name + suffix:
-    a second copy of a kernel body in the same function shares no local with the first (Numba
-    takes a name assigned in a prange body and around it for a reduction variable)."""
+def _rename_locals(lines: list[str], suffix: str, keep: frozenset = frozenset()) -> list[str]:
+    """`lines` with every name they assign (loop variables included), except those in `keep`,
+    renamed name + suffix: a second copy of a kernel body in the same function shares no local
+    with the first (Numba takes a name assigned in a prange body and around it for a reduction
+    variable)."""
     names = set()
     for text in lines:
         m = _ASSIGNED.match(text)
         if m:
             names.update(n.strip() for n in (m.group(1) or m.group(2)).split(","))
+    names -= keep
     if not names:
         return lines
     pattern = re.compile(r"(?<![\w.])(" + "|".join(sorted(names, key=len, reverse=True)) +
@@ -649,32 +654,45 @@ class NumbaRenderer(Renderer):
 
     def render_columns(self, k: LoopKernel, name: str, parallel: bool) -> str:
         """A reduction over the leading axes of row-major arrays (`sum(x, axis=0)`, a bias
-        gradient, a variance or softmax down the columns): the reduced loops run outside and
-        the one outer axis inside, in blocks of COLUMN_BLOCK columns (parallel over blocks),
-        so every load walks memory in order and each block keeps its accumulators in small
-        local arrays. One pass over the block's rows per reduction level (a variance: the
-        mean, then the squared deviations), results that vary along the reduced axes written
-        in the first pass (level 0) or in one more; then the per-column results. The default
-        order (outer axis outside) would read a column at a time, a cache line per element
-        (a float32 variance over axis 0: 0.5 GB/s)."""
+        gradient, a variance or softmax down the columns), in memory order: each row's block
+        of up to COLUMN_BLOCK columns is read whole (a full row when the block holds it: a
+        row split in blocks read one after the other costs 3x on one thread), the rows split
+        into at most MAX_ROW_CHUNKS chunks of the first reduced axis that run in parallel,
+        each with its own accumulators, combined in order afterwards. One pass over the rows
+        per reduction level (a variance: the mean, then the squared deviations), results
+        that vary along the reduced axes written in the first pass (level 0) or in one more;
+        then the per-column results. Sums add ROW_BLOCK rows in the value's dtype (full SIMD
+        width), then that block into the float64 accumulator. The default order (outer axis
+        outside) would read a column at a time, a cache line per element (a float32
+        variance over axis 0: 0.5 GB/s)."""
         self.k, self.lines, self.depth = k, [], 0
         self.const_names = {id(k.nodes[i]): f"c{j}" for j, i in enumerate(k.constants)}
         self.begin_function(name, self.params(k), parallel)
         (col,) = k.outer
-        c, n = self.axis_var(col), self.extent(col)
+        n = self.extent(col)
         reduced = set(k.reduced)
+        first, *middle = k.reduced
+        last = k.reduced[-1]
         rows = [(j, o) for j, o in enumerate(k.outputs) if set(o.index) & reduced]
         flat = [(j, o) for j, o in enumerate(k.outputs) if (j, o) not in rows]
         first_rows = [(j, o) for j, o in rows if k.nodes[o.node].level == 0]
         late_rows = [(j, o) for j, o in rows if (j, o) not in first_rows]
-        self.begin_loop("blk", "0", f"({n} + {COLUMN_BLOCK - 1}) // {COLUMN_BLOCK}", parallel)
+        nf = self.extent(first)
+        self.update("rpc", f"max({ROW_CHUNK}, ({nf} + {MAX_ROW_CHUNKS - 1}) // {MAX_ROW_CHUNKS})")
+        self.update("nch", f"({nf} + rpc - 1) // rpc")
+        self.begin_loop("blk", "0", f"({n} + {COLUMN_BLOCK - 1}) // {COLUMN_BLOCK}", False)
         self.update("lo", f"blk * {COLUMN_BLOCK}")
         self.update("hi", f"min(lo + {COLUMN_BLOCK}, {n})")
         done: set[int] = set()
+        sections = iter(range(1, 1000))
+
+        def columns(var: str) -> None:
+            self.begin_loop(var, "lo", "hi", False)
 
         def column_values(targets: list[int], keep=lambda i: True) -> None:
-            """In the column loop: the finished reductions `targets` need (from their
+            """In a column loop: the finished reductions `targets` need (from their
             accumulators), then the nodes themselves."""
+            c = self.axis_var(col)
             need = [i for i in self.needed(targets) if keep(i)]
             for r in need:
                 nd = k.nodes[r]
@@ -683,44 +701,104 @@ class NumbaRenderer(Renderer):
                     self.declare(f"v{r}", self.cast(acc, self.acc_dtype(nd), nd.dtype), nd.dtype)
             self.compute(need)
 
-        def row_pass(targets: list[int]) -> None:
-            for a in k.reduced:
-                self.begin_loop(self.axis_var(a), "0", self.extent(a), False)
-            self.begin_loop(c, "lo", "hi", False)
-            column_values(targets)
-
-        def end_row_pass() -> None:
-            for _ in range(len(k.reduced) + 1):
+        def over_rows(body, reds: list[int]) -> None:
+            """A parallel pass over the chunks of rows, `body()` in the column loop; with
+            `reds`, each chunk's partials (blocks of ROW_BLOCK rows) into `part<r>[chunk]`.
+            Its locals are renamed apart from every other pass's (`_rename_locals`)."""
+            start = len(self.lines)
+            c = self.axis_var(col)
+            self.begin_loop("chunk", "0", "nch", parallel)
+            self.update("rlo", "chunk * rpc")
+            self.update("rhi", f"min(rlo + rpc, {nf})")
+            for r in reds:
+                nd = k.nodes[r]
+                d = self.acc_dtype(nd)
+                self.declare_partials(f"pa{r}", str(COLUMN_BLOCK), d)
+                self.declare_partials(f"b{r}", str(COLUMN_BLOCK), nd.dtype)
+                columns(c)
+                self.store(f"pa{r}", [f"{c} - lo"], self.identity(nd.code, d))
                 self.end_block()
+            opened = 0
+            for a in ([first] + middle[:-1] if middle else []):
+                lo_a, hi_a = ("rlo", "rhi") if a == first else ("0", self.extent(a))
+                self.begin_loop(self.axis_var(a), lo_a, hi_a, False)
+                opened += 1
+            lo_l, hi_l = ("rlo", "rhi") if last == first else ("0", self.extent(last))
+            self.begin_loop("rb", lo_l, hi_l, False, step=str(ROW_BLOCK))
+            if reds:
+                columns(c)
+                for r in reds:
+                    nd = k.nodes[r]
+                    self.store(f"b{r}", [f"{c} - lo"], self.identity(nd.code, nd.dtype))
+                self.end_block()
+            self.begin_loop(self.axis_var(last), "rb", f"min(rb + {ROW_BLOCK}, {hi_l})", False)
+            columns(c)
+            body()
+            self.end_block()
+            self.end_block()
+            if reds:
+                columns(c)  # the block of rows into the chunk's accumulators
+                for r in reds:
+                    nd = k.nodes[r]
+                    d = self.acc_dtype(nd)
+                    pa, b = self.load(f"pa{r}", [f"{c} - lo"]), self.load(f"b{r}", [f"{c} - lo"])
+                    self.store(f"pa{r}", [f"{c} - lo"],
+                               self.combine(nd.code, d, pa, self.cast(b, nd.dtype, d)))
+                self.end_block()
+            self.end_block()
+            for _ in range(opened):
+                self.end_block()
+            if reds:
+                columns(c)
+                for r in reds:
+                    self.store(f"part{r}", ["chunk", f"{c} - lo"], self.load(f"pa{r}", [f"{c} - lo"]))
+                self.end_block()
+            self.end_block()
+            # tbig: the flag of huge trig arguments, a reduction over every pass (render)
+            self.lines[start:] = _rename_locals(self.lines[start:], f"_p{next(sections)}",
+                                                frozenset({"tbig"}))
 
         for level in range(1, k.max_level + 1):
             reds = [i for i, nd in enumerate(k.nodes) if nd.kind == "reduce" and nd.level == level]
             for r in reds:
-                d = self.acc_dtype(k.nodes[r])
-                self.declare_partials(f"acc{r}", str(COLUMN_BLOCK), d)
-                self.begin_loop(c, "lo", "hi", False)
-                self.store(f"acc{r}", [f"{c} - lo"], self.identity(k.nodes[r].code, d))
-                self.end_block()
+                self.line(f"part{r} = np.empty((nch, {COLUMN_BLOCK}), "
+                          f"{self.type_name(self.acc_dtype(k.nodes[r]))})")
             stores = first_rows if level == 1 else []
-            row_pass([k.nodes[r].args[0] for r in reds] + [o.node for _, o in stores])
-            for r in reds:
-                nd = self.k.nodes[r]
+
+            def accumulate(reds=reds, stores=stores) -> None:
+                c = self.axis_var(col)
+                column_values([k.nodes[r].args[0] for r in reds] + [o.node for _, o in stores])
+                for r in reds:
+                    nd = self.k.nodes[r]
+                    value = self.cast(f"v{nd.args[0]}", nd.arg_dtypes[0], nd.dtype)
+                    b = self.load(f"b{r}", [f"{c} - lo"])
+                    self.store(f"b{r}", [f"{c} - lo"], self.combine(nd.code, nd.dtype, b, value))
+                for j, o in stores:
+                    self.store_output(j, o)
+            over_rows(accumulate, reds)
+            for r in reds:  # the chunks' partials, in order
+                nd = k.nodes[r]
                 d = self.acc_dtype(nd)
-                value = self.cast(self.cast(f"v{nd.args[0]}", nd.arg_dtypes[0], nd.dtype),
-                                  nd.dtype, d)
-                acc = self.load(f"acc{r}", [f"{c} - lo"])
-                self.store(f"acc{r}", [f"{c} - lo"], self.combine(nd.code, d, acc, value))
-            for j, o in stores:
-                self.store_output(j, o)
-            end_row_pass()
+                self.declare_partials(f"acc{r}", str(COLUMN_BLOCK), d)
+                columns("jc")
+                self.store(f"acc{r}", ["jc - lo"], self.identity(nd.code, d))
+                self.end_block()
+                self.begin_loop("jch", "0", "nch", False)
+                columns("jc")
+                acc = self.load(f"acc{r}", ["jc - lo"])
+                self.store(f"acc{r}", ["jc - lo"],
+                           self.combine(nd.code, d, acc, self.load(f"part{r}", ["jch", "jc - lo"])))
+                self.end_block()
+                self.end_block()
             done.update(reds)
         if late_rows:
-            row_pass([o.node for _, o in late_rows])
-            for j, o in late_rows:
-                self.store_output(j, o)
-            end_row_pass()
+            def write() -> None:
+                column_values([o.node for _, o in late_rows])
+                for j, o in late_rows:
+                    self.store_output(j, o)
+            over_rows(write, [])
         if flat:
-            self.begin_loop(c, "lo", "hi", False)
+            columns(self.axis_var(col))
             column_values([o.node for _, o in flat],
                           lambda i: k.nodes[i].level > 0 or not (k.nodes[i].axes & reduced))
             for j, o in flat:

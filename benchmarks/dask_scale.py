@@ -165,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         dn, dt = med[f"{name} dask+numpy"], med[f"{name} dask+tracefuse"]
         sn, st = med[f"{name} numpy (one process)"], med[f"{name} tracefuse (one process)"]
         s1 = med[f"{name} tracefuse (one thread)"]
+        net = (f"{(dn - over) / (dt - over):.2f}x" if dt - over > 0.05 * over else
+               "n/a (tracefuse's work is within the overhead's noise)")
         print(f"  {name}: dask+tracefuse vs dask+numpy {dn / dt:.2f}x; without the input and "
-              f"scheduler's {over:.2f} s: {(dn - over) / max(dt - over, 1e-9):.2f}x; one "
+              f"scheduler's {over:.2f} s: {net}; one "
               f"process {sn / st:.2f}x ({sn / s1:.2f}x on one thread, as a worker runs)")
     if a.json:
         with open(a.json, "w") as fh:

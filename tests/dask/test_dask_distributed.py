@@ -52,3 +52,19 @@ def test_mean_argmax_and_var_over_chunked_rows_on_worker_processes(client, rand)
     np.testing.assert_array_equal(arg, xn.argmax(0))
     # the one-pass variance: moments chunk function and Chan's combine step, on the workers
     np.testing.assert_allclose(var, np.exp(xn.astype(np.float64)).var(0), rtol=2e-6)
+
+
+def test_matmul_with_an_epilogue_and_a_max_on_worker_processes(client, rand):
+    xn, wn, bn = rand(60, 16, seed=5), rand(16, 8, seed=6), rand(8, seed=7)
+    x = da.from_array(xn, chunks=(15, 8))  # rows and the contracted axis both chunked
+
+    @tx.function(backend="numpy")
+    def f(x, w, b, scale):
+        h = tx.nn.relu(x @ w + b) * scale
+        return h, tx.max(h, axis=0), tx.max(x)
+
+    h, hmax, xmax = (r.result() for r in client.compute(f(x, wn, bn, 0.5)))
+    expect = np.maximum(xn @ wn + bn, 0) * np.float32(0.5)
+    np.testing.assert_allclose(h, expect, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(hmax, expect.max(0), rtol=1e-5, atol=1e-5)
+    assert xmax == xn.max() and xmax.dtype == np.float32

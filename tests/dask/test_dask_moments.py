@@ -95,14 +95,34 @@ def test_the_graph_reads_its_operand_once_and_never_rechunks(rand):
     np.testing.assert_allclose(y.compute(), np.sqrt(exact_var(np.tanh(xn) + 1, 0)), rtol=2e-6)
 
 
-def test_a_mean_used_elsewhere_too_stays_correct(rand):
-    xn = rand(50, 4)
+def test_a_mean_and_sum_beside_the_variance_come_from_its_moments(rand):
+    xn = rand(53, 4) + 100
     x = da.from_array(xn, chunks=(10, 4))
 
     @tx.function(backend="numpy")
     def f(x):
-        return tx.mean(x, axis=0), tx.var(x, axis=0)
+        return tx.mean(x, axis=0), tx.var(x, axis=0), tx.sum(x, axis=0, keepdims=True)
 
-    mean, var = dask.compute(*f(x))
-    np.testing.assert_allclose(mean, xn.mean(0), rtol=1e-5, atol=1e-6)
+    text = f.explain(x)
+    assert "rechunk" not in text and "count * mean from the moments" in text, text
+    out = f(x)
+    for y in out:  # one chunk function reads x, for all three results
+        on_x = [name for name, deps in y.dask.dependencies.items() if x.name in deps]
+        assert len(on_x) == 1 and "_moments" in on_x[0], on_x
+    mean, var, total = dask.compute(*out)
+    x64 = xn.astype(np.float64)
+    assert mean.dtype == var.dtype == total.dtype == np.float32 and total.shape == (1, 4)
+    np.testing.assert_allclose(mean, x64.mean(0), rtol=1e-7)
     np.testing.assert_allclose(var, exact_var(xn, 0), rtol=1e-6)
+    np.testing.assert_allclose(total, x64.sum(0, keepdims=True), rtol=1e-7)
+
+
+def test_a_standardization_is_still_a_row_op(rand):
+    """(x - mean) / std uses the centred values again: a row op, rechunked (rechunk=True)."""
+    xn = rand(30, 3)
+    x = da.from_array(xn, chunks=(10, 3))
+    f = tx.function(lambda x: (x - tx.mean(x, axis=0)) / tx.std(x, axis=0), backend="numpy")
+    assert "rechunked into one chunk" in f.explain(x)
+    x64 = xn.astype(np.float64)
+    np.testing.assert_allclose(f(x).compute(), (x64 - x64.mean(0)) / x64.std(0), rtol=1e-4,
+                               atol=1e-5)

@@ -117,6 +117,12 @@ def tree_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
         return r if r.dtype == out.dtype.np else r.astype(out.dtype.np)
     if op in part.moments:
         return moments_reduction(da, part, op, array)
+    if op in part.moment_sums:  # count * mean from a one-pass variance's moments
+        r = raw_moments(da, part, part.moment_sums[op], array)
+        r = r[..., 0] * r[..., 1]
+        if not keepdims:
+            r = r.squeeze(axis=reduced_axes(op))
+        return r.astype(out.dtype.np)
     fn, operands, whole, partial = part.chunk_step(op)
     index = part.index(op.inputs[0])
     axes = reduced_axes(op)
@@ -134,19 +140,29 @@ def moments_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
     """A one-pass variance's sum of squared deviations (dask_moments.py): each chunk's
     (count, mean, M2) from one compiled chunk function fused with the region making x, Chan's
     pairwise combine compiled over Dask's tree (`MomentStep`), the aggregate's M2 taken."""
-    out = op.output.type
-    fn, operands, whole, partial = part.moments_step(op)
-    axes = reduced_axes(op)
-    index = part.index(part.moments[op]) + (part.labels.find(part.axes[partial][-1]),)
-    partials = apply_blockwise(da, part, fn, operands, whole, partial, array, index,
-                               {index[a]: 1 for a in axes})
-    step = MomentStep(part.backend, part.factory, part.fastmath)
-    r = da.reduction(partials, keep, step, combine=step, axis=axes, keepdims=True,
-                     dtype=np.float64, meta=np.empty((0,) * len(partial.type.shape), np.float64),
-                     name=f"tracefuse-{fn.name}")[..., 2]
+    r = raw_moments(da, part, op, array)[..., 2]
     if not op.attrs.get("keepdims", False):
-        r = r.squeeze(axis=axes)
-    return r.astype(out.dtype.np)
+        r = r.squeeze(axis=reduced_axes(op))
+    return r.astype(op.output.type.dtype.np)
+
+
+def raw_moments(da: Any, part: Partition, op: Any, array: Any) -> Any:
+    """The moments of a one-pass variance `op`'s operand over its axes, made once per call
+    (`part.raw_moments`): float64, keepdims, a last axis (count, mean, M2)."""
+    r = part.raw_moments.get(op)
+    if r is None:
+        fn, operands, whole, partial = part.moments_step(op)
+        axes = reduced_axes(op)
+        index = part.index(part.moments[op]) + (part.labels.find(part.axes[partial][-1]),)
+        partials = apply_blockwise(da, part, fn, operands, whole, partial, array, index,
+                                   {index[a]: 1 for a in axes})
+        step = MomentStep(part.backend, part.factory, part.fastmath)
+        r = da.reduction(partials, keep, step, combine=step, axis=axes, keepdims=True,
+                         dtype=np.float64,
+                         meta=np.empty((0,) * len(partial.type.shape), np.float64),
+                         name=f"tracefuse-{fn.name}")
+        part.raw_moments[op] = r
+    return r
 
 
 def blockwise(da: Any, part: Partition, v: Any, array: Any) -> Any:

@@ -38,7 +38,8 @@ partial sums, a max of maxes), one `tx.function` per process for each (op, axes,
 dtype, backend), pickled as those fields. A tree reduction that is a variance's sum of
 squared deviations (`moments`, dask_moments.py) runs in one pass instead: its chunk step
 gives each chunk's (count, mean, M2), its combine is Chan's; the ops between its mean and it
-do not make the mean a row op.
+do not make the mean a row op, and a sum of x over the same axes (a mean also returned,
+`moment_sums`) is taken from the moments too.
 """
 
 from __future__ import annotations
@@ -177,6 +178,17 @@ class Partition:
         self.plan_row_ops(rechunk)
         self.tree = {op for op in self.tree if self.chunked_axes(op)}
         self.moments = {op: x for op, x in self.moments.items() if op in self.tree}
+        # a sum of x over a one-pass variance's axes (a mean beside the variance): taken from
+        # its moments (count * mean), so x is read once for both
+        self.moment_sums: dict = {}
+        self.raw_moments: dict = {}  # dask_apply's cache: moments op -> its dask array
+        for op in self.tree:
+            if op.code is G.SUM and op not in self.moments and \
+                    op.output.type.dtype == op.inputs[0].type.dtype:
+                for m, x in self.moments.items():
+                    if x is op.inputs[0] and sorted(reduced_axes(op)) == sorted(reduced_axes(m)):
+                        self.moment_sums[op] = m
+                        break
         find = self.labels.find
         for i, v in enumerate(graph.inputs):
             axes = tuple(k for k, a in enumerate(self.axes[v])
@@ -206,10 +218,12 @@ class Partition:
                 continue
             sq = self.producer[op.inputs[0]]
             diff = self.producer[sq.inputs[0]]
-            chain = [self.producer[diff.inputs[1]], diff, sq, op]
-            if all(set(users.get(a.output, ())) <= {b} for a, b in zip(chain, chain[1:])):
+            centre = self.producer[diff.inputs[1]]
+            if set(users.get(diff.output, ())) <= {sq} and set(users.get(sq.output, ())) <= {op}:
                 self.moments[op] = x
-                self.interior.update(chain[:3])
+                # the mean's other users (a mean also returned) are walked as any value's
+                alone = set(users.get(centre.output, ())) <= {diff}
+                self.interior.update([diff, sq] + ([centre] if alone else []))
 
     def plan_row_ops(self, rechunk: bool) -> None:
         """Find the row ops among the tree reductions: a reduction (not over every axis) whose
@@ -362,7 +376,9 @@ class Partition:
                 return
             seen.add(v)
             kind, op = self.kind(v), self.producer.get(v)
-            if kind == "matmul" or (kind == "tree" and op.code in (G.ARGMAX, G.ARGMIN)):
+            if kind == "tree" and op in self.moment_sums:
+                needs = [self.moment_sums[op].output]
+            elif kind == "matmul" or (kind == "tree" and op.code in (G.ARGMAX, G.ARGMIN)):
                 needs = op.inputs[:1 if kind == "tree" else 2]
             elif kind in ("tree", "region"):  # a tree reduction's chunk step: its operand's
                 made = v if kind == "region" else self.moments.get(op, op.inputs[0])

@@ -216,6 +216,10 @@ def dask_explain_text(name: str, part: Any, leaves: list) -> str:
             text = (f"tree reduction (da.{op.code.value}): {op.code.value} of "
                     f"{ref(op.inputs[0])} over axes {tuple(sorted(reduced_axes(op)))} -> "
                     f"{axes(v)} ({op.loc.short() if op.loc else '?'})")
+        elif kind == "tree" and op in part.moment_sums:
+            text = (f"sum of {ref(op.inputs[0])} over axes {tuple(sorted(reduced_axes(op)))} "
+                    f"-> {axes(v)} ({op.loc.short() if op.loc else '?'}): count * mean from "
+                    f"the moments of {ref(part.moment_sums[op].output)} (no second read)")
         elif kind == "tree":
             moments = op in part.moments
             made = part.moments[op] if moments else op.inputs[0]

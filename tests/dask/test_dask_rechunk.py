@@ -124,3 +124,30 @@ def test_the_option_leaves_numpy_calls_alone(rand):
                                                                   rechunk=False)
     np.testing.assert_allclose(on(xn).numpy(), off(xn).numpy())
     assert on.rechunk and not off.rechunk and off.trace_count == 1
+
+
+def test_rechunk_tree_broadcasts_a_row_ops_reduction_back_without_rechunking(rand):
+    """rechunk="tree": a standardization and a softmax down a chunked axis are tree
+    reductions broadcast back to the chunks (no chunk holds a whole column)."""
+    xn = rand(43, 5)
+    x = da.from_array(xn, chunks=(10, 5))
+
+    @tx.function(backend="numpy", rechunk="tree")
+    def f(x):
+        return (x - tx.mean(x, axis=0)) / tx.std(x, axis=0), tx.nn.softmax(x, axis=0)
+
+    assert "rechunked" not in f.explain(x)
+    z, sm = f(x)
+    for y in (z, sm):
+        assert y.chunks == x.chunks
+        assert not [name for name in y.dask.layers if "rechunk" in name]
+    z, sm = dask.compute(z, sm)
+    x64 = xn.astype(np.float64)
+    np.testing.assert_allclose(z, (x64 - x64.mean(0)) / x64.std(0), rtol=1e-4, atol=1e-5)
+    e = np.exp(x64 - x64.max(0))
+    np.testing.assert_allclose(sm, e / e.sum(0), rtol=1e-5, atol=1e-7)
+
+
+def test_rechunk_takes_true_false_or_tree():
+    with pytest.raises(ValueError, match="'tree'"):
+        tx.function(lambda x: x, rechunk="yes")

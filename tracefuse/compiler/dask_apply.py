@@ -42,7 +42,7 @@ def stand_in(x: Any) -> np.ndarray:
     return np.broadcast_to(np.zeros((), dtype=x.dtype), x.shape)
 
 
-def partition(cf: Any, leaves: list, factory: Any, rechunk: bool = True) -> Partition:
+def partition(cf: Any, leaves: list, factory: Any, rechunk: bool | str = True) -> Partition:
     """The partition of the concrete function `cf` (traced at the dask arguments' full
     shapes) for `leaves` (the call's flattened arguments, some dask arrays)."""
     if cf.reads or cf.writes:
@@ -62,7 +62,7 @@ def partition(cf: Any, leaves: list, factory: Any, rechunk: bool = True) -> Part
                      cf.key.options.fastmath, rechunk)
 
 
-def call_on_dask(cf: Any, leaves: list, factory: Any, rechunk: bool = True) -> Any:
+def call_on_dask(cf: Any, leaves: list, factory: Any, rechunk: bool | str = True) -> Any:
     """The results of the concrete function `cf` (traced at the dask arguments' full shapes)
     on `leaves` (the call's flattened arguments, some dask arrays), as lazy dask arrays; a
     row op's chunked axes rechunked into one chunk (rechunk=True) or a ValueError."""

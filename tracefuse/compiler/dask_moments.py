@@ -5,9 +5,9 @@ it as Dask's own `da.var` does, with Chan's pairwise-stable combine, in one read
 The traced graph computes a variance in two passes (the mean, then the centred squares), which
 on dask arrays means every chunk of x is made twice, or held in memory until the mean is known.
 Instead, each chunk gives its moments along the reduced axes, `(count, mean, M2)` in float64
-(`chunk_moments`, appended to the chunk step that makes x: one compiled function per chunk,
-two passes over the chunk inside it, the mean summed in float64), and Dask's tree combines them pairwise (`MomentStep`,
-compiled too):
+(`chunk_moments`, appended to the chunk step that makes x: one compiled function per chunk, two
+passes over the chunk inside it, the mean summed in float64), and Dask's tree combines them
+pairwise (`MomentStep`, compiled too):
 
     n = sum(n_i);  mean = sum(n_i * mean_i) / n;  M2 = sum(M2_i + n_i * (mean_i - mean)**2)
 

@@ -10,18 +10,19 @@ arguments has more than one chunk along an axis of that class. The labels become
 of `da.blockwise` (dask unifies the chunks of axes with the same index).
 
 Values. A value that depends on no dask argument is *eager*: computed at the call with the
-reference interpreter (NumPy, cheap: constants, NumPy arguments, ops on them) and handed to
-Dask as one chunk (a 0-d one goes to each chunk function whole, a Python scalar for a weak
-value). A reduction of a dask value over an axis of a chunked class is a *tree reduction*
-(dask_apply.py runs it with `da.reduction`), unless it is a *row op*: a reduction, not over
-every axis, whose result is used again together with values along a reduced chunked axis
-(softmax, layernorm: the result broadcast back). With rechunk=True the classes of a row op's
-reduced axes become one chunk (the dask arguments are rechunked along them,
-`rechunk_axes`), so the row op, its reductions and their users, runs blockwise; with
-rechunk=False it raises ValueError naming the axis. Any other op on a dask value is
-*blockwise*: elementwise ops, cast, where, clip, broadcasts, reshapes that add or drop size-1
-axes, and reductions whose reduced axes are each in one chunk. Other ops on dask values raise
-NotImplementedError naming the op and its line.
+reference interpreter (NumPy, cheap: constants, NumPy arguments, ops on them) and handed to Dask
+as one chunk (a 0-d one goes to each chunk function whole, a Python scalar for a weak value). A
+reduction of a dask value over an axis of a chunked class is a *tree reduction* (dask_apply.py
+runs it with `da.reduction`), unless it is a *row op*: a reduction, not over every axis, whose
+result is used again together with values along a reduced chunked axis (softmax, layernorm: the
+result broadcast back). With rechunk=True the classes of a row op's reduced axes become one
+chunk (the dask arguments are rechunked along them, `rechunk_axes`), so the row op, its
+reductions and their users, runs blockwise; with rechunk=False it raises ValueError naming the
+axis; with rechunk="tree" it stays a tree reduction whose result the chunk functions after it
+get broadcast (the operand read again). Any other op on a dask value is *blockwise*: elementwise
+ops, cast, where, clip, broadcasts, reshapes that add or drop size-1 axes, and reductions whose
+reduced axes are each in one chunk. Other ops on dask values raise NotImplementedError naming
+the op and its line.
 
 Regions. The value a region computes (a function result, or the operand of a tree reduction)
 is made by the blockwise ops it depends on, back to dask arguments, tree reductions and eager
@@ -143,7 +144,7 @@ class Partition:
 
     def __init__(self, graph: Graph, dask_chunks: dict[int, tuple], eager_inputs: dict[int, Any],
                  name: str, backend: str, factory: Any, fastmath: bool = False,
-                 rechunk: bool = True):
+                 rechunk: bool | str = True):
         self.graph, self.name, self.backend, self.factory = graph, name, backend, factory
         self.fastmath, self.dask_chunks = fastmath, dask_chunks
         self.labels = Labels()
@@ -225,7 +226,7 @@ class Partition:
                 alone = set(users.get(centre.output, ())) <= {diff}
                 self.interior.update([diff, sq] + ([centre] if alone else []))
 
-    def plan_row_ops(self, rechunk: bool) -> None:
+    def plan_row_ops(self, rechunk: bool | str) -> None:
         """Find the row ops among the tree reductions: a reduction (not over every axis) whose
         result is used again together with values along a reduced chunked axis (softmax,
         layernorm: the result broadcast back). rechunk: their chunked axes become one chunk
@@ -252,7 +253,7 @@ class Partition:
                     for out in user.outputs:
                         back = back or any(find(a) in classes for a in self.axes[out])
                         stack.append(out)
-            if not back:
+            if not back or rechunk == "tree":  # "tree": reduced by Dask, broadcast back
                 continue
             if not rechunk:
                 a = axes[0]
@@ -262,8 +263,10 @@ class Partition:
                     f"axis, so each row must be in one chunk, and the dask arguments split "
                     f"axis {a} (size {x.type.shape[a]}) into "
                     f"{L.n_chunks[find(self.axes[x][a])]} chunks. Pass rechunk=True to "
-                    "tx.function (the default) to rechunk that axis into one chunk, or "
-                    f"rechunk the argument yourself (x.rechunk({{{a}: -1}}))", op.loc))
+                    "tx.function (the default) to rechunk that axis into one chunk, "
+                    "rechunk=\"tree\" to tree-reduce it and broadcast the result back (the "
+                    "data read again, no chunk holding a whole row), or rechunk the argument "
+                    f"yourself (x.rechunk({{{a}: -1}}))", op.loc))
             self.row_ops.append(op)
             for c in classes:
                 L.chunked[c] = False

@@ -247,7 +247,8 @@ def dask_explain_text(name: str, part: Any, leaves: list) -> str:
             ops, operands = part.members(v)
             reads = ", ".join(ref(u) for u in operands)
             text = (f"blockwise region (da.blockwise, one compiled function per chunk) of "
-                    f"{len(ops)} op{'s' if len(ops) > 1 else ''} on {reads} -> {axes(v)}: {_ops_by_line(ops)}")
+                    f"{len(ops)} op{'s' if len(ops) > 1 else ''} on {reads} -> {axes(v)}: "
+                    f"{_ops_by_line(ops)}")
         lines.append(f"  [{k}] {text}")
     lines.append("results: " + ", ".join(ref(v) for v in part.graph.outputs))
     lines.append("axes:")

@@ -79,7 +79,7 @@ class Function:
 
     def __init__(self, fn: Callable, *, backend: Any = None, static_argnums=(),
                  static_argnames=(), input_signature=None, fastmath: bool = False,
-                 name: str | None = None, autograph: bool = True, rechunk: bool = True):
+                 name: str | None = None, autograph: bool = True, rechunk: bool | str = True):
         if not callable(fn):
             raise TypeError(f"@tx.function needs a callable, got {type(fn).__name__}")
         functools.update_wrapper(self, fn)
@@ -97,7 +97,11 @@ class Function:
         self.autograph = bool(autograph)
         # calls with dask arrays only: what a row op over a chunked axis does (the traced
         # graph does not depend on it, so it is not part of the key)
-        self.rechunk = bool(rechunk)
+        if rechunk not in (True, False, "tree"):
+            raise ValueError(f"tx.function: rechunk={rechunk!r}; expected True (rechunk a row "
+                             "op's chunked axis into one chunk), False (raise ValueError) or "
+                             "'tree' (tree-reduce it and broadcast the result back)")
+        self.rechunk = rechunk if rechunk == "tree" else bool(rechunk)
         self._traced_fn: Callable | None = None  # the function traced: converted at first use
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._attr_name = f"_tracefuse_function_{id(self)}"
@@ -356,7 +360,7 @@ class Function:
 
 def function(fn: Callable | None = None, *, backend: Any = None, static_argnums=(),
              static_argnames=(), input_signature=None, fastmath: bool = False,
-             name: str | None = None, autograph: bool = True, rechunk: bool = True):
+             name: str | None = None, autograph: bool = True, rechunk: bool | str = True):
     """Compile `fn` per input signature: `@tx.function` or `@tx.function(backend="numpy", ...)`.
 
     backend: "cpu" (Numba), "gpu" (CUDA via CuPy), "numpy" (reference interpreter) or "gpu-sim"
@@ -372,7 +376,9 @@ def function(fn: Callable | None = None, *, backend: Any = None, static_argnums=
     the converted source). With False, such a statement raises ConcretizationError.
     rechunk: for calls with dask arrays, a row op (a reduction whose result is used again along
     the reduced axis: softmax, layernorm) over an axis split into chunks rechunks that axis into
-    one chunk and runs blockwise (True), or raises ValueError naming the axis (False).
+    one chunk and runs blockwise (True), or raises ValueError naming the axis (False), or
+    ("tree") is tree-reduced like any reduction and its result broadcast back to the chunks
+    (the operand read again; no chunk ever holds a whole row: for an axis too long for memory).
     """
     options = dict(backend=backend, static_argnums=static_argnums, static_argnames=static_argnames,
                    input_signature=input_signature, fastmath=fastmath, name=name,

@@ -151,6 +151,30 @@ def test_column_reductions_walk_memory_in_order(rng, shape):
     assert_same(got[3], (x > 0).astype(np.int32).sum(lead))
 
 
+@pytest.mark.parametrize("shape,axis", [((8, 300, 40), 1), ((3, 7, 5), 1), ((50, 6, 33), 0),
+                                        ((2, 3, 40, 9), (1, 2))])
+def test_reductions_over_middle_axes_walk_memory_in_order(rng, shape, axis):
+    """A mean, variance and softmax over axes before the last with outer axes before them (a
+    batch: mean pooling over a sequence) or between (reducing axis 0 of a 3-D array): the
+    outer axes loop outside, the rows whole, against NumPy in float64."""
+    x = rand(rng, shape, "float32") + 2
+
+    def f(x):
+        e = tx.exp(x - tx.max(x, axis=axis, keepdims=True))
+        return (tx.mean(x, axis=axis), tx.var(x, axis=axis, keepdims=True),
+                e / tx.sum(e, axis=axis, keepdims=True))
+
+    cf = tx.function(f, backend="cpu")
+    got = cf(x)
+    assert all("rpc = " in k for k in cf.get_concrete_function(x).kernels)  # render_columns
+    x64 = x.astype(np.float64)
+    e = np.exp(x64 - x64.max(axis, keepdims=True))
+    expect = (x64.mean(axis), x64.var(axis, keepdims=True), e / e.sum(axis, keepdims=True))
+    for g, want in zip(got, expect):
+        assert g.dtype == np.float32 and g.shape == want.shape
+        np.testing.assert_allclose(g.numpy(), want, rtol=2e-5, atol=2e-6)
+
+
 @pytest.mark.parametrize("shape", [(700, 517), (3, 5, 300), (2, 257)])
 def test_row_kernels_down_the_columns_walk_memory_in_order(rng, shape):
     """Row kernels over the leading axes (a variance, a softmax and a standardization down the

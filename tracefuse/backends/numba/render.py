@@ -342,15 +342,15 @@ def _rename_locals(lines: list[str], suffix: str, keep: frozenset = frozenset())
 
 
 def column_order(k: LoopKernel) -> bool:
-    """Whether kernel `k` reduces the leading axes of arrays whose last (contiguous) dimension
-    runs along its one outer axis (`sum(x, axis=0)`, and row kernels over axis 0: a variance,
-    a softmax or a standardization down the columns): then `render_columns` walks memory in
-    order."""
-    if len(k.outer) != 1 or not k.reduced:
+    """Whether kernel `k` reduces axes before the last (contiguous) dimension of its arrays,
+    which runs along its last outer axis (`sum(x, axis=0)`, a mean over the sequence axis of
+    (batch, seq, features), and row kernels such as a variance, a softmax or a
+    standardization down the columns): then `render_columns` walks memory in order."""
+    if not k.outer or not k.reduced:
         return False
     lasts = [next((a for a in reversed(n.index) if a is not None), None)
              for n in k.nodes if n.kind == "load" and sum(a is not None for a in n.index) >= 2]
-    return bool(lasts) and 2 * sum(a == k.outer[0] for a in lasts) > len(lasts)
+    return bool(lasts) and 2 * sum(a == k.outer[-1] for a in lasts) > len(lasts)
 
 
 def random_groups(k: LoopKernel) -> list[int]:
@@ -664,11 +664,12 @@ class NumbaRenderer(Renderer):
         then the per-column results. Sums add ROW_BLOCK rows in the value's dtype (full SIMD
         width), then that block into the float64 accumulator. The default order (outer axis
         outside) would read a column at a time, a cache line per element (a float32
-        variance over axis 0: 0.5 GB/s)."""
+        variance over axis 0: 0.5 GB/s). Leading outer axes (a batch before the reduced
+        axes) loop outside it all, the first in parallel (the chunks of rows then serial)."""
         self.k, self.lines, self.depth = k, [], 0
         self.const_names = {id(k.nodes[i]): f"c{j}" for j, i in enumerate(k.constants)}
         self.begin_function(name, self.params(k), parallel)
-        (col,) = k.outer
+        *lead, col = k.outer
         n = self.extent(col)
         reduced = set(k.reduced)
         first, *middle = k.reduced
@@ -680,6 +681,9 @@ class NumbaRenderer(Renderer):
         nf = self.extent(first)
         self.update("rpc", f"max({ROW_CHUNK}, ({nf} + {MAX_ROW_CHUNKS - 1}) // {MAX_ROW_CHUNKS})")
         self.update("nch", f"({nf} + rpc - 1) // rpc")
+        for i, a in enumerate(lead):  # leading outer axes (a batch): the first in parallel
+            self.begin_loop(self.axis_var(a), "0", self.extent(a), parallel and i == 0)
+        inner_parallel = parallel and not lead  # Numba runs only the outer prange in parallel
         self.begin_loop("blk", "0", f"({n} + {COLUMN_BLOCK - 1}) // {COLUMN_BLOCK}", False)
         self.update("lo", f"blk * {COLUMN_BLOCK}")
         self.update("hi", f"min(lo + {COLUMN_BLOCK}, {n})")
@@ -707,7 +711,7 @@ class NumbaRenderer(Renderer):
             Its locals are renamed apart from every other pass's (`_rename_locals`)."""
             start = len(self.lines)
             c = self.axis_var(col)
-            self.begin_loop("chunk", "0", "nch", parallel)
+            self.begin_loop("chunk", "0", "nch", inner_parallel)
             self.update("rlo", "chunk * rpc")
             self.update("rhi", f"min(rlo + rpc, {nf})")
             for r in reds:
@@ -804,8 +808,8 @@ class NumbaRenderer(Renderer):
             for j, o in flat:
                 self.store_output(j, o)
             self.end_block()
-        self.end_block()
-        self.end_block()
+        for _ in range(len(lead) + 2):
+            self.end_block()
         return "\n".join(self.lines) + "\n"
 
     # --- the iteration space --------------------------------------------------------------------

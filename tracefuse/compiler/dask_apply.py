@@ -115,14 +115,12 @@ def tree_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
         fn = da.argmax if op.code is G.ARGMAX else da.argmin
         r = fn(array(op.inputs[0]), axis=op.attrs.get("axis"), keepdims=keepdims)
         return r if r.dtype == out.dtype.np else r.astype(out.dtype.np)
-    if op in part.moments:
-        return moments_reduction(da, part, op, array)
-    if op in part.moment_sums:  # count * mean from a one-pass variance's moments
-        r = raw_moments(da, part, part.moment_sums[op], array)
-        r = r[..., 0] * r[..., 1]
-        if not keepdims:
-            r = r.squeeze(axis=reduced_axes(op))
-        return r.astype(out.dtype.np)
+    if op in part.moments or op in part.moment_sums:
+        # a one-pass variance's squared deviations (M2), or a sum beside it (count * mean)
+        m = part.moment_sums.get(op, op)
+        r = raw_moments(da, part, m, array)
+        r = r[..., 2] if m is op else r[..., 0] * r[..., 1]
+        return (r if keepdims else r.squeeze(axis=reduced_axes(op))).astype(out.dtype.np)
     fn, operands, whole, partial = part.chunk_step(op)
     index = part.index(op.inputs[0])
     axes = reduced_axes(op)
@@ -136,19 +134,11 @@ def tree_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
     return r if r.dtype == out.dtype.np else r.astype(out.dtype.np)
 
 
-def moments_reduction(da: Any, part: Partition, op: Any, array: Any) -> Any:
-    """A one-pass variance's sum of squared deviations (dask_moments.py): each chunk's
-    (count, mean, M2) from one compiled chunk function fused with the region making x, Chan's
-    pairwise combine compiled over Dask's tree (`MomentStep`), the aggregate's M2 taken."""
-    r = raw_moments(da, part, op, array)[..., 2]
-    if not op.attrs.get("keepdims", False):
-        r = r.squeeze(axis=reduced_axes(op))
-    return r.astype(op.output.type.dtype.np)
-
-
 def raw_moments(da: Any, part: Partition, op: Any, array: Any) -> Any:
-    """The moments of a one-pass variance `op`'s operand over its axes, made once per call
-    (`part.raw_moments`): float64, keepdims, a last axis (count, mean, M2)."""
+    """The moments of a one-pass variance `op`'s operand over its axes (dask_moments.py),
+    made once per call (`part.raw_moments`): each chunk's (count, mean, M2) from one compiled
+    chunk function fused with the region making the operand, Chan's pairwise combine compiled
+    over Dask's tree (`MomentStep`); float64, keepdims, a last axis (count, mean, M2)."""
     r = part.raw_moments.get(op)
     if r is None:
         fn, operands, whole, partial = part.moments_step(op)

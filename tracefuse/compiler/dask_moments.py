@@ -35,9 +35,10 @@ _LOCK = threading.Lock()
 
 
 def match_moments(op, producer: dict, eager: dict, axes: tuple[int, ...]) -> Any:
-    """The value x when `op` (a reduce_sum over `axes`) sums `(x - mean(x))**2` with the mean
-    over the same axes (`reduce_sum(x, keepdims) * (1/N)` or `/ N`, as tx.mean and tx.var
-    trace) and x is float32 or float64; else None."""
+    """(x, (centre, diff, square)) when `op` (a reduce_sum over `axes`) sums
+    `(x - mean(x))**2` with the mean over the same axes (`reduce_sum(x, keepdims) * (1/N)` or
+    `/ N`, as tx.mean and tx.var trace) and x is float32 or float64: the ops that make the
+    mean, the difference and its square; else None."""
     def made(v, *codes):
         p = producer.get(v)
         return p if p is not None and p.code in codes else None
@@ -72,7 +73,7 @@ def match_moments(op, producer: dict, eager: dict, axes: tuple[int, ...]) -> Any
             or sorted(a % ndim for a in mean_sum.attrs["axes"]) != sorted(axes)
             or mean_sum.output.type.dtype != x.type.dtype):
         return None
-    return x
+    return x, (scale, diff, sq)
 
 
 def chunk_moments(x: Any, axes: tuple[int, ...]) -> Any:

@@ -54,6 +54,7 @@ import numpy as np
 
 from ..errors import with_location
 from ..ir import Graph, Op, OpCode, TensorType, Value, parse_graph, print_graph
+from ..ir.convert import is_dask_array  # noqa: F401  (dask_apply and function.py use it)
 from ..ir.numpy_impl import MULTI_RESULT, NUMPY_IMPL
 from ..ir.opcodes import ELEMENTWISE, REDUCE, Unsupported
 from ..tracer.tracer import Tracer, current_builder
@@ -70,11 +71,6 @@ SUPPORTED_NOW = (
     "concatenation, library calls (sort, cumsum, linalg, fft) and control flow on dask "
     "values come later. Compute that "
     "part outside the function, or run the function on each chunk with dask's map_blocks")
-
-
-def is_dask_array(x: Any) -> bool:
-    """A dask array, recognised without importing Dask."""
-    return type(x).__module__.startswith("dask.") and hasattr(x, "chunks")
 
 
 class Labels:
@@ -151,6 +147,10 @@ class Partition:
         self.axes: dict[Value, list[int]] = {}  # value -> one label per axis
         self.eager: dict[Value, np.ndarray] = {}  # values that depend on no dask argument
         self.producer = graph.producers()
+        self.users: dict[Value, list] = {}  # value -> the ops that read it
+        for op in graph.ops:
+            for v in op.inputs:
+                self.users.setdefault(v, []).append(op)
         self.tree: set = set()  # ops that dask tree-reduces
         self.matmul: set = set()  # matmuls that dask runs blocked (da.matmul)
         self.row_ops: list = []  # reductions whose result is broadcast back along the axis
@@ -208,18 +208,13 @@ class Partition:
         pass (dask_moments.py); the ops between its mean and it (centre, difference, square)
         are its `interior` when nothing else uses them: the mean broadcast back there does not
         make the mean a row op."""
-        users: dict[Value, list] = {}
-        for op in self.graph.ops:
-            for v in op.inputs:
-                users.setdefault(v, []).append(op)
+        users = self.users
         self.interior: set = set()
         for op in self.tree:
-            x = match_moments(op, self.producer, self.eager, reduced_axes(op))
-            if x is None:
+            found = match_moments(op, self.producer, self.eager, reduced_axes(op))
+            if found is None:
                 continue
-            sq = self.producer[op.inputs[0]]
-            diff = self.producer[sq.inputs[0]]
-            centre = self.producer[diff.inputs[1]]
+            x, (centre, diff, sq) = found
             if set(users.get(diff.output, ())) <= {sq} and set(users.get(sq.output, ())) <= {op}:
                 self.moments[op] = x
                 # the mean's other users (a mean also returned) are walked as any value's
@@ -231,11 +226,7 @@ class Partition:
         result is used again together with values along a reduced chunked axis (softmax,
         layernorm: the result broadcast back). rechunk: their chunked axes become one chunk
         (and the row op, reductions and users, one blockwise region); else ValueError."""
-        find, L = self.labels.find, self.labels
-        users: dict[Value, list] = {}
-        for op in self.graph.ops:
-            for v in op.inputs:
-                users.setdefault(v, []).append(op)
+        find, L, users = self.labels.find, self.labels, self.users
         for op in sorted(self.tree, key=self.graph.ops.index):
             x = op.inputs[0]
             if len(reduced_axes(op)) == len(x.type.shape):

@@ -18,7 +18,7 @@ from . import tensor as _tensor
 from ..errors import DTypeError, ShapeError, user_location, with_location
 from ..ir import EMPTY_ATTRS, Attrs, OpCode, TensorType, evaluate, infer_type
 from ..ir.rules import infer_types
-from ..ir.convert import to_array
+from ..ir.convert import is_dask_array, to_array
 from ..ir.dtypes import as_dtype
 from ..ir.rules import weak_int_overflow
 from ..tracer.tracer import ByReference, Tracer, current_builder
@@ -78,7 +78,7 @@ def eager_operand(x: Any) -> tuple[Any, TensorType]:
     if isinstance(x, ByReference):  # a tx.Variable: its value now
         x = x.value()
         return x._array, TensorType(x.shape, x.dtype)
-    if type(x).__module__.startswith("dask.") and hasattr(x, "chunks"):
+    if is_dask_array(x):
         # NumPy's conversion would compute the whole dask array into memory, silently
         raise TypeError(with_location(
             f"an eager tracefuse op got a dask array (shape {tuple(x.shape)}); eager ops "

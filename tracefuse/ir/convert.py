@@ -24,6 +24,11 @@ def is_gpu_array(a: Any) -> bool:
     return type(a).__module__.partition(".")[0] == "cupy" and hasattr(a, "__cuda_array_interface__")
 
 
+def is_dask_array(a: Any) -> bool:
+    """A dask array (recognised by its type's module, without importing Dask)."""
+    return type(a).__module__.startswith("dask.") and hasattr(a, "chunks")
+
+
 def scalar_type(value: Any) -> TensorType:
     """The weak 0-d type of a Python scalar."""
     return TensorType((), dt.weak_dtype_of_scalar(value), weak=True)

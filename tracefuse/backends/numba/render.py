@@ -15,6 +15,7 @@ Numba, so the table can be read without it.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -672,8 +673,7 @@ class NumbaRenderer(Renderer):
         *lead, col = k.outer
         n = self.extent(col)
         reduced = set(k.reduced)
-        first, *middle = k.reduced
-        last = k.reduced[-1]
+        first, last = k.reduced[0], k.reduced[-1]
         rows = [(j, o) for j, o in enumerate(k.outputs) if set(o.index) & reduced]
         flat = [(j, o) for j, o in enumerate(k.outputs) if (j, o) not in rows]
         first_rows = [(j, o) for j, o in rows if k.nodes[o.node].level == 0]
@@ -688,7 +688,7 @@ class NumbaRenderer(Renderer):
         self.update("lo", f"blk * {COLUMN_BLOCK}")
         self.update("hi", f"min(lo + {COLUMN_BLOCK}, {n})")
         done: set[int] = set()
-        sections = iter(range(1, 1000))
+        sections = itertools.count(1)
 
         def columns(var: str) -> None:
             self.begin_loop(var, "lo", "hi", False)
@@ -723,7 +723,7 @@ class NumbaRenderer(Renderer):
                 self.store(f"pa{r}", [f"{c} - lo"], self.identity(nd.code, d))
                 self.end_block()
             opened = 0
-            for a in ([first] + middle[:-1] if middle else []):
+            for a in k.reduced[:-1]:
                 lo_a, hi_a = ("rlo", "rhi") if a == first else ("0", self.extent(a))
                 self.begin_loop(self.axis_var(a), lo_a, hi_a, False)
                 opened += 1

@@ -1,7 +1,7 @@
 """Workers that share a disk share tracefuse's kernel cache: on a LocalCluster whose worker
 processes all point `TRACEFUSE_CACHE_DIR` at one folder, a chunk function's kernel is
-compiled (by one worker; the other waits on the entry's lock and loads it), and after the
-workers restart, fresh processes load it from disk instead of compiling it again."""
+compiled and written there, and after the workers restart, fresh processes load it from disk
+instead of compiling it again."""
 
 from __future__ import annotations
 
